@@ -1,0 +1,108 @@
+//! Secret key material that cannot be printed, serialized or read back.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Bytes of a secret (an API secret, a webhook signing secret, a client secret).
+///
+/// A `Secret` has no `Display`, no `Serialize`, and a `Debug` that prints
+/// `Secret([redacted])`. The bytes are wiped when it is dropped. Only this
+/// crate can read them, at the one place each scheme uses them, so a caller
+/// cannot leak a secret through payseal's API by accident.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Secret {
+    bytes: Vec<u8>,
+}
+
+impl Secret {
+    /// Takes ownership of the secret's bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self { bytes: bytes.into() }
+    }
+
+    /// Takes a secret given as text (its UTF-8 bytes, exactly as written).
+    pub fn from_text(text: &str) -> Self {
+        Self::new(text.as_bytes())
+    }
+
+    /// Number of bytes, for validation messages that must not show the bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The one way to read the bytes; crate-private on purpose.
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The bytes as UTF-8 text, when they are.
+    pub(crate) fn expose_text(&self) -> Option<&str> {
+        core::str::from_utf8(&self.bytes).ok()
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(text: &str) -> Self {
+        Self::from_text(text)
+    }
+}
+
+impl From<Vec<u8>> for Secret {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::new(bytes)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// The usability rule every scheme shares: non-empty, no surrounding whitespace.
+///
+/// Returns a static description of what is wrong, never the bytes.
+pub(crate) fn check_common(secret: &Secret) -> Result<(), &'static str> {
+    let bytes = secret.expose();
+    match (bytes.first(), bytes.last()) {
+        (None, _) | (_, None) => Err("secret is empty"),
+        (Some(first), _) if first.is_ascii_whitespace() => Err("secret has leading whitespace"),
+        (_, Some(last)) if last.is_ascii_whitespace() => Err("secret has trailing whitespace"),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    #[test]
+    fn debug_is_redacted() {
+        let s = Secret::from_text("whsec_canary");
+        assert_eq!(format!("{s:?}"), "Secret([redacted])");
+        assert_eq!(format!("{s:#?}"), "Secret([redacted])");
+    }
+
+    #[test]
+    fn zeroize_clears_bytes() {
+        let mut s = Secret::from_text("abc");
+        s.zeroize();
+        assert!(s.expose().iter().all(|b| *b == 0) || s.is_empty());
+    }
+
+    #[test]
+    fn common_rule() {
+        assert!(check_common(&Secret::from_text("ok")).is_ok());
+        assert_eq!(check_common(&Secret::from_text("")), Err("secret is empty"));
+        assert_eq!(check_common(&Secret::from_text(" a")), Err("secret has leading whitespace"));
+        assert_eq!(check_common(&Secret::from_text("a\n")), Err("secret has trailing whitespace"));
+    }
+}
