@@ -15,6 +15,9 @@ pub(crate) const STANDARD_LENIENT_PADDING: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// Standard alphabet, no padding accepted or written.
+pub(crate) const STANDARD_NO_PAD: GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
+
 /// URL-safe alphabet without padding, the redirect token's wire form.
 pub(crate) const URL_SAFE_NO_PAD: GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 

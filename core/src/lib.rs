@@ -5,11 +5,17 @@
 extern crate alloc;
 
 mod encoding;
+mod environment;
+pub mod idempotency;
+pub mod keys;
 mod mac;
 pub mod rfc9421;
+pub mod redirect;
+mod refusal;
 mod secret;
 pub mod signing;
 pub mod time;
 
+pub use environment::Environment;
 pub use secret::Secret;
 pub use signing::{Clock, HeaderMap, SignatureError, Verified};

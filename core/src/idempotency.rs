@@ -1,0 +1,261 @@
+//! Idempotency keys as a pure state machine over a stored record
+//! (`shared/spec/idempotency.md`). Stores (embedded, Redis) only persist what
+//! [`decide`] and [`finish`] return; the rule lives here once.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::Environment;
+
+/// How long a record lives by default: 24 h.
+pub const DEFAULT_TTL: u64 = 24 * 60 * 60;
+
+/// A request as far as idempotency is concerned.
+#[derive(Clone, Copy, Debug)]
+pub struct IdempotentRequest<'a> {
+    /// The `Idempotency-Key` / `X-Idempotent-Key` value.
+    pub key: &'a str,
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path and query, as sent.
+    pub path: &'a str,
+    /// Raw body.
+    pub body: &'a [u8],
+    /// Environment of the key that sent it.
+    pub environment: Environment,
+    /// Id of the API key that sent it.
+    pub key_id: &'a str,
+}
+
+impl IdempotentRequest<'_> {
+    /// `SHA-256(method ‖ 0x00 ‖ path ‖ 0x00 ‖ body)`.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.method.as_bytes());
+        h.update([0]);
+        h.update(self.path.as_bytes());
+        h.update([0]);
+        h.update(self.body);
+        h.finalize().into()
+    }
+
+    /// The endpoint a key is bound to: method and path without the query.
+    pub fn endpoint(&self) -> String {
+        let path = self.path.split_once('?').map_or(self.path, |(p, _)| p);
+        alloc::format!("{} {path}", self.method.to_ascii_uppercase())
+    }
+
+    /// Where the record lives: namespaced by environment and key id so two
+    /// merchants, or live and test, never share a record. The variable parts
+    /// are hashed, so no separator in them can forge another namespace; the
+    /// `{…}` hash tag keeps a record on one Redis Cluster slot.
+    pub fn storage_key(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [self.key_id.as_bytes(), self.key.as_bytes()] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        alloc::format!("idem:{}:{{{}}}", self.environment.as_str(), hex::encode(h.finalize()))
+    }
+}
+
+/// A stored response, replayed byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+/// Where a claimed request stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RecordState {
+    /// Claimed; the upstream has not answered yet.
+    InFlight,
+    /// Answered; replay this.
+    Finished(StoredResponse),
+}
+
+/// What a store keeps under [`IdempotentRequest::storage_key`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// Method and path the key was first used with.
+    pub endpoint: String,
+    /// Hex fingerprint of the first request.
+    pub fingerprint: String,
+    /// In flight or finished.
+    pub state: RecordState,
+    /// Unix time after which the record is gone.
+    pub expires_at: u64,
+}
+
+impl IdempotencyRecord {
+    /// Whether the record still counts at `now`.
+    pub fn is_live(&self, now: u64) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// Which of the documented 409s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// Same endpoint, other body.
+    DifferentBody,
+    /// Another endpoint.
+    DifferentEndpoint,
+    /// The first request has not finished.
+    InProgress,
+}
+
+impl Conflict {
+    /// HTTP status: always 409.
+    pub const fn status(self) -> u16 {
+        409
+    }
+
+    /// The provider's documented message (literal).
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::DifferentBody => "Idempotency key reused with a different request body.",
+            Self::DifferentEndpoint => "Idempotency key already used for a different endpoint.",
+            Self::InProgress => "Idempotency key is already being processed.",
+        }
+    }
+
+    /// Stable code for the JSON body.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::DifferentBody => "IDEMPOTENCY_KEY_REUSED",
+            Self::DifferentEndpoint => "IDEMPOTENCY_KEY_OTHER_ENDPOINT",
+            Self::InProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
+        }
+    }
+
+    /// `{"status":409,"code":"…","message":"…"}`.
+    pub fn body(self) -> String {
+        crate::refusal::body(self.status(), self.code(), self.message())
+    }
+}
+
+/// What to do with a request carrying an idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Decision {
+    /// Store this in-flight record atomically (only if the key is still
+    /// free), then execute the request.
+    Execute(IdempotencyRecord),
+    /// Answer with the stored response; do not execute.
+    Replay(StoredResponse),
+    /// Answer 409.
+    Conflict(Conflict),
+}
+
+/// Decides from the `stored` record (as read from the store) at `now`.
+pub fn decide(stored: Option<&IdempotencyRecord>, request: &IdempotentRequest<'_>, now: u64, ttl: u64) -> Decision {
+    let fingerprint = hex::encode(request.fingerprint());
+    let endpoint = request.endpoint();
+    let Some(record) = stored.filter(|r| r.is_live(now)) else {
+        return Decision::Execute(IdempotencyRecord {
+            endpoint,
+            fingerprint,
+            state: RecordState::InFlight,
+            expires_at: now.saturating_add(ttl),
+        });
+    };
+    if record.endpoint != endpoint {
+        Decision::Conflict(Conflict::DifferentEndpoint)
+    } else if record.fingerprint != fingerprint {
+        Decision::Conflict(Conflict::DifferentBody)
+    } else {
+        match &record.state {
+            RecordState::InFlight => Decision::Conflict(Conflict::InProgress),
+            RecordState::Finished(response) => Decision::Replay(response.clone()),
+        }
+    }
+}
+
+/// What to do with the claim once the upstream answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Completion {
+    /// Keep this finished record for replay.
+    Store(IdempotencyRecord),
+    /// Delete the claim so a retry can execute (5xx or transport error).
+    Release,
+}
+
+/// Completes a claim with the upstream's `response`, or `None` for a
+/// transport error. 4xx answers are stored and replayed like successes.
+pub fn finish(claim: IdempotencyRecord, response: Option<StoredResponse>) -> Completion {
+    match response {
+        Some(response) if response.status < 500 => {
+            Completion::Store(IdempotencyRecord { state: RecordState::Finished(response), ..claim })
+        }
+        _ => Completion::Release,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req<'a>(key: &'a str, path: &'a str, body: &'a [u8]) -> IdempotentRequest<'a> {
+        IdempotentRequest { key, method: "POST", path, body, environment: Environment::Live, key_id: "k" }
+    }
+
+    fn finished(claim: IdempotencyRecord, status: u16) -> Option<IdempotencyRecord> {
+        match finish(claim, Some(StoredResponse { status, headers: Vec::new(), body: b"{}".to_vec() })) {
+            Completion::Store(r) => Some(r),
+            Completion::Release => None,
+        }
+    }
+
+    #[test]
+    fn table() {
+        let a = req("K", "/pay", b"1");
+        let Decision::Execute(claim) = decide(None, &a, 0, DEFAULT_TTL) else { panic!() };
+        assert_eq!(decide(Some(&claim), &a, 1, DEFAULT_TTL), Decision::Conflict(Conflict::InProgress));
+        let done = finished(claim, 201).unwrap();
+        assert!(matches!(decide(Some(&done), &a, 2, DEFAULT_TTL), Decision::Replay(r) if r.status == 201));
+        assert_eq!(decide(Some(&done), &req("K", "/pay", b"2"), 2, DEFAULT_TTL), Decision::Conflict(Conflict::DifferentBody));
+        assert_eq!(decide(Some(&done), &req("K", "/refund", b"1"), 2, DEFAULT_TTL), Decision::Conflict(Conflict::DifferentEndpoint));
+        assert!(matches!(decide(Some(&done), &a, DEFAULT_TTL, DEFAULT_TTL), Decision::Execute(_)), "expired");
+    }
+
+    #[test]
+    fn server_errors_release_client_errors_stay() {
+        let Decision::Execute(claim) = decide(None, &req("K", "/p", b""), 0, 10) else { panic!() };
+        assert_eq!(finished(claim.clone(), 502), None);
+        assert!(finished(claim.clone(), 422).is_some());
+        assert_eq!(finish(claim, None), Completion::Release);
+    }
+
+    #[test]
+    fn namespaces_do_not_collide() {
+        let live = req("K", "/p", b"");
+        let test = IdempotentRequest { environment: Environment::Test, ..live };
+        let other_key = IdempotentRequest { key_id: "k2", ..live };
+        let shifted = IdempotentRequest { key_id: "kK", key: "", ..live };
+        let keys = [live.storage_key(), test.storage_key(), other_key.storage_key(), shifted.storage_key()];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn fingerprint_separates_fields() {
+        let a = IdempotentRequest { method: "POST", path: "/a", body: b"b", ..req("K", "", b"") };
+        let b = IdempotentRequest { method: "POST", path: "/ab", body: b"", ..a };
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+}
