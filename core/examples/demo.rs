@@ -2,6 +2,8 @@
 //! a DVPay refund and a webhook, open redirect data, check API keys, and
 //! decide idempotent retries. Run with `cargo run -p payseal-core --example demo`.
 
+#![allow(clippy::expect_used)] // a demo on fixed, valid data
+
 use payseal_core::idempotency::{self, Completion, Decision, IdempotentRequest, StoredResponse};
 use payseal_core::keys::{KeyRecord, KeySet, Policy, Request};
 use payseal_core::redirect::{Kdf, Opener, Profile};

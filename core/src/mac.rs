@@ -21,10 +21,7 @@ pub(crate) struct MacKey {
 impl MacKey {
     pub(crate) fn new(key: &[u8]) -> Self {
         // HMAC accepts keys of any length: longer ones are hashed first.
-        let prepared = match Hmac::<Sha256>::new_from_slice(key) {
-            Ok(mac) => mac,
-            Err(_) => unreachable_any_length(),
-        };
+        let Ok(prepared) = Hmac::<Sha256>::new_from_slice(key) else { unreachable_any_length() };
         Self { prepared }
     }
 

@@ -1,6 +1,8 @@
 //! Property tests across schemes: every signer's output verifies, any change
 //! to the body or time is refused, and no header input panics a parser.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use payseal_core::Secret;
 use payseal_core::signing::{Clock, cybersource, dvpay, standard_webhooks, stripe};
 use proptest::prelude::*;

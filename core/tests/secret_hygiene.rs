@@ -1,6 +1,8 @@
 //! A canary secret through every failing path: no error's `Display` or
 //! `Debug`, and no holder's `Debug`, may contain it in any encoding.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::fmt::{Debug, Display};
 
@@ -57,6 +59,8 @@ fn secret_debug_is_redacted() {
     assert_clean(&format!("{s:#?}"));
 }
 
+type DvpayCase<'v> = (&'v dvpay::Verifier, Vec<(&'static str, String)>, u64);
+
 #[test]
 fn dvpay_failures() {
     let good = Secret::from_text(CANARY);
@@ -64,7 +68,7 @@ fn dvpay_failures() {
     let v = dvpay::Verifier::new([&good]);
     let signature = dvpay::Signer::new("ak", &good).signature(b"b", 1_000).unwrap();
     let mut seen = Seen::default();
-    let cases: Vec<(&dvpay::Verifier, Vec<(&str, String)>, u64)> = vec![
+    let cases: Vec<DvpayCase<'_>> = vec![
         (&v, vec![("x-timestamp", "1000".into())], 1_000),
         (&v, vec![("x-timestamp", "1000000000000".into()), ("x-signature", signature.clone())], 1_000),
         (&v, vec![("x-timestamp", "1000".into()), ("x-signature", signature.clone())], 9_000),

@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 use super::KeyRejection;
 use crate::Environment;
 
+/// What a matching format tells about a key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Shape {
+    /// The environment a `prefixed` key's prefix names.
+    pub(super) environment: Option<Environment>,
+}
+
 /// A shape of API key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -21,8 +28,8 @@ pub enum KeyFormat {
 }
 
 impl KeyFormat {
-    /// Whether `key` has this shape; for `prefixed`, also the environment its prefix names.
-    pub(super) fn matches(self, key: &str) -> Option<Option<Environment>> {
+    /// Whether `key` has this shape, and what it says about its environment.
+    pub(super) fn matches(self, key: &str) -> Option<Shape> {
         match self {
             Self::Prefixed => {
                 let (environment, rest) = if let Some(rest) = key.strip_prefix("sk_live_") {
@@ -31,13 +38,13 @@ impl KeyFormat {
                     (Environment::Test, key.strip_prefix("sk_test_")?)
                 };
                 ((24..=128).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-                    .then_some(Some(environment))
+                    .then_some(Shape { environment: Some(environment) })
             }
-            Self::Hex64 => (key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())).then_some(None),
-            Self::Uuid => is_uuid(key).then_some(None),
+            Self::Hex64 => (key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())).then_some(Shape::default()),
+            Self::Uuid => is_uuid(key).then_some(Shape::default()),
             Self::Base64Secret => crate::encoding::decode_standard(key)
                 .filter(|bytes| bytes.len() >= 32)
-                .map(|_| None),
+                .map(|_| Shape::default()),
         }
     }
 }
@@ -87,6 +94,7 @@ pub(super) fn classify(
     accepted
         .iter()
         .find_map(|format| format.matches(key))
+        .map(|shape| shape.environment)
         .ok_or(KeyRejection::MalformedKey("key does not match any accepted format"))
 }
 

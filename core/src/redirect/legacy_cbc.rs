@@ -14,9 +14,10 @@ use super::OpenError;
 use super::kdf::DerivedKey;
 
 const BLOCK: usize = 16;
+const BLOCK_U8: u8 = 16;
 
 pub(super) fn open(key: &DerivedKey, token: &[u8]) -> Result<Vec<u8>, OpenError> {
-    if token.len() < 2 * BLOCK || token.len() % BLOCK != 0 {
+    if token.len() < 2 * BLOCK || !token.len().is_multiple_of(BLOCK) {
         return Err(OpenError::Authentication);
     }
     let (iv, ciphertext) = token.split_at(BLOCK);
@@ -37,10 +38,10 @@ fn constant_time_pkcs7(plaintext: &[u8]) -> Option<usize> {
     let last_block = &plaintext[plaintext.len() - BLOCK..];
     let pad = last_block[BLOCK - 1];
     // 1 <= pad <= 16
-    let mut valid = !pad.ct_eq(&0) & !pad.ct_gt(&(BLOCK as u8));
-    for (i, byte) in last_block.iter().enumerate() {
-        // Byte i (from the block start) is padding when i >= 16 - pad.
-        let position_from_end = (BLOCK - i) as u8;
+    let mut valid = !pad.ct_eq(&0) & !pad.ct_gt(&BLOCK_U8);
+    // Positions count from the block's end: 16 for the first byte, 1 for the last.
+    for (byte, position_from_end) in last_block.iter().zip((1..=BLOCK_U8).rev()) {
+        // A byte is padding when it lies within the last `pad` bytes.
         let is_padding = !position_from_end.ct_gt(&pad);
         let matches = byte.ct_eq(&pad);
         valid &= !is_padding | matches;

@@ -63,6 +63,7 @@ impl core::fmt::Debug for Opener {
             .field("environment", &self.environment)
             .field("profile", &self.profile)
             .field("key", &"[redacted]")
+            .field("clock_skew", &self.clock_skew)
             .finish()
     }
 }

@@ -107,7 +107,7 @@ impl Verifier {
         // The MAC covers the timestamp exactly as sent.
         let secret_index = self.keys.find_match(
             &[body, timestamp.text.as_bytes()],
-            decoded.iter().map(<[u8; 32]>::as_slice),
+            &decoded.iter().map(<[u8; 32]>::as_slice),
         )?;
         Ok(Verified { secret_index })
     }
@@ -138,8 +138,8 @@ mod tests {
     #[test]
     fn sign_emits_four_headers() {
         let signer = Signer::new("ak_1", &Secret::from_text("s"));
-        let signed = signer.sign(BODY, 1_719_500_000, "6f1c").unwrap();
-        let names: Vec<_> = signed.headers.iter().map(|(n, _)| *n).collect();
+        let headers = signer.sign(BODY, 1_719_500_000, "6f1c").unwrap();
+        let names: Vec<_> = headers.headers.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["X-Api-Key", "X-Timestamp", "X-Signature", "X-Idempotent-Key"]);
     }
 

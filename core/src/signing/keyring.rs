@@ -45,7 +45,7 @@ impl KeyRing {
     pub(crate) fn find_match<'p>(
         &self,
         parts: &[&[u8]],
-        presented: impl Iterator<Item = &'p [u8]> + Clone,
+        presented: &(impl Iterator<Item = &'p [u8]> + Clone),
     ) -> Result<usize, SignatureError> {
         for (index, key) in self.usable()? {
             let tag = key.tag(parts);

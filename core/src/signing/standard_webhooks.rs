@@ -89,7 +89,7 @@ impl Verifier {
             .collect();
         let secret_index = self.keys.find_match(
             &[id.as_bytes(), b".", timestamp.text.as_bytes(), b".", body],
-            decoded.iter().map(Vec::as_slice),
+            &decoded.iter().map(Vec::as_slice),
         )?;
         Ok(Verified { secret_index })
     }

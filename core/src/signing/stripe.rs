@@ -112,7 +112,7 @@ impl Verifier {
             parsed.v1.iter().filter_map(|v| crate::encoding::decode_hex_array::<32>(v)).collect();
         let secret_index = self.keys.find_match(
             &[timestamp.text.as_bytes(), b".", body],
-            decoded.iter().map(<[u8; 32]>::as_slice),
+            &decoded.iter().map(<[u8; 32]>::as_slice),
         )?;
         Ok(Verified { secret_index })
     }

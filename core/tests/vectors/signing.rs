@@ -1,4 +1,4 @@
-//! dvpay, stripe, standard_webhooks and cybersource cases.
+//! `dvpay`, `stripe`, `standard_webhooks` and `cybersource` cases.
 
 use payseal_core::signing::{Clock, SignatureError, cybersource, dvpay, standard_webhooks, stripe};
 use payseal_core::Secret;
