@@ -13,11 +13,12 @@ pub mod keys;
 mod mac;
 pub mod rfc9421;
 pub mod redirect;
-mod refusal;
+pub mod refusal;
 mod secret;
 pub mod signing;
 pub mod time;
 
 pub use environment::Environment;
+pub use refusal::Refusal;
 pub use secret::Secret;
 pub use signing::{Clock, HeaderMap, SignatureError, Verified};

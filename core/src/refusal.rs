@@ -1,9 +1,85 @@
-//! The JSON body every runtime sends with a refusal, written in one place.
+//! The HTTP answer to a refused request, decided in one place so every
+//! runtime (plugin, gateway, Envoy filter) sends the same status and body.
 
 use alloc::string::String;
 
-/// Field order is the spec's: `{"status":…,"code":"…","message":"…"}`; a
-/// struct keeps it (a JSON map would sort the keys).
+use crate::idempotency::Conflict;
+use crate::keys::KeyRejection;
+use crate::signing::SignatureError;
+
+/// A refusal: status, the provider's code, payseal's typed reason and a
+/// message that names the failed check and never a key, secret or digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: u16,
+    /// The provider's error code (`AUTHENTICATION_FAILED`, `SCOPE_DENIED`, …).
+    pub code: &'static str,
+    /// payseal's typed reason (`missing_key`, `bad_signature`, …).
+    pub reason: &'static str,
+    /// Human-readable, fixed text.
+    pub message: &'static str,
+}
+
+impl Refusal {
+    /// A signed route called without `X-Idempotent-Key`: 400 (`keys.md`).
+    pub const MISSING_IDEMPOTENCY_KEY: Self = Self {
+        status: 400,
+        code: "INVALID_REQUEST",
+        reason: "missing_idempotency_key",
+        message: "This endpoint requires an X-Idempotent-Key header.",
+    };
+
+    /// The response body: `{"status":…,"code":"…","message":"…"}`.
+    pub fn body(&self) -> String {
+        body(self.status, self.code, self.message)
+    }
+}
+
+impl From<KeyRejection> for Refusal {
+    fn from(r: KeyRejection) -> Self {
+        Self { status: r.status(), code: r.code(), reason: r.reason(), message: r.message() }
+    }
+}
+
+impl From<Conflict> for Refusal {
+    fn from(c: Conflict) -> Self {
+        let reason = match c {
+            Conflict::DifferentBody => "idempotency_body_mismatch",
+            Conflict::DifferentEndpoint => "idempotency_endpoint_mismatch",
+            Conflict::InProgress => "idempotency_in_progress",
+        };
+        Self { status: c.status(), code: c.code(), reason, message: c.message() }
+    }
+}
+
+impl From<SignatureError> for Refusal {
+    /// A signed route whose signature failed: 401, except an unusable
+    /// configured secret, which is the server's fault (500) and must not be
+    /// blamed on the client.
+    fn from(e: SignatureError) -> Self {
+        let (status, code, message) = match e {
+            SignatureError::InvalidSecret(_) => {
+                (500, "CONFIGURATION_ERROR", "The signing secret configured for this route is unusable.")
+            }
+            SignatureError::MissingSignature(_) => (401, "AUTHENTICATION_FAILED", "The request signature is missing."),
+            SignatureError::MalformedHeader(_) => (401, "AUTHENTICATION_FAILED", "A signature header is malformed."),
+            SignatureError::UnknownKey => (401, "AUTHENTICATION_FAILED", "The signature names an unknown key."),
+            SignatureError::InsufficientCoverage => {
+                (401, "AUTHENTICATION_FAILED", "The signature does not cover every required component.")
+            }
+            SignatureError::StaleTimestamp => {
+                (401, "AUTHENTICATION_FAILED", "The request timestamp is outside the allowed window.")
+            }
+            SignatureError::BadDigest => (401, "AUTHENTICATION_FAILED", "The body digest does not match the body."),
+            SignatureError::BadSignature => (401, "AUTHENTICATION_FAILED", "The request signature does not match."),
+        };
+        Self { status, code, reason: e.code(), message }
+    }
+}
+
+/// Field order is the spec's; a struct keeps it (a JSON map would sort keys).
 #[derive(serde::Serialize)]
 struct Body<'a> {
     status: u16,
@@ -18,11 +94,24 @@ pub(crate) fn body(status: u16, code: &str, message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn field_order_is_the_specs() {
         assert_eq!(
-            super::body(401, "AUTHENTICATION_FAILED", "The \"key\" is missing."),
+            body(401, "AUTHENTICATION_FAILED", "The \"key\" is missing."),
             r#"{"status":401,"code":"AUTHENTICATION_FAILED","message":"The \"key\" is missing."}"#
         );
+    }
+
+    #[test]
+    fn signed_route_statuses() {
+        assert_eq!(Refusal::from(SignatureError::MissingSignature("X-Signature")).status, 401);
+        assert_eq!(Refusal::from(SignatureError::BadSignature).reason, "bad_signature");
+        assert_eq!(Refusal::from(SignatureError::InvalidSecret("x")).status, 500);
+        assert_eq!(Refusal::MISSING_IDEMPOTENCY_KEY.status, 400);
+        let r = Refusal::from(KeyRejection::IpNotAllowed);
+        assert_eq!((r.status, r.code, r.reason), (403, "IP_NOT_ALLOWED", "ip_not_allowed"));
+        assert_eq!(Refusal::from(Conflict::InProgress).body(), Conflict::InProgress.body());
     }
 }
