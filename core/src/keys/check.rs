@@ -65,9 +65,23 @@ impl fmt::Display for KeySetError {
 impl core::error::Error for KeySetError {}
 
 /// Key records prepared for lookup; ids and digests are unique.
-#[derive(Clone, Debug, Default)]
+///
+/// Records are bucketed by the first byte of their digest. Which bucket a
+/// lookup scans depends only on `SHA-256(presented key)`, which the presenter
+/// already knows; within the bucket every digest is compared in constant time
+/// and the scan never stops early. So timing reveals nothing about the stored
+/// keys beyond how many digests share a first byte with one the caller
+/// computed, and a lookup costs about `n / 256` comparisons, not `n`.
+#[derive(Clone, Debug)]
 pub struct KeySet {
     records: Vec<KeyRecord>,
+    buckets: Vec<Vec<usize>>,
+}
+
+impl Default for KeySet {
+    fn default() -> Self {
+        Self { records: Vec::new(), buckets: alloc::vec![Vec::new(); 256] }
+    }
 }
 
 impl KeySet {
@@ -85,7 +99,11 @@ impl KeySet {
                 return Err(KeySetError::DuplicateDigest(other.id.clone(), record.id.clone()));
             }
         }
-        Ok(Self { records })
+        let mut buckets = alloc::vec![Vec::new(); 256];
+        for (i, record) in records.iter().enumerate() {
+            buckets[usize::from(record.key_sha256.0[0])].push(i);
+        }
+        Ok(Self { records, buckets })
     }
 
     /// The records, in configuration order.
@@ -93,13 +111,13 @@ impl KeySet {
         &self.records
     }
 
-    /// Finds the record with `digest`, comparing against every record in
-    /// constant time so the timing says nothing about near misses.
+    /// Finds the record with `digest`: every candidate of its bucket is
+    /// compared in constant time, so the timing says nothing about near misses.
     fn lookup(&self, digest: &KeyDigest) -> Option<&KeyRecord> {
         let mut found = subtle::Choice::from(0);
         let mut index = 0u64;
-        for (i, record) in self.records.iter().enumerate() {
-            let hit = record.key_sha256.0.ct_eq(&digest.0);
+        for &i in &self.buckets[usize::from(digest.0[0])] {
+            let hit = self.records[i].key_sha256.0.ct_eq(&digest.0);
             index.conditional_assign(&(i as u64), hit);
             found |= hit;
         }
@@ -188,6 +206,21 @@ mod tests {
             KeySetError::DuplicateDigest("a".into(), "b".into())
         );
         assert_eq!(KeySet::new(alloc::vec![a.clone(), a]).unwrap_err(), KeySetError::DuplicateId("a".into()));
+    }
+
+    #[test]
+    fn every_record_of_a_large_set_is_found() {
+        let key = |i: usize| alloc::format!("sk_live_{i:0>32}");
+        let records = (0..2_000).map(|i| KeyRecord::new(alloc::format!("k{i}"), &key(i), Environment::Live)).collect();
+        let keys = KeySet::new(records).unwrap();
+        for i in (0..2_000).step_by(7) {
+            let presented = key(i);
+            let r = Request { api_key: Some(&presented), method: "GET", path: "/v1", client_ip: None, webcode: None };
+            assert_eq!(keys.check(&r, &Policy::default(), 0).map(|a| a.key_id), Ok(alloc::format!("k{i}")));
+        }
+        let near_miss = alloc::format!("sk_live_{:0>32}", 2_000);
+        let r = Request { api_key: Some(&near_miss), method: "GET", path: "/v1", client_ip: None, webcode: None };
+        assert_eq!(keys.check(&r, &Policy::default(), 0), Err(KeyRejection::UnknownKey));
     }
 
     #[test]
