@@ -15,11 +15,13 @@ use criterion::{Criterion, Throughput, criterion_group};
 use hmac::{Hmac, KeyInit, Mac};
 use payseal_core::keys::{KeyRecord, KeySet, Policy, Request};
 use payseal_core::redirect::{Kdf, Opener, Profile};
+use payseal_core::rfc9421::{self, ParamValue, SignRequest, VerifyRequest};
 use payseal_core::signing::{Clock, cybersource, dvpay, standard_webhooks, stripe};
 use payseal_core::{Environment, Secret};
 use sha2::{Digest, Sha256};
 
 const NOW: u64 = 1_719_500_000;
+const NOW_SIGNED: i64 = 1_719_500_000;
 const SIZES: [(usize, &str); 3] = [(64, "64B"), (1024, "1KiB"), (65_536, "64KiB")];
 const SECRET_B64: &str = "4o0bmF1eTd1ZmONmX6igz5A6QpHErVvCCZU97s/ua1I=";
 
@@ -73,6 +75,22 @@ fn signatures(c: &mut Criterion) {
         let verifier = cybersource::Verifier::new([cybersource::Key { key_id: "kid", secret: &secret }]);
         group.bench_function("cybersource", |b| {
             b.iter(|| verifier.verify("POST", "/pts/v2/payments", &headers, black_box(&body), Clock::at(NOW)));
+        });
+        let secret = Secret::from_text(SECRET_B64);
+        let url = "https://api.example-psp.com/v1/payments?expand=charges";
+        let components = ["@method", "@authority", "@path", "@query", "content-digest"];
+        let params = [("created", ParamValue::Integer(NOW_SIGNED)), ("keyid", ParamValue::from("psk-1"))];
+        let sign_headers: [(&str, &str); 0] = [];
+        let request = SignRequest { method: "POST", url, headers: &sign_headers, body: &body, label: "sig1", components: &components, params: &params };
+        let fields = rfc9421::Signer::new(&secret).sign(&request).expect("secret");
+        let digest = fields.content_digest.clone().unwrap_or_default();
+        let headers = [("signature-input", fields.signature_input.as_str()), ("signature", fields.signature.as_str()), ("content-digest", digest.as_str())];
+        let verifier = rfc9421::Verifier::new([("psk-1", &secret)]);
+        group.bench_function("rfc9421", |b| {
+            b.iter(|| {
+                let request = VerifyRequest { method: "POST", url, headers: &headers, body: black_box(&body) };
+                verifier.verify(&request, &["@method", "@authority", "content-digest"], Clock::at(NOW))
+            });
         });
         group.finish();
     }
@@ -128,7 +146,7 @@ fn median_ns(group: &str, function: &str) -> Option<f64> {
 fn print_ratios() {
     println!("\npayseal-core verify cost as a multiple of raw HMAC-SHA256 (same run, medians; lower is better)");
     println!("{:<20} {:>12} {:>12} {:>12}", "scheme", "64B", "1KiB", "64KiB");
-    for scheme in ["dvpay", "stripe", "standard_webhooks", "cybersource"] {
+    for scheme in ["dvpay", "stripe", "standard_webhooks", "cybersource", "rfc9421"] {
         let mut row = format!("{scheme:<20}");
         for (_, label) in SIZES {
             let group = format!("verify/{label}");

@@ -79,6 +79,25 @@ pub(crate) fn check_common(secret: &Secret) -> Result<(), &'static str> {
     }
 }
 
+/// An HMAC key given as standard base64 (padding optional) of at least
+/// `min_len` bytes, after an optional `prefix` such as `whsec_`: the rule of
+/// Cybersource, Standard Webhooks and RFC 9421 shared secrets.
+pub(crate) fn base64_mac_key(
+    secret: &Secret,
+    prefix: &str,
+    min_len: usize,
+    too_short: &'static str,
+) -> Result<crate::mac::MacKey, &'static str> {
+    check_common(secret)?;
+    let text = secret.expose_text().ok_or("secret is not base64 text")?;
+    let b64 = text.strip_prefix(prefix).unwrap_or(text);
+    let key = zeroize::Zeroizing::new(crate::encoding::decode_standard(b64).ok_or("secret is not standard base64")?);
+    if key.len() < min_len {
+        return Err(too_short);
+    }
+    Ok(crate::mac::MacKey::new(&key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

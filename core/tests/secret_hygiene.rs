@@ -221,3 +221,44 @@ fn key_rejections() {
     let want: BTreeSet<_> = ["malformed_key", "unknown_key", "environment_mismatch", "ip_not_allowed", "webcode_mismatch"].into();
     assert_eq!(seen.codes, want);
 }
+
+#[test]
+fn rfc9421_failures() {
+    use payseal_core::rfc9421::{ParamValue, SignRequest, Signer, VerifyRequest, Verifier};
+    let good = Secret::from_text(&STANDARD.encode(CANARY));
+    let bad = Secret::from_text(CANARY);
+    let url = "https://api.example/v1/pay?x=1";
+    let body = br#"{"amount":1}"#;
+    let components = ["@method", "@authority", "@path", "content-digest"];
+    let params = [("created", ParamValue::Integer(1_000)), ("keyid", ParamValue::from("kid"))];
+    let signed = Signer::new(&good)
+        .sign(&SignRequest { method: "POST", url, headers: &[("x", "y")], body, label: "sig1", components: &components, params: &params })
+        .unwrap();
+    let digest = signed.content_digest.clone().unwrap();
+    let headers = |input: &str, sig: &str| vec![("signature-input", input.to_owned()), ("signature", sig.to_owned()), ("content-digest", digest.clone())];
+    let ok = headers(&signed.signature_input, &signed.signature);
+    let v = Verifier::new([("kid", &good)]);
+    let mut seen = Seen::default();
+    let verify = |v: &Verifier, h: &Vec<(&str, String)>, body: &[u8], required: &[&str], now: u64| {
+        v.verify(&VerifyRequest { method: "POST", url, headers: h, body }, required, Clock::at(now)).unwrap_err()
+    };
+    for e in [
+        verify(&v, &headers(&signed.signature_input, ""), body, &[], 1_000),
+        verify(&v, &headers(&signed.signature_input, "sig1=\"text\""), body, &[], 1_000),
+        verify(&Verifier::new([("other", &good)]), &ok, body, &[], 1_000),
+        verify(&Verifier::new([("kid", &bad)]), &ok, body, &[], 1_000),
+        verify(&v, &ok, body, &["@query"], 1_000),
+        verify(&v, &ok, body, &[], 9_000),
+        verify(&v, &ok, b"changed", &[], 1_000),
+        verify(&v, &headers(&signed.signature_input, "sig1=:AAAA:"), body, &[], 1_000),
+    ] {
+        seen.error(e.code(), &e);
+    }
+    assert_clean(&format!("{v:?} {:?}", Signer::new(&good)));
+    let want: BTreeSet<_> = [
+        "missing_signature", "malformed_header", "unknown_key", "invalid_secret",
+        "insufficient_coverage", "stale_timestamp", "bad_digest", "bad_signature",
+    ]
+    .into();
+    assert_eq!(seen.codes, want);
+}

@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use super::{Clock, HeaderMap, KeyRing, SignatureError, Verified, field};
 use crate::encoding;
 use crate::mac::{MacKey, tags_equal};
-use crate::secret::{Secret, check_common};
+use crate::secret::{Secret, base64_mac_key};
 
 /// The only algorithm of a shared-secret Cybersource signature.
 pub const ALGORITHM: &str = "HmacSHA256";
@@ -23,15 +23,7 @@ pub const ALGORITHM: &str = "HmacSHA256";
 pub const MERCHANT_ID_HEADER: &str = "v-c-merchant-id";
 
 fn derive(secret: &Secret) -> Result<MacKey, &'static str> {
-    check_common(secret)?;
-    let text = secret.expose_text().ok_or("shared secret is not base64 text")?;
-    let key = zeroize::Zeroizing::new(
-        encoding::decode_standard(text).ok_or("shared secret is not standard base64")?,
-    );
-    if key.len() < 16 {
-        return Err("shared secret decodes to fewer than 16 bytes");
-    }
-    Ok(MacKey::new(&key))
+    base64_mac_key(secret, "", 16, "shared secret decodes to fewer than 16 bytes")
 }
 
 /// Only requests with a body carry and sign a `Digest`.

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use super::{Clock, HeaderMap, KeyRing, SignatureError, Verified, field, parse_timestamp};
 use crate::encoding;
 use crate::mac::MacKey;
-use crate::secret::{Secret, check_common};
+use crate::secret::{Secret, base64_mac_key};
 
 /// Message id header.
 pub const ID_HEADER: &str = "webhook-id";
@@ -17,16 +17,7 @@ pub const SIGNATURE_HEADER: &str = "webhook-signature";
 
 /// The key is the base64 after an optional `whsec_` prefix.
 fn derive(secret: &Secret) -> Result<MacKey, &'static str> {
-    check_common(secret)?;
-    let text = secret.expose_text().ok_or("secret is not UTF-8 base64")?;
-    let b64 = text.strip_prefix("whsec_").unwrap_or(text);
-    let key = zeroize::Zeroizing::new(
-        encoding::decode_standard(b64).ok_or("secret is not standard base64 after whsec_")?,
-    );
-    if key.is_empty() {
-        return Err("secret decodes to no bytes");
-    }
-    Ok(MacKey::new(&key))
+    base64_mac_key(secret, "whsec_", 1, "secret decodes to no bytes")
 }
 
 /// Produces `webhook-signature` values (the sender's side, or a test double).
