@@ -56,12 +56,11 @@ check() {
 
 check rustup-wasm-target rustup target add wasm32-unknown-unknown
 check core-builds-for-wasm32-no-std cargo build --locked -p payseal-core --target wasm32-unknown-unknown
-# Build each artifact once (plugin .wasm, npm package); the suites below reuse them.
-for script in scripts/build-*.sh; do
-  [ -e "$script" ] || continue
-  name=$(basename "$script" .sh)
-  check "$name" bash "$script"
-done
+# The plugin .wasm is built once, here: the cargo tests of its hosts read it.
+# (scripts/test-js.sh builds the npm package once and reuses it for every runtime.)
+if [ -e scripts/build-plugin.sh ]; then
+  check build-plugin bash scripts/build-plugin.sh
+fi
 check clippy cargo clippy --locked --workspace --all-targets -- -D warnings
 # Unit, property, secret-hygiene and native vector tests; benches run once each in test mode.
 suite rust cargo test --locked --no-fail-fast --workspace --all-targets

@@ -1,0 +1,99 @@
+// Type-checked tour of the public API (tsc --noEmit in the test command).
+import {
+  contentDigest,
+  createKeyRecord,
+  CybersourceSigner,
+  CybersourceVerifier,
+  decide,
+  DvpaySigner,
+  DvpayVerifier,
+  finish,
+  HttpMessageSigner,
+  HttpMessageVerifier,
+  KeyChecker,
+  PaysealError,
+  RedirectOpener,
+  shouldRenew,
+  storageKey,
+  Webhooks,
+  WebhookSigner,
+  type IdempotencyRecord,
+  type KeyAllowed,
+  type RedirectData,
+  type Verified,
+} from "payseal";
+
+const body = JSON.stringify({ id: "evt_1", type: "payment_intent.succeeded" });
+const now = 1_719_500_000;
+
+const stripe = new Webhooks({ scheme: "stripe", secrets: ["whsec_old", "whsec_new"] });
+const headers = new WebhookSigner({ scheme: "stripe", secret: "whsec_new" }).sign(body, { timestamp: now });
+const verified: Verified = stripe.verify(body, headers, { now, tolerance: 300 });
+const index: number = verified.secretIndex;
+
+const incoming: Record<string, string | string[] | undefined> = { "stripe-signature": headers["stripe-signature"] };
+stripe.verify(new TextEncoder().encode(body), incoming, { now: new Date(now * 1000) });
+
+try {
+  stripe.verify(body + " ", new Headers(headers), { now });
+} catch (error) {
+  if (error instanceof PaysealError) {
+    const code: string = error.code;
+    void code;
+  }
+}
+
+const dvpayHeaders = new DvpaySigner({ apiKey: "ak_live_1", secret: "dvp_sec" }).sign(body, {
+  timestamp: now,
+  idempotencyKey: "6f1c6f1c-0000-4000-8000-000000000000",
+});
+const signature: string = dvpayHeaders["X-Signature"];
+new DvpayVerifier({ secrets: ["dvp_sec"] }).verify(body, dvpayHeaders, { now });
+
+const cyber = new CybersourceSigner({ keyId: "k1", secret: "4o0bmF1eTd1ZmONmX6igz5A6QpHErVvCCZU97s/ua1I=" });
+const signed = cyber.sign({ host: "api.cybersource.com", method: "POST", target: "/pts/v2/payments", merchantId: "m", body }, { now });
+const digest: string | null = signed.digest;
+new CybersourceVerifier({ keys: [{ keyId: "k1", secret: "4o0bmF1eTd1ZmONmX6igz5A6QpHErVvCCZU97s/ua1I=" }] }).verify(
+  { method: "POST", target: "/pts/v2/payments", headers: signed.headers, body },
+  { now },
+);
+
+const opener = new RedirectOpener({ environment: "test", clientSecret: "cs_test_x", kdf: "sha256", profile: "v1" });
+const token = opener.seal({ sessionId: "S-1", status: "completed" });
+const data: RedirectData = opener.open(token, { now });
+const status: "completed" | "failed" | "cancelled" | "pending" = data.status;
+
+const record = createKeyRecord({ id: "k_live", key: "sk_live_9Qm2Xv7Lp4Tz8Rb1Nc6Hd3Wf5Yg0Jk2", environment: "live" });
+const checker = new KeyChecker({ policy: { accepted_formats: ["prefixed"] }, records: [record] });
+const allowed: KeyAllowed = checker.check(
+  { apiKey: "sk_live_9Qm2Xv7Lp4Tz8Rb1Nc6Hd3Wf5Yg0Jk2", method: "POST", path: "/external/v1/payment/session", clientIp: "203.0.113.7" },
+  { now },
+);
+const renewal = shouldRenew({ issuedAt: now, expiresIn: 3600 }, { now: now + 3500 });
+if (renewal.action === "wait_until") void renewal.at;
+
+const request = { key: "order-1", method: "POST", path: "/pay", body, environment: "live" as const, keyId: allowed.keyId };
+const store = new Map<string, IdempotencyRecord>();
+const decision = decide(store.get(storageKey(request)) ?? null, request, { now });
+if (decision.outcome === "execute") {
+  const completion = finish(decision.record, { status: 201, headers: { "content-type": "application/json" }, body: "{}" });
+  if (completion.outcome === "store") store.set(storageKey(request), completion.record);
+} else if (decision.outcome === "replay") {
+  const replayed: Uint8Array = decision.response.body;
+  void replayed;
+}
+
+const rfc = new HttpMessageSigner({ secret: "oTi/maBUu4/4XtTo5JrJgHJkglvkb0tIgG/sgAVFGQY=", keyId: "psk-live-2025" });
+const url = new URL("https://api.example-psp.com/v1/payments");
+const fields = rfc.sign({ method: "POST", url, headers: { "content-type": "application/json" }, body, components: ["@method", "@authority", "content-digest"] }, { now });
+const init: RequestInit = { method: "POST", body, headers: { "content-type": "application/json", ...(fields as Record<string, string>) } };
+new HttpMessageVerifier({ keys: { "psk-live-2025": "oTi/maBUu4/4XtTo5JrJgHJkglvkb0tIgG/sgAVFGQY=" } }).verify(
+  { method: "POST", url, headers: new Headers(init.headers), body },
+  { now, required: ["@method", "content-digest"] },
+);
+const digestHeader: string = contentDigest(body, "sha-512");
+
+stripe.free();
+opener[Symbol.dispose]();
+
+void [index, signature, digest, status, digestHeader];

@@ -1,0 +1,1020 @@
+/**
+ * payseal: payment-API signatures, webhook verification, encrypted redirect
+ * data, API-key checks and idempotency decisions, computed by one Rust core
+ * compiled to WebAssembly.
+ *
+ * This file only translates: it checks argument types (a wrong type is a
+ * `TypeError`, never a Wasm trap), turns bodies and headers into what the core
+ * takes, and turns the core's answers into plain JS values. Every rule lives
+ * in the core.
+ *
+ * Secret holders (`Webhooks`, `DvpaySigner`, …) are built once and reused.
+ * They keep their prepared keys inside Wasm memory only: no property,
+ * `toJSON`, `util.inspect` or error message shows a secret. `free()` (or
+ * `using` / `Symbol.dispose`) wipes the keys at once; a forgotten holder is
+ * wiped when it is garbage-collected.
+ */
+import * as wasm from "./wasm/payseal_wasm.js";
+
+// ---------------------------------------------------------------- errors
+
+/** Extra fields of an API-key refusal (see {@link KeyChecker.check}). */
+export interface PaysealErrorDetails {
+  /** HTTP status the refusal answers with (401 or 403). */
+  status?: number;
+  /** The provider's error code carried in the body, e.g. `AUTHENTICATION_FAILED`. */
+  responseCode?: string;
+  /** The exact JSON response body: `{"status":…,"code":"…","message":"…"}`. */
+  body?: string;
+}
+
+/**
+ * Every failure payseal reports. `code` is the spec's stable reason
+ * (`bad_signature`, `stale_timestamp`, `authentication`, `unknown_key`, …);
+ * the message is fixed text and never contains a secret, a key or a plaintext.
+ */
+export class PaysealError extends Error {
+  /** The spec's reason string; stable across releases and runtimes. */
+  readonly code: string;
+  /** HTTP status, for API-key refusals. */
+  readonly status?: number;
+  /** Provider error code of the response body, for API-key refusals. */
+  readonly responseCode?: string;
+  /** The JSON response body, for API-key refusals. */
+  readonly body?: string;
+
+  constructor(code: string, message: string, details?: PaysealErrorDetails) {
+    super(message);
+    this.name = "PaysealError";
+    this.code = code;
+    if (details !== undefined && details !== null) {
+      if (details.status !== undefined) this.status = details.status;
+      if (details.responseCode !== undefined) this.responseCode = details.responseCode;
+      if (details.body !== undefined) this.body = details.body;
+    }
+  }
+}
+
+let errorClassRegistered = false;
+
+/** Hands the error class to the Wasm side once, before the first core call. */
+function ready(): void {
+  if (!errorClassRegistered) {
+    wasm.setErrorClass(PaysealError);
+    errorClassRegistered = true;
+  }
+}
+
+// ------------------------------------------------------- input translation
+
+/** A raw body: exactly the bytes received or to be sent (never re-serialized JSON). */
+export type Body = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** One header value as the usual header containers hold it. */
+export type HeaderValue = string | readonly string[] | number | undefined | null;
+
+/**
+ * Header fields: a `Headers` instance, Node's `IncomingHttpHeaders` (or any
+ * plain object), a `Map`, or a list of `[name, value]` pairs. Names are
+ * case-insensitive; a field given several values (an array, or repeated
+ * pairs) is combined as HTTP combines it.
+ */
+export type HeadersInput =
+  | { forEach(callback: (value: string, name: string) => void): void; get(name: string): string | null }
+  | Readonly<Record<string, HeaderValue>>
+  | ReadonlyMap<string, HeaderValue>
+  | ReadonlyArray<readonly [string, HeaderValue]>;
+
+/** Time inputs of a verification. */
+export interface VerifyOptions {
+  /** Current time (unix seconds, or a `Date`); defaults to the system clock. */
+  now?: number | Date;
+  /** Largest accepted distance between `now` and the message time, seconds (default 300). */
+  tolerance?: number;
+}
+
+/** A successful verification. */
+export interface Verified {
+  /** Position of the matching secret in the list the holder was built with (rotation). */
+  secretIndex: number;
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The body as the core takes it: a short string (copied into Wasm memory as
+ * UTF-8 by the glue) or bytes. Long strings are encoded natively first, which
+ * is faster than the glue's per-character copy.
+ */
+function body(value: unknown, what = "body"): string | Uint8Array {
+  if (typeof value === "string") return value.length > 1024 ? encoder.encode(value) : value;
+  if (isBytes(value)) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  throw new TypeError(`${what} must be a string, a Uint8Array (or Buffer) or an ArrayBuffer`);
+}
+
+/** The body as bytes, for core calls that only take bytes. */
+function bytes(value: unknown, what = "body"): Uint8Array {
+  const b = body(value, what);
+  return typeof b === "string" ? encoder.encode(b) : b;
+}
+
+function pair(name: unknown, value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (typeof name !== "string") throw new TypeError("header names must be strings");
+  if (typeof value === "number") value = String(value);
+  if (typeof value === "string") {
+    // NUL never occurs in an HTTP field; it separates the flattened pairs.
+    if (name.includes("\0") || value.includes("\0")) {
+      throw new TypeError(`header "${name.replace(/\0/g, "")}" contains a NUL character`);
+    }
+    return name + "\0" + value + "\0";
+  }
+  if (Array.isArray(value)) {
+    let out = "";
+    for (const v of value) out += pair(name, v);
+    return out;
+  }
+  throw new TypeError(`header "${name}" must be a string or a list of strings`);
+}
+
+/** Flattens any header container into `name\0value\0…` for the core. */
+function flattenHeaders(headers: unknown): string {
+  if (headers === null || typeof headers !== "object") {
+    throw new TypeError("headers must be a Headers instance, a plain object, a Map or a list of [name, value] pairs");
+  }
+  let out = "";
+  if (Array.isArray(headers)) {
+    for (const entry of headers) {
+      if (!Array.isArray(entry) || entry.length !== 2) throw new TypeError("header pairs must be [name, value]");
+      out += pair(entry[0], entry[1]);
+    }
+  } else if (headers instanceof Map) {
+    for (const [name, value] of headers) out += pair(name, value);
+  } else if (
+    typeof (headers as { forEach?: unknown }).forEach === "function" &&
+    typeof (headers as { get?: unknown }).get === "function"
+  ) {
+    (headers as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => {
+      out += pair(name, value);
+    });
+  } else {
+    const record = headers as Record<string, unknown>;
+    for (const name of Object.keys(record)) out += pair(name, record[name]);
+  }
+  return out;
+}
+
+function seconds(value: unknown, what: string): number {
+  if (value instanceof Date) value = Math.floor(value.getTime() / 1000);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`${what} must be a non-negative integer (unix seconds)`);
+  }
+  return value;
+}
+
+function now(options: { now?: number | Date } | undefined): number {
+  const given = options?.now;
+  return given === undefined ? Math.floor(Date.now() / 1000) : seconds(given, "now");
+}
+
+function optionalSeconds(value: unknown, what: string): number | undefined {
+  return value === undefined || value === null ? undefined : seconds(value, what);
+}
+
+function options<T extends object>(value: T | undefined, what: string): T | undefined {
+  if (value !== undefined && (value === null || typeof value !== "object")) {
+    throw new TypeError(`${what} must be an object`);
+  }
+  return value;
+}
+
+function text(value: unknown, what: string): string {
+  if (typeof value !== "string") throw new TypeError(`${what} must be a string`);
+  return value;
+}
+
+function optionalText(value: unknown, what: string): string | undefined {
+  return value === undefined || value === null ? undefined : text(value, what);
+}
+
+/** One or more secrets; the messages never show a value. */
+function secretList(secrets: unknown, secret: unknown): string[] {
+  const list = secrets !== undefined ? secrets : secret !== undefined ? [secret] : undefined;
+  if (typeof list === "string") return [list];
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError("secrets must be a non-empty list of strings");
+  }
+  return list.map((s, i) => {
+    if (typeof s !== "string") throw new TypeError(`secrets[${i}] must be a string`);
+    return s;
+  });
+}
+
+function config<T extends object>(value: T | undefined, what: string): T {
+  if (value === null || typeof value !== "object") throw new TypeError(`${what} needs an options object`);
+  return value;
+}
+
+function randomId(): string {
+  return globalThis.crypto.randomUUID();
+}
+
+/** What every Wasm object has. */
+interface Freeable {
+  free(): void;
+}
+
+/**
+ * Holds one Wasm object in a private field (invisible to `util.inspect`,
+ * `JSON.stringify` and property enumeration); `free()` wipes it, and use
+ * after `free()` is a `TypeError`.
+ */
+abstract class Holder {
+  #inner: Freeable | null;
+
+  protected constructor(inner: Freeable) {
+    this.#inner = inner;
+  }
+
+  /** The live Wasm object. */
+  protected live<T extends Freeable>(): T {
+    const inner = this.#inner;
+    if (inner === null) throw new TypeError(`this ${this.constructor.name} has been freed`);
+    return inner as T;
+  }
+
+  /** Wipes the prepared keys now; the holder cannot be used afterwards. */
+  free(): void {
+    const inner = this.#inner;
+    this.#inner = null;
+    inner?.free();
+  }
+
+  /** `using holder = new …` frees it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+
+// ------------------------------------------------------------- webhooks
+
+/** The webhook schemes {@link Webhooks} verifies. */
+export type WebhookScheme = "stripe" | "standard_webhooks";
+
+function webhookScheme(value: unknown): WebhookScheme {
+  if (value !== "stripe" && value !== "standard_webhooks") {
+    throw new TypeError('scheme must be "stripe" or "standard_webhooks"');
+  }
+  return value;
+}
+
+/**
+ * Verifies incoming webhooks (Stripe-style `Stripe-Signature`, or Standard
+ * Webhooks `webhook-id` / `webhook-timestamp` / `webhook-signature`) over the
+ * raw body, against one or more secrets (rotation).
+ *
+ * ```ts
+ * const wh = new Webhooks({ scheme: "stripe", secrets: [process.env.STRIPE_WHSEC!] });
+ * app.post("/hook", express.raw({ type: "*\/*" }), (req, res) => {
+ *   wh.verify(req.body, req.headers); // throws PaysealError
+ * });
+ * ```
+ */
+export class Webhooks extends Holder {
+  /** The scheme this holder verifies. */
+  readonly scheme: WebhookScheme;
+
+  constructor(options: { scheme: WebhookScheme; secrets?: readonly string[] | string; secret?: string }) {
+    const o = config(options, "Webhooks");
+    const scheme = webhookScheme(o.scheme);
+    const secrets = secretList(o.secrets, o.secret);
+    ready();
+    super(new wasm.HeaderVerifier(scheme, secrets));
+    this.scheme = scheme;
+  }
+
+  /**
+   * Verifies the signature headers over the raw body.
+   * @throws {PaysealError} `missing_signature`, `malformed_header`,
+   *   `invalid_secret`, `stale_timestamp` or `bad_signature`.
+   */
+  verify(rawBody: Body, headers: HeadersInput, options?: VerifyOptions): Verified {
+    const inner = this.live<wasm.HeaderVerifier>();
+    const flat = flattenHeaders(headers);
+    const o = options as VerifyOptions | undefined;
+    const t = now(o);
+    const tolerance = optionalSeconds(o?.tolerance, "tolerance");
+    const b = body(rawBody);
+    const secretIndex = typeof b === "string" ? inner.verifyText(b, flat, t, tolerance) : inner.verify(b, flat, t, tolerance);
+    return { secretIndex };
+  }
+}
+
+/** Headers a {@link WebhookSigner} produces: ready to send. */
+export type WebhookHeaders = Record<string, string>;
+
+/**
+ * Signs outgoing webhooks (a sender, or a test double producing valid headers
+ * for a fixed timestamp, like stripe's `generateTestHeaderString`).
+ */
+export class WebhookSigner extends Holder {
+  /** The scheme this holder signs. */
+  readonly scheme: WebhookScheme;
+
+  constructor(options: { scheme: WebhookScheme; secret: string }) {
+    const o = config(options, "WebhookSigner");
+    const scheme = webhookScheme(o.scheme);
+    const secret = text(o.secret, "secret");
+    ready();
+    super(scheme === "stripe" ? new wasm.StripeSigner(secret) : new wasm.StandardWebhooksSigner(secret));
+    this.scheme = scheme;
+  }
+
+  /**
+   * The signature headers for `rawBody`: `stripe-signature` for Stripe;
+   * `webhook-id`, `webhook-timestamp` and `webhook-signature` for Standard
+   * Webhooks (`id` defaults to a random `msg_…`).
+   * @throws {PaysealError} `invalid_secret`.
+   */
+  sign(rawBody: Body, options?: { timestamp?: number | Date; id?: string }): WebhookHeaders {
+    const o = options as { timestamp?: number | Date; id?: string } | undefined;
+    const inner = this.live<wasm.StripeSigner | wasm.StandardWebhooksSigner>();
+    const timestamp = o?.timestamp === undefined ? Math.floor(Date.now() / 1000) : seconds(o.timestamp, "timestamp");
+    const b = body(rawBody);
+    if (inner instanceof wasm.StripeSigner) {
+      const header = typeof b === "string" ? inner.signText(b, timestamp) : inner.sign(b, timestamp);
+      return { "stripe-signature": header };
+    }
+    const id = o?.id === undefined ? `msg_${randomId().replace(/-/g, "")}` : text(o.id, "id");
+    const signature = typeof b === "string" ? inner.signText(id, timestamp, b) : inner.sign(id, timestamp, b);
+    return { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature };
+  }
+}
+
+// ----------------------------------------------------------------- DVPay
+
+/** The four headers of a signed DVPay request. */
+export interface DvpayHeaders {
+  "X-Api-Key": string;
+  "X-Timestamp": string;
+  "X-Signature": string;
+  "X-Idempotent-Key": string;
+  [name: string]: string;
+}
+
+/**
+ * Signs DVPay financial requests: `X-Signature = hex(HMAC-SHA256(secret, body ‖ X-Timestamp))`.
+ *
+ * ```ts
+ * const dvpay = new DvpaySigner({ apiKey, secret });
+ * await fetch(url, { method: "POST", body, headers: { ...dvpay.sign(body), "content-type": "application/json" } });
+ * ```
+ */
+export class DvpaySigner extends Holder {
+  constructor(options: { apiKey: string; secret: string }) {
+    const o = config(options, "DvpaySigner");
+    const apiKey = text(o.apiKey, "apiKey");
+    const secret = text(o.secret, "secret");
+    ready();
+    super(new wasm.DvpaySigner(apiKey, secret));
+  }
+
+  /**
+   * The four headers; `timestamp` defaults to now, `idempotencyKey` to a random UUID.
+   * @throws {PaysealError} `invalid_secret`.
+   */
+  sign(rawBody: Body, options?: { timestamp?: number | Date; idempotencyKey?: string }): DvpayHeaders {
+    const o = options as { timestamp?: number | Date; idempotencyKey?: string } | undefined;
+    const inner = this.live<wasm.DvpaySigner>();
+    const timestamp = o?.timestamp === undefined ? Math.floor(Date.now() / 1000) : seconds(o.timestamp, "timestamp");
+    const key = o?.idempotencyKey === undefined ? randomId() : text(o.idempotencyKey, "idempotencyKey");
+    const b = body(rawBody);
+    return (typeof b === "string" ? inner.signText(b, timestamp, key) : inner.sign(b, timestamp, key)) as DvpayHeaders;
+  }
+
+  /**
+   * Only the hex `X-Signature` value.
+   * @throws {PaysealError} `invalid_secret`.
+   */
+  signature(rawBody: Body, options?: { timestamp?: number | Date }): string {
+    const o = options as { timestamp?: number | Date } | undefined;
+    const inner = this.live<wasm.DvpaySigner>();
+    const timestamp = o?.timestamp === undefined ? Math.floor(Date.now() / 1000) : seconds(o.timestamp, "timestamp");
+    const b = body(rawBody);
+    return typeof b === "string" ? inner.signatureText(b, timestamp) : inner.signature(b, timestamp);
+  }
+}
+
+/** Verifies DVPay `X-Timestamp` / `X-Signature` over the raw body, with one or more secrets. */
+export class DvpayVerifier extends Holder {
+  constructor(options: { secrets?: readonly string[] | string; secret?: string }) {
+    const o = config(options, "DvpayVerifier");
+    const secrets = secretList(o.secrets, o.secret);
+    ready();
+    super(new wasm.HeaderVerifier("dvpay", secrets));
+  }
+
+  /**
+   * @throws {PaysealError} `missing_signature`, `malformed_header`,
+   *   `invalid_secret`, `stale_timestamp` or `bad_signature`.
+   */
+  verify(rawBody: Body, headers: HeadersInput, options?: VerifyOptions): Verified {
+    const inner = this.live<wasm.HeaderVerifier>();
+    const flat = flattenHeaders(headers);
+    const o = options as VerifyOptions | undefined;
+    const t = now(o);
+    const tolerance = optionalSeconds(o?.tolerance, "tolerance");
+    const b = body(rawBody);
+    const secretIndex = typeof b === "string" ? inner.verifyText(b, flat, t, tolerance) : inner.verify(b, flat, t, tolerance);
+    return { secretIndex };
+  }
+}
+
+// ----------------------------------------------------------- Cybersource
+
+/** A request as the Cybersource SDK signs it. */
+export interface CybersourceRequest {
+  /** `Host`, e.g. `apitest.cybersource.com`. */
+  host: string;
+  /** HTTP method. */
+  method: string;
+  /** Path and query, as sent. */
+  target: string;
+  /** `v-c-merchant-id`. */
+  merchantId: string;
+  /** Raw body (POST, PUT, PATCH). */
+  body?: Body | null;
+  /** `Date` as an IMF-fixdate; defaults to `now`. */
+  date?: string;
+}
+
+/** What {@link CybersourceSigner.sign} returns. */
+export interface CybersourceSigned {
+  /** The `Signature` header value. */
+  signature: string;
+  /** The `Digest` header value (POST, PUT, PATCH), else `null`. */
+  digest: string | null;
+  /** The `Date` that was signed. */
+  date: string;
+  /** Every header to send: `host`, `date`, `v-c-merchant-id`, `signature` and `digest` when there is one. */
+  headers: Record<string, string>;
+}
+
+/** Signs Cybersource REST requests (HTTP Signature with a shared secret). */
+export class CybersourceSigner extends Holder {
+  constructor(options: { keyId: string; secret: string }) {
+    const o = config(options, "CybersourceSigner");
+    const keyId = text(o.keyId, "keyId");
+    const secret = text(o.secret, "secret");
+    ready();
+    super(new wasm.CybersourceSigner(keyId, secret));
+  }
+
+  /** @throws {PaysealError} `invalid_secret`. */
+  sign(request: CybersourceRequest, options?: { now?: number | Date }): CybersourceSigned {
+    const r = config(request, "sign");
+    const inner = this.live<wasm.CybersourceSigner>();
+    const host = text(r.host, "host");
+    const method = text(r.method, "method");
+    const target = text(r.target, "target");
+    const merchantId = text(r.merchantId, "merchantId");
+    const date = optionalText(r.date, "date");
+    const b = r.body === undefined || r.body === null ? new Uint8Array(0) : bytes(r.body);
+    const signed = inner.sign(host, method, target, date, now(options), merchantId, b) as {
+      signature: string;
+      digest?: string;
+      date: string;
+    };
+    const headers: Record<string, string> = { host, date: signed.date, "v-c-merchant-id": merchantId };
+    if (signed.digest !== undefined) headers.digest = signed.digest;
+    headers.signature = signed.signature;
+    return { signature: signed.signature, digest: signed.digest ?? null, date: signed.date, headers };
+  }
+}
+
+/** A configured Cybersource key: the id the sender names, and its base64 shared secret. */
+export interface CybersourceKey {
+  keyId: string;
+  secret: string;
+}
+
+/** Verifies Cybersource HTTP Signatures, with one or more keys (rotation). */
+export class CybersourceVerifier extends Holder {
+  readonly #keyIds: string[];
+
+  constructor(options: { keys: readonly CybersourceKey[] }) {
+    const o = config(options, "CybersourceVerifier");
+    if (!Array.isArray(o.keys) || o.keys.length === 0) throw new TypeError("keys must be a non-empty list of { keyId, secret }");
+    const keyIds: string[] = [];
+    const secrets: string[] = [];
+    o.keys.forEach((key: unknown, i: number) => {
+      const k = config(key as CybersourceKey, `keys[${i}]`);
+      keyIds.push(text(k.keyId, `keys[${i}].keyId`));
+      secrets.push(text(k.secret, `keys[${i}].secret`));
+    });
+    ready();
+    super(new wasm.CybersourceVerifier(keyIds, secrets));
+    this.#keyIds = keyIds;
+  }
+
+  /**
+   * Verifies `Signature`, `Date` and (POST, PUT, PATCH) `Digest`.
+   * @throws {PaysealError} `missing_signature`, `malformed_header`,
+   *   `invalid_secret`, `stale_timestamp`, `bad_digest` or `bad_signature`.
+   */
+  verify(
+    request: { method: string; target: string; headers: HeadersInput; body?: Body | null },
+    options?: VerifyOptions,
+  ): Verified & { keyId: string } {
+    const r = config(request, "verify");
+    const inner = this.live<wasm.CybersourceVerifier>();
+    const method = text(r.method, "method");
+    const target = text(r.target, "target");
+    const flat = flattenHeaders(r.headers);
+    const b = r.body === undefined || r.body === null ? new Uint8Array(0) : bytes(r.body);
+    const o = options as VerifyOptions | undefined;
+    const secretIndex = inner.verify(method, target, flat, b, now(o), optionalSeconds(o?.tolerance, "tolerance"));
+    return { secretIndex, keyId: this.#keyIds[secretIndex] as string };
+  }
+}
+
+// ---------------------------------------------------------------- RFC 9421
+
+/** A `Signature-Input` parameter: `created`/`expires` integers; `nonce`, `keyid`, `tag`, `alg` strings. */
+export type SignatureParam = readonly [name: string, value: number | string];
+
+/** An outgoing request to sign with {@link HttpMessageSigner}. */
+export interface HttpMessageToSign {
+  method: string;
+  /** Absolute URL: `scheme://authority/path?query`. */
+  url: string | URL;
+  /** The request's header fields (those covered must be present). */
+  headers?: HeadersInput;
+  /** Raw body as sent. */
+  body?: Body | null;
+  /** Covered components in order, e.g. `["@method", "@authority", "@path", "content-digest"]`. */
+  components: readonly string[];
+  /** Signature label (default `sig1`). */
+  label?: string;
+  /**
+   * Parameters in the order they are written. Default: `created` = now, then
+   * `keyid` when the signer was given a `keyId`.
+   */
+  params?: readonly SignatureParam[];
+}
+
+/** Fields to add to the signed request. */
+export interface HttpMessageSignatureHeaders {
+  "signature-input": string;
+  signature: string;
+  /** Present when the signer made a `Content-Digest` (covered, non-empty body, none given). */
+  "content-digest"?: string;
+  [name: string]: string | undefined;
+}
+
+function paramList(value: unknown): { names: string[]; values: Array<number | string> } {
+  if (!Array.isArray(value)) throw new TypeError("params must be a list of [name, value] pairs");
+  const names: string[] = [];
+  const values: Array<number | string> = [];
+  value.forEach((entry: unknown, i: number) => {
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== "string") {
+      throw new TypeError(`params[${i}] must be a [name, value] pair`);
+    }
+    const v: unknown = entry[1];
+    if (!(typeof v === "string" || (typeof v === "number" && Number.isSafeInteger(v)))) {
+      throw new TypeError(`params[${i}] value must be an integer or a string`);
+    }
+    names.push(entry[0]);
+    values.push(v);
+  });
+  return { names, values };
+}
+
+function stringList(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw new TypeError(`${what} must be a list of strings`);
+  }
+  return value as string[];
+}
+
+/**
+ * Signs outgoing requests with RFC 9421 HTTP Message Signatures
+ * (`hmac-sha256`, RFC 9530 `Content-Digest`).
+ *
+ * ```ts
+ * const signer = new HttpMessageSigner({ secret: process.env.PSK!, keyId: "psk-live-2025" });
+ * const body = JSON.stringify(payment);
+ * const headers = { "content-type": "application/json" };
+ * const signed = signer.sign({ method: "POST", url, headers, body,
+ *   components: ["@method", "@authority", "@path", "content-type", "content-digest"] });
+ * await fetch(url, { method: "POST", body, headers: { ...headers, ...signed } });
+ * ```
+ */
+export class HttpMessageSigner extends Holder {
+  readonly #keyId: string | undefined;
+
+  constructor(options: { secret: string; keyId?: string }) {
+    const o = config(options, "HttpMessageSigner");
+    const secret = text(o.secret, "secret");
+    const keyId = optionalText(o.keyId, "keyId");
+    ready();
+    super(new wasm.HttpMessageSigner(secret));
+    this.#keyId = keyId;
+  }
+
+  /**
+   * @throws {PaysealError} `malformed_header` (bad label, component or
+   *   parameter), `missing_signature` (a covered field is absent) or `invalid_secret`.
+   */
+  sign(request: HttpMessageToSign, options?: { now?: number | Date }): HttpMessageSignatureHeaders {
+    const r = config(request, "sign");
+    const inner = this.live<wasm.HttpMessageSigner>();
+    const method = text(r.method, "method");
+    const url = r.url instanceof URL ? r.url.href : text(r.url, "url");
+    const flat = r.headers === undefined || r.headers === null ? "" : flattenHeaders(r.headers);
+    const b = r.body === undefined || r.body === null ? new Uint8Array(0) : bytes(r.body);
+    const label = r.label === undefined ? "sig1" : text(r.label, "label");
+    const components = stringList(r.components, "components");
+    let params: readonly SignatureParam[];
+    if (r.params === undefined) {
+      const defaults: SignatureParam[] = [["created", now(options)]];
+      if (this.#keyId !== undefined) defaults.push(["keyid", this.#keyId]);
+      params = defaults;
+    } else {
+      params = r.params;
+    }
+    const { names, values } = paramList(params);
+    return inner.sign(method, url, flat, b, label, components, names, values) as HttpMessageSignatureHeaders;
+  }
+}
+
+/** A received request to verify with {@link HttpMessageVerifier}. */
+export interface HttpMessageToVerify {
+  method: string;
+  /** Absolute URL the request was sent to. */
+  url: string | URL;
+  /** Header fields, including `signature`, `signature-input` and any covered `content-digest`. */
+  headers: HeadersInput;
+  /** Raw body as received. */
+  body?: Body | null;
+}
+
+/** Verifies RFC 9421 HTTP Message Signatures against keys configured by `keyid` (rotation). */
+export class HttpMessageVerifier extends Holder {
+  constructor(options: { keys: Readonly<Record<string, string>> | ReadonlyMap<string, string> }) {
+    const o = config(options, "HttpMessageVerifier");
+    const entries: Array<[unknown, unknown]> =
+      o.keys instanceof Map ? [...o.keys.entries()] : Object.entries(config(o.keys as Record<string, string>, "keys"));
+    if (entries.length === 0) throw new TypeError("keys must map at least one keyid to its secret");
+    const keyIds: string[] = [];
+    const secrets: string[] = [];
+    for (const [keyId, secret] of entries) {
+      keyIds.push(text(keyId, "keyid"));
+      secrets.push(text(secret, `secret of keyid "${String(keyId)}"`));
+    }
+    ready();
+    super(new wasm.HttpMessageVerifier(keyIds, secrets));
+  }
+
+  /**
+   * `required` lists the components every accepted signature must cover.
+   * @throws {PaysealError} `missing_signature`, `malformed_header`,
+   *   `unknown_key`, `invalid_secret`, `insufficient_coverage`,
+   *   `stale_timestamp`, `bad_digest` or `bad_signature`.
+   */
+  verify(
+    request: HttpMessageToVerify,
+    options?: VerifyOptions & { required?: readonly string[] },
+  ): { label: string; keyId: string } {
+    const r = config(request, "verify");
+    const inner = this.live<wasm.HttpMessageVerifier>();
+    const method = text(r.method, "method");
+    const url = r.url instanceof URL ? r.url.href : text(r.url, "url");
+    const flat = flattenHeaders(r.headers);
+    const b = r.body === undefined || r.body === null ? new Uint8Array(0) : bytes(r.body);
+    const o = options as (VerifyOptions & { required?: readonly string[] }) | undefined;
+    const required = o?.required === undefined ? [] : stringList(o.required, "required");
+    return inner.verify(method, url, flat, b, required, now(o), optionalSeconds(o?.tolerance, "tolerance")) as {
+      label: string;
+      keyId: string;
+    };
+  }
+}
+
+/** The RFC 9530 `Content-Digest` field value of a body (`sha-256` by default, or `sha-512`). */
+export function contentDigest(rawBody: Body, algorithm: "sha-256" | "sha-512" = "sha-256"): string {
+  ready();
+  return wasm.contentDigest(text(algorithm, "algorithm"), bytes(rawBody));
+}
+
+// --------------------------------------------------------------- redirect
+
+/** An opened redirect payload: the known fields typed, every field kept. */
+export interface RedirectData {
+  sessionId: string;
+  status: "completed" | "failed" | "cancelled" | "pending";
+  paymentReference?: string;
+  amount?: { value: number; currency: string };
+  orderId?: string;
+  iat?: number;
+  exp?: number;
+  [field: string]: unknown;
+}
+
+/** Options of a {@link RedirectOpener}. */
+export interface RedirectOpenerOptions {
+  /** The environment the client secret belongs to. */
+  environment: "live" | "test";
+  /** The merchant's client secret of that environment. */
+  clientSecret: string;
+  /** Key derivation: `sha256` (default), `hex` or `base64`. */
+  kdf?: "sha256" | "hex" | "base64";
+  /** Envelope: `v1` (AES-256-GCM, default) or the opt-in `legacy-cbc`. */
+  profile?: "v1" | "legacy-cbc";
+  /** Seconds accepted after `exp` (default 0). */
+  clockSkew?: number;
+}
+
+/**
+ * Opens the encrypted `data` parameter of a return URL (and, for test
+ * doubles, seals one).
+ * @throws {PaysealError} `invalid_secret` when the secret does not fit the kdf.
+ */
+export class RedirectOpener extends Holder {
+  /** The environment this opener accepts tokens of. */
+  readonly environment: "live" | "test";
+
+  constructor(options: RedirectOpenerOptions) {
+    const o = config(options, "RedirectOpener");
+    const environment = text(o.environment, "environment") as "live" | "test";
+    const secret = text(o.clientSecret, "clientSecret");
+    const kdf = o.kdf === undefined ? "sha256" : text(o.kdf, "kdf");
+    const profile = o.profile === undefined ? "v1" : text(o.profile, "profile");
+    const skew = optionalSeconds(o.clockSkew, "clockSkew");
+    ready();
+    super(new wasm.RedirectOpener(environment, profile, kdf, secret, skew));
+    this.environment = environment;
+  }
+
+  /**
+   * Decodes, decrypts and validates `data` (the query parameter, as received).
+   * @throws {PaysealError} `too_large`, `malformed`, `authentication`,
+   *   `invalid_payload` or `expired`.
+   */
+  open(data: string, options?: { now?: number | Date }): RedirectData {
+    const inner = this.live<wasm.RedirectOpener>();
+    const token = text(data, "data");
+    return JSON.parse(inner.open(token, now(options))) as RedirectData;
+  }
+
+  /**
+   * Seals a payload as a `v1` token (provider side, or a test double).
+   * `nonce` (12 bytes) defaults to fresh random bytes; never reuse one.
+   * @throws {PaysealError} `invalid_payload` or `unsupported_profile`.
+   */
+  seal(payload: RedirectData | string, options?: { nonce?: Uint8Array }): string {
+    const inner = this.live<wasm.RedirectOpener>();
+    const json = typeof payload === "string" ? payload : JSON.stringify(config(payload, "payload"));
+    const nonce = options?.nonce === undefined ? globalThis.crypto.getRandomValues(new Uint8Array(12)) : options.nonce;
+    if (!isBytes(nonce)) throw new TypeError("nonce must be a Uint8Array of 12 bytes");
+    return inner.seal(json, nonce);
+  }
+}
+
+// ------------------------------------------------------------------- keys
+
+/** Gateway policy, in the spec's format (`keys.md`). */
+export interface KeyPolicy {
+  accepted_formats?: Array<"prefixed" | "hex64" | "uuid" | "base64-secret">;
+  test_route_prefixes?: string[];
+  scope_routes?: Record<string, string[]>;
+  clock_skew?: number;
+}
+
+/** A key record, in the spec's format: the key's SHA-256, never the key. */
+export interface KeyRecord {
+  id: string;
+  key_sha256: string;
+  environment: "live" | "test";
+  scopes?: string[];
+  allowed_ips?: string[];
+  webcode?: string | null;
+  status?: "active" | "revoked";
+  not_before?: number | null;
+  expires_at?: number | null;
+  superseded_at?: number | null;
+  grace_seconds?: number;
+}
+
+/** What a gateway knows about an incoming request. */
+export interface KeyCheckRequest {
+  /** The key header's value; `null`/`undefined` when absent. */
+  apiKey?: string | null;
+  method: string;
+  /** Path (and query). */
+  path: string;
+  /** The client's address as the gateway determined it. */
+  clientIp?: string | null;
+  /** The merchant the request names, when it names one. */
+  webcode?: string | null;
+}
+
+/** An allowed request. */
+export interface KeyAllowed {
+  keyId: string;
+  environment: "live" | "test";
+}
+
+/**
+ * The gateway's ordered API-key check (format, digest lookup, status,
+ * validity, rotation, environment, scopes, IP allow-list, webcode).
+ * @throws {TypeError} when `policy` or `records` do not have the spec's shape.
+ * @throws {PaysealError} `invalid_config` for duplicate ids or digests.
+ */
+export class KeyChecker extends Holder {
+  constructor(options: { policy?: KeyPolicy; records: readonly KeyRecord[] }) {
+    const o = config(options, "KeyChecker");
+    if (!Array.isArray(o.records)) throw new TypeError("records must be a list of key records");
+    const policy = JSON.stringify(o.policy === undefined ? {} : config(o.policy, "policy"));
+    const records = JSON.stringify(o.records);
+    ready();
+    super(new wasm.KeyChecker(policy, records));
+  }
+
+  /**
+   * @throws {PaysealError} whose `code` is the refusal's reason
+   *   (`missing_key`, `malformed_key`, `unknown_key`, …), with `status`,
+   *   `responseCode` and the response `body` to send.
+   */
+  check(request: KeyCheckRequest, options?: { now?: number | Date }): KeyAllowed {
+    const r = config(request, "check");
+    const inner = this.live<wasm.KeyChecker>();
+    return inner.check(
+      optionalText(r.apiKey, "apiKey"),
+      text(r.method, "method"),
+      text(r.path, "path"),
+      optionalText(r.clientIp, "clientIp"),
+      optionalText(r.webcode, "webcode"),
+      now(options),
+    ) as KeyAllowed;
+  }
+}
+
+/** A new active key record for `key` (hashed here; the key is not kept). */
+export function createKeyRecord(options: { id: string; key: string; environment: "live" | "test" }): KeyRecord {
+  const o = config(options, "createKeyRecord");
+  const id = text(o.id, "id");
+  const key = text(o.key, "key");
+  const environment = text(o.environment, "environment");
+  ready();
+  return JSON.parse(wasm.createKeyRecord(id, key, environment)) as KeyRecord;
+}
+
+/** Whether to renew a secret now. */
+export type RenewalDecision =
+  | { action: "renew_now" }
+  | { action: "wait_until"; at: number }
+  | { action: "rate_limited"; retryAt: number };
+
+/**
+ * Merchant-side renewal helper: renew when `marginPercent` (default 10) of the
+ * lifetime is left, or at once after a `401 AUTHENTICATION_FAILED`, never twice
+ * within `minInterval` seconds.
+ */
+export function shouldRenew(
+  lifetime: { issuedAt: number; expiresIn: number; lastRenewalAt?: number | null },
+  options?: { now?: number | Date; authenticationFailed?: boolean; marginPercent?: number; minInterval?: number },
+): RenewalDecision {
+  const l = config(lifetime, "shouldRenew");
+  const o = options ?? {};
+  ready();
+  return wasm.shouldRenew(
+    seconds(l.issuedAt, "issuedAt"),
+    seconds(l.expiresIn, "expiresIn"),
+    optionalSeconds(l.lastRenewalAt, "lastRenewalAt"),
+    optionalSeconds(o.marginPercent, "marginPercent"),
+    optionalSeconds(o.minInterval, "minInterval"),
+    now(o),
+    o.authenticationFailed === true,
+  ) as RenewalDecision;
+}
+
+// ------------------------------------------------------------ idempotency
+
+/** A request carrying an idempotency key. */
+export interface IdempotentRequest {
+  /** The `Idempotency-Key` / `X-Idempotent-Key` value. */
+  key: string;
+  method: string;
+  /** Path and query, as sent. */
+  path: string;
+  /** Raw body. */
+  body?: Body | null;
+  /** Environment of the API key that sent it. */
+  environment: "live" | "test";
+  /** Id of the API key that sent it. */
+  keyId: string;
+}
+
+/** A stored upstream response, in the core's JSON format. */
+export interface StoredResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: number[];
+}
+
+/** What a store keeps; JSON-able, in the core's format (shared with the native gateway). */
+export interface IdempotencyRecord {
+  endpoint: string;
+  fingerprint: string;
+  state: { state: "in_flight" } | ({ state: "finished" } & StoredResponse);
+  expires_at: number;
+}
+
+/** A response to replay. */
+export interface ReplayedResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+}
+
+/** What to do with a request. */
+export type IdempotencyDecision =
+  | { outcome: "execute"; record: IdempotencyRecord }
+  | { outcome: "replay"; response: ReplayedResponse }
+  | { outcome: "conflict"; status: 409; code: string; message: string; body: string };
+
+/** What to do with the claim once the upstream answered. */
+export type IdempotencyCompletion = { outcome: "store"; record: IdempotencyRecord } | { outcome: "release" };
+
+function environmentName(value: unknown): string {
+  return text(value, "environment");
+}
+
+/** Where the request's record lives in the store (namespaced by environment and key id). */
+export function storageKey(request: Pick<IdempotentRequest, "key" | "environment" | "keyId">): string {
+  const r = config(request, "storageKey");
+  ready();
+  return wasm.idempotencyStorageKey(text(r.key, "key"), environmentName(r.environment), text(r.keyId, "keyId"));
+}
+
+/**
+ * Decides from the record read from the store (or `null`). On `execute`,
+ * store `record` atomically only if the key is still free (e.g. Redis
+ * `SET NX PX`), then run the request and call {@link finish}.
+ */
+export function decide(
+  stored: IdempotencyRecord | null | undefined,
+  request: IdempotentRequest,
+  options?: { now?: number | Date; ttl?: number },
+): IdempotencyDecision {
+  const r = config(request, "decide");
+  const o = options ?? {};
+  const storedJson = stored === undefined || stored === null ? undefined : JSON.stringify(config(stored, "stored"));
+  ready();
+  const out = JSON.parse(
+    wasm.idempotencyDecide(
+      storedJson,
+      text(r.key, "key"),
+      text(r.method, "method"),
+      text(r.path, "path"),
+      r.body === undefined || r.body === null ? new Uint8Array(0) : bytes(r.body),
+      environmentName(r.environment),
+      text(r.keyId, "keyId"),
+      now(o),
+      optionalSeconds(o.ttl, "ttl"),
+    ),
+  ) as { outcome: string; response?: StoredResponse };
+  if (out.outcome === "replay" && out.response !== undefined) {
+    const response = out.response;
+    return { outcome: "replay", response: { status: response.status, headers: response.headers, body: Uint8Array.from(response.body) } };
+  }
+  return out as IdempotencyDecision;
+}
+
+/**
+ * Completes a claim with the upstream's response, or `null` after a transport
+ * error. 5xx and transport errors release the claim (a retry may execute);
+ * other answers are stored for replay.
+ */
+export function finish(
+  claim: IdempotencyRecord,
+  response: { status: number; headers?: Array<[string, string]> | Record<string, string>; body?: Body | null } | null,
+): IdempotencyCompletion {
+  const c = config(claim, "claim");
+  let responseJson: string | undefined;
+  if (response !== null && response !== undefined) {
+    const r = config(response, "response");
+    const headers = r.headers === undefined ? [] : Array.isArray(r.headers) ? r.headers : Object.entries(r.headers);
+    const b = r.body === undefined || r.body === null ? [] : Array.from(bytes(r.body, "response.body"));
+    responseJson = JSON.stringify({ status: r.status, headers, body: b });
+  }
+  ready();
+  return JSON.parse(wasm.idempotencyFinish(JSON.stringify(c), responseJson)) as IdempotencyCompletion;
+}

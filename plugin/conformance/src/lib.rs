@@ -1,0 +1,478 @@
+//! The one case translator of the plugin's conformance runners.
+//!
+//! It reads every file of `tests/vectors/` (at run time) and turns each case
+//! into a **plan case**: the plugin configuration the case needs (its
+//! secrets, keys and policy go there, never into a call), and the calls to
+//! make with what each must answer. The Rust host runs the plan directly;
+//! `payseal-plugin-plan` writes it as JSON for the JavaScript and Python
+//! hosts, so the three hosts share the mapping as data and differ only in
+//! how they call the plugin.
+//!
+//! A case whose `op`, scheme or field this translator does not know becomes
+//! a plan case with an `error`: every host counts it as a failure.
+//!
+//! # Plan format
+//!
+//! ```text
+//! { "format": "payseal-plugin-plan/1",
+//!   "cases": [ { "id": "<file> / <case name>",
+//!                "config": { …the manifest's "payseal" document… },
+//!                "steps": [ { "kind": "call" | "idempotent" | "finish",
+//!                             "function": "<export>", "input": {…}, "expect": {…} } ],
+//!                "error": null | "<why the case cannot be expressed>" } ],
+//!   "canary": { "id", "forbidden": [<strings>], "config", "bad_config",
+//!               "calls": [ { "function", "input": "<raw input text>" } ] } }
+//! ```
+//!
+//! A runner creates one plugin instance per case with
+//! `config = {"payseal": JSON.stringify(case.config)}` and runs the steps in
+//! order against one empty store (a map from storage key to record):
+//! - `call`: call `function` with `input`.
+//! - `idempotent`: call; when the outcome is `lookup`, call again with
+//!   `input.idempotency = {"storage_key": out.storage_key, "record": store[out.storage_key] ?? null}`.
+//!   When the outcome is `execute` with `idempotency`, set
+//!   `store[idempotency.storage_key] = idempotency.claim` and remember that claim.
+//! - `finish`: only after an `idempotent` step that executed: call
+//!   `finish_request` with `input` plus `claim` (the remembered record); on
+//!   `{"action":"store"}` replace the stored record, on `release` delete it.
+//!
+//! After each call, every field of `expect` must equal the same field of the
+//! output (deep equality); an error returned by the call fails the step.
+//!
+//! The `canary` check counts as one more case: make every call of `calls`
+//! (raw input text) on one instance of `config`, call `describe` on an
+//! instance of `bad_config`; no output, error message or log line of the
+//! plugin may contain a `forbidden` string. Outputs and errors must both occur.
+
+pub mod canary;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+/// The plan format's name and version.
+pub const FORMAT: &str = "payseal-plugin-plan/1";
+
+/// The name every plan case gives its one configured verifier, signer or opener.
+const NAME: &str = "case";
+
+/// The first `now` of an idempotency case; step `i` runs at `IDEMPOTENCY_NOW + i`,
+/// as the native runner does.
+const IDEMPOTENCY_NOW: u64 = 1_719_500_000;
+
+/// Fields of a case that are not inputs.
+const NOT_INPUTS: [&str; 4] = ["name", "op", "expected", "note"];
+
+/// Fields of an idempotency step.
+const STEP_FIELDS: [&str; 8] = ["key", "method", "path", "body", "environment", "key_id", "expected", "finish"];
+
+/// Fields of a keys `check` request.
+const REQUEST_FIELDS: [&str; 6] = ["api_key", "method", "path", "client_ip", "webcode", "now"];
+
+/// The vectors directory: `$PAYSEAL_VECTORS`, else `tests/vectors` of the workspace.
+pub fn vectors_dir() -> PathBuf {
+    std::env::var_os("PAYSEAL_VECTORS")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors"), PathBuf::from)
+}
+
+/// The plan of every case of every `*.json` file in `dir`, files in name order.
+///
+/// # Errors
+/// The directory cannot be read. A file that cannot be read or parsed
+/// becomes one failing plan case, not an error.
+pub fn plan(dir: &Path) -> Result<Value, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for path in &files {
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()));
+        match file {
+            Ok(file) => cases.extend(file_cases(&file_name, &file)),
+            Err(e) => cases.push(failed(&file_name, "<file>", &format!("unreadable: {e}"))),
+        }
+    }
+    if cases.is_empty() {
+        cases.push(failed("<vectors>", "<none>", &format!("no vector files in {}", dir.display())));
+    }
+    Ok(json!({ "format": FORMAT, "cases": cases, "canary": canary::plan() }))
+}
+
+fn failed(file: &str, name: &str, why: &str) -> Value {
+    json!({ "id": format!("{file} / {name}"), "config": {}, "steps": [], "error": why })
+}
+
+fn file_cases(file_name: &str, file: &Value) -> Vec<Value> {
+    let scheme = file["scheme"].as_str().unwrap_or_default();
+    let Some(cases) = file["cases"].as_array().filter(|c| !c.is_empty()) else {
+        return vec![failed(file_name, "<cases>", "file has no cases")];
+    };
+    let known_file_fields = ["scheme", "spec", "generated_by", "set", "cases", "policy", "records"];
+    if let Some(extra) = file.as_object().and_then(|o| o.keys().find(|k| !known_file_fields.contains(&k.as_str())))
+    {
+        return vec![failed(file_name, "<file>", &format!("translator does not understand file field {extra:?}"))];
+    }
+    cases
+        .iter()
+        .map(|raw| {
+            let case = Case::new(raw);
+            let name = case.name().to_owned();
+            match translate(scheme, file, &case).and_then(|planned| case.check_all_used().map(|()| planned)) {
+                Ok((config, steps)) => json!({
+                    "id": format!("{file_name} / {name}"),
+                    "config": config,
+                    "steps": steps,
+                    "error": null,
+                }),
+                Err(why) => failed(file_name, &name, &why),
+            }
+        })
+        .collect()
+}
+
+/// One vector case, recording which input fields were read.
+struct Case<'a> {
+    raw: &'a Value,
+    used: std::cell::RefCell<BTreeSet<String>>,
+}
+
+impl<'a> Case<'a> {
+    fn new(raw: &'a Value) -> Self {
+        Self { raw, used: std::cell::RefCell::new(BTreeSet::new()) }
+    }
+
+    fn name(&self) -> &str {
+        self.raw["name"].as_str().unwrap_or("<unnamed>")
+    }
+
+    fn op(&self) -> Result<&str, String> {
+        self.raw["op"].as_str().ok_or_else(|| "case has no op".to_owned())
+    }
+
+    /// An input field, marked as read; absent is `null`.
+    fn get(&self, field: &str) -> &'a Value {
+        self.used.borrow_mut().insert(field.to_owned());
+        self.raw.get(field).unwrap_or(&Value::Null)
+    }
+
+    fn has(&self, field: &str) -> bool {
+        self.raw.get(field).is_some()
+    }
+
+    fn str(&self, field: &str) -> Result<&'a str, String> {
+        self.get(field).as_str().ok_or_else(|| format!("field {field:?} is not a string"))
+    }
+
+    fn u64(&self, field: &str) -> Result<u64, String> {
+        self.get(field).as_u64().ok_or_else(|| format!("field {field:?} is not an unsigned integer"))
+    }
+
+    /// A string or `null`.
+    fn opt_str(&self, field: &str) -> Result<Value, String> {
+        match self.get(field) {
+            v @ (Value::Null | Value::String(_)) => Ok(v.clone()),
+            _ => Err(format!("field {field:?} is not a string or null")),
+        }
+    }
+
+    /// A list of strings under `plural`, or one string under `singular`.
+    fn strings(&self, plural: &str, singular: &str) -> Result<Vec<Value>, String> {
+        if self.has(plural) {
+            let list = self.get(plural).as_array().ok_or_else(|| format!("{plural:?} is not a list"))?;
+            if list.iter().all(Value::is_string) {
+                Ok(list.clone())
+            } else {
+                Err(format!("{plural:?} holds a non-string"))
+            }
+        } else if self.has(singular) {
+            Ok(vec![Value::String(self.str(singular)?.to_owned())])
+        } else {
+            Err(format!("case has neither {plural:?} nor {singular:?}"))
+        }
+    }
+
+    /// An object whose values are strings.
+    fn string_map(&self, field: &str) -> Result<Value, String> {
+        let map = self.get(field).as_object().ok_or_else(|| format!("{field:?} is not an object"))?;
+        if map.values().all(Value::is_string) {
+            Ok(Value::Object(map.clone()))
+        } else {
+            Err(format!("{field:?} holds a non-string value"))
+        }
+    }
+
+    fn expected(&self) -> Result<&'a Map<String, Value>, String> {
+        self.raw["expected"].as_object().ok_or_else(|| "case has no expected object".to_owned())
+    }
+
+    fn check_all_used(&self) -> Result<(), String> {
+        let used = self.used.borrow();
+        let unused: Vec<&String> = self
+            .raw
+            .as_object()
+            .map(|o| o.keys().filter(|k| !NOT_INPUTS.contains(&k.as_str()) && !used.contains(k.as_str())).collect())
+            .unwrap_or_default();
+        if unused.is_empty() { Ok(()) } else { Err(format!("translator does not understand field(s) {unused:?}")) }
+    }
+}
+
+type Planned = (Value, Vec<Value>);
+
+fn translate(scheme: &str, file: &Value, case: &Case<'_>) -> Result<Planned, String> {
+    match (scheme, case.op()?) {
+        ("dvpay" | "stripe" | "standard_webhooks" | "cybersource", "verify") => verify(scheme, case),
+        ("rfc9421", "verify") => verify_rfc9421(case),
+        ("dvpay" | "stripe" | "standard_webhooks" | "cybersource" | "rfc9421", "sign") => sign(scheme, case),
+        ("redirect", "open") => open(case),
+        ("keys", "check") => check(file, case),
+        ("idempotency", "idempotency") => idempotency(case),
+        (scheme, op) => Err(format!("translator does not know op {op:?} of scheme {scheme:?}")),
+    }
+}
+
+fn call(function: &str, input: Value, expect: Value) -> Value {
+    let mut step = Map::new();
+    step.insert("kind".into(), json!("call"));
+    step.insert("function".into(), json!(function));
+    step.insert("input".into(), input);
+    step.insert("expect".into(), expect);
+    Value::Object(step)
+}
+
+/// The case's `expected` in the plugin's output names: `error` is the
+/// output's `reason`; RFC 9421 fields are `snake_case`. Other fields keep
+/// their names, so an expectation the plugin does not produce fails.
+fn expect(case: &Case<'_>) -> Result<Value, String> {
+    let renamed = case
+        .expected()?
+        .iter()
+        .map(|(k, v)| {
+            let k = match k.as_str() {
+                "error" => "reason",
+                "keyid" => "key_id",
+                "signature-input" => "signature_input",
+                "content-digest" => "content_digest",
+                other => other,
+            };
+            (k.to_owned(), v.clone())
+        })
+        .collect();
+    Ok(Value::Object(renamed))
+}
+
+fn verify(scheme: &str, case: &Case<'_>) -> Result<Planned, String> {
+    let tolerance = case.u64("tolerance")?;
+    let secrets = case.strings("secrets", "secret")?;
+    let mut input = json!({ "webhook": NAME, "now": case.u64("now")?, "body": case.opt_str("body")? });
+    let webhook = match scheme {
+        "dvpay" => {
+            input["headers"] = json!({ "X-Timestamp": case.str("timestamp")?, "X-Signature": case.str("signature")? });
+            json!({ "scheme": "dvpay", "secrets": secrets, "tolerance": tolerance })
+        }
+        "stripe" => {
+            input["headers"] = json!({ "Stripe-Signature": case.str("header")? });
+            json!({ "scheme": "stripe", "secrets": secrets, "tolerance": tolerance })
+        }
+        "standard_webhooks" => {
+            input["headers"] = case.string_map("headers")?;
+            json!({ "scheme": "standard_webhooks", "secrets": secrets, "tolerance": tolerance })
+        }
+        _ => {
+            let key_id = case.str("keyId")?;
+            let keys: Vec<Value> = secrets.iter().map(|s| json!({ "key_id": key_id, "secret": s })).collect();
+            let mut headers = vec![
+                json!(["host", case.str("host")?]),
+                json!(["date", case.str("date")?]),
+                json!(["v-c-merchant-id", case.str("merchantId")?]),
+                json!(["signature", case.str("signature")?]),
+            ];
+            match case.opt_str("digest")? {
+                Value::Null => {}
+                digest => headers.push(json!(["digest", digest])),
+            }
+            input["headers"] = Value::Array(headers);
+            input["method"] = json!(case.str("method")?);
+            input["target"] = json!(case.str("target")?);
+            json!({ "scheme": "cybersource", "keys": keys, "tolerance": tolerance })
+        }
+    };
+    let config = json!({ "webhooks": { NAME: webhook } });
+    Ok((config, vec![call("verify_webhook", input, expect(case)?)]))
+}
+
+fn verify_rfc9421(case: &Case<'_>) -> Result<Planned, String> {
+    let required = case.get("required");
+    if !required.as_array().is_some_and(|r| r.iter().all(Value::is_string)) {
+        return Err("\"required\" is not a list of strings".into());
+    }
+    let webhook = json!({
+        "scheme": "rfc9421",
+        "keys": case.string_map("keys")?,
+        "required": required,
+        "tolerance": case.u64("tolerance")?,
+    });
+    let input = json!({
+        "webhook": NAME,
+        "now": case.u64("now")?,
+        "method": case.str("method")?,
+        "url": case.str("url")?,
+        "headers": case.string_map("headers")?,
+        "body": case.opt_str("body")?,
+    });
+    Ok((json!({ "webhooks": { NAME: webhook } }), vec![call("verify_webhook", input, expect(case)?)]))
+}
+
+fn sign(scheme: &str, case: &Case<'_>) -> Result<Planned, String> {
+    let secret = case.str("secret")?;
+    let mut input = json!({ "signer": NAME, "body": case.opt_str("body")? });
+    let signer = match scheme {
+        "dvpay" | "stripe" => {
+            input["now"] = json!(case.u64("timestamp")?);
+            json!({ "scheme": scheme, "secret": secret })
+        }
+        "standard_webhooks" => {
+            input["now"] = json!(case.u64("timestamp")?);
+            input["id"] = json!(case.str("id")?);
+            json!({ "scheme": scheme, "secret": secret })
+        }
+        "cybersource" => {
+            input["method"] = json!(case.str("method")?);
+            input["target"] = json!(case.str("target")?);
+            input["date"] = json!(case.str("date")?);
+            json!({
+                "scheme": "cybersource",
+                "secret": secret,
+                "key_id": case.str("keyId")?,
+                "merchant_id": case.str("merchantId")?,
+                "host": case.str("host")?,
+            })
+        }
+        _ => {
+            input["method"] = json!(case.str("method")?);
+            input["url"] = json!(case.str("url")?);
+            input["headers"] = case.string_map("headers")?;
+            input["label"] = json!(case.str("label")?);
+            input["components"] = case.get("components").clone();
+            input["params"] = case.get("params").clone();
+            json!({ "scheme": "rfc9421", "secret": secret })
+        }
+    };
+    Ok((json!({ "signers": { NAME: signer } }), vec![call("sign_request", input, expect(case)?)]))
+}
+
+fn open(case: &Case<'_>) -> Result<Planned, String> {
+    let opener = json!({
+        "environment": case.str("environment")?,
+        "profile": case.str("profile")?,
+        "kdf": case.str("kdf")?,
+        "secret": case.str("secret")?,
+    });
+    let input = json!({ "redirect": NAME, "token": case.str("token")?, "now": case.u64("now")? });
+    Ok((json!({ "redirect": { NAME: opener } }), vec![call("open_redirect", input, expect(case)?)]))
+}
+
+fn check(file: &Value, case: &Case<'_>) -> Result<Planned, String> {
+    let request = case.get("request").as_object().ok_or("request is not an object")?;
+    if let Some(extra) = request.keys().find(|k| !REQUEST_FIELDS.contains(&k.as_str())) {
+        return Err(format!("translator does not understand request field {extra:?}"));
+    }
+    let text = |f: &str| match request.get(f).unwrap_or(&Value::Null) {
+        v @ (Value::Null | Value::String(_)) => Ok(v.clone()),
+        _ => Err(format!("request.{f} is not a string or null")),
+    };
+    let mut headers = Map::new();
+    if let Value::String(key) = text("api_key")? {
+        headers.insert("X-Api-Key".into(), Value::String(key));
+    }
+    let input = json!({
+        "now": request.get("now").and_then(Value::as_u64).ok_or("request.now missing")?,
+        "method": text("method")?,
+        "path": text("path")?,
+        "client_ip": text("client_ip")?,
+        "webcode": text("webcode")?,
+        "headers": headers,
+    });
+    let config = json!({ "keys": { "policy": file["policy"], "records": file["records"] } });
+    Ok((config, vec![call("check_request", input, expect(case)?)]))
+}
+
+fn idempotency(case: &Case<'_>) -> Result<Planned, String> {
+    let steps = case.get("steps").as_array().ok_or("steps is not a list")?;
+    if steps.is_empty() {
+        return Err("case has no steps".into());
+    }
+    let mut planned = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let fields = step.as_object().ok_or_else(|| format!("step {i} is not an object"))?;
+        if let Some(extra) = fields.keys().find(|k| !STEP_FIELDS.contains(&k.as_str())) {
+            return Err(format!("step {i}: translator does not understand field {extra:?}"));
+        }
+        let text = |f: &str| step[f].as_str().map(str::to_owned).ok_or_else(|| format!("step {i}: {f} is not a string"));
+        let input = json!({
+            "now": IDEMPOTENCY_NOW + i as u64,
+            "key": text("key")?,
+            "method": text("method")?,
+            "path": text("path")?,
+            "body": text("body")?,
+            "environment": text("environment")?,
+            "key_id": text("key_id")?,
+        });
+        let expected = step["expected"].as_object().ok_or_else(|| format!("step {i}: no expected"))?;
+        planned.push(json!({
+            "kind": "idempotent",
+            "function": "decide_idempotency",
+            "input": input,
+            "expect": expected,
+        }));
+        match &step["finish"] {
+            Value::Null => {}
+            finish => {
+                let status = finish["status"].as_u64().ok_or_else(|| format!("step {i}: finish has no numeric status"))?;
+                if finish.as_object().is_some_and(|f| f.len() != 1) {
+                    return Err(format!("step {i}: translator understands only finish.status"));
+                }
+                planned.push(json!({
+                    "kind": "finish",
+                    "function": "finish_request",
+                    "input": { "response": { "status": status, "headers": [], "body": "{}" } },
+                    "expect": {},
+                }));
+            }
+        }
+    }
+    Ok((json!({ "idempotency": {} }), planned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_public_case_translates() {
+        let plan = plan(&vectors_dir()).unwrap();
+        let cases = plan["cases"].as_array().unwrap();
+        assert!(cases.len() > 100, "{}", cases.len());
+        for case in cases {
+            assert!(case["error"].is_null(), "{}: {}", case["id"], case["error"]);
+        }
+    }
+
+    #[test]
+    fn unknown_ops_and_fields_fail() {
+        let file = json!({ "scheme": "stripe", "cases": [
+            { "name": "a", "op": "frobnicate", "expected": {} },
+            { "name": "b", "op": "sign", "secret": "s", "timestamp": 1, "body": "", "surprise": 1, "expected": {} },
+        ]});
+        let cases = file_cases("x.json", &file);
+        assert!(cases[0]["error"].as_str().unwrap().contains("frobnicate"));
+        assert!(cases[1]["error"].as_str().unwrap().contains("surprise"));
+    }
+}
