@@ -31,6 +31,24 @@ pub(crate) fn encode_standard(bytes: &[u8]) -> alloc::string::String {
     STANDARD.encode(bytes)
 }
 
+/// Serde for bytes stored as standard base64 text (stored responses: JSON
+/// arrays of numbers would make every record three to four times larger).
+pub(crate) mod serde_base64 {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::encode_standard(bytes))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        super::decode_standard(&text).ok_or_else(|| serde::de::Error::custom("body_base64 is not standard base64"))
+    }
+}
+
 /// Decodes hex of either case into exactly `N` bytes.
 pub(crate) fn decode_hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
     let mut out = [0u8; N];

@@ -69,7 +69,8 @@ pub struct StoredResponse {
     pub status: u16,
     /// Response headers, in order.
     pub headers: Vec<(String, String)>,
-    /// Response body.
+    /// Response body; serialized as standard base64 under `body_base64`.
+    #[serde(rename = "body_base64", with = "crate::encoding::serde_base64")]
     pub body: Vec<u8>,
 }
 
@@ -236,6 +237,24 @@ mod tests {
         assert_eq!(finished(claim.clone(), 502), None);
         assert!(finished(claim.clone(), 422).is_some());
         assert_eq!(finish(claim, None), Completion::Release);
+    }
+
+    #[test]
+    fn stored_bodies_are_base64_text() {
+        let record = IdempotencyRecord {
+            endpoint: "POST /p".into(),
+            fingerprint: "00".into(),
+            state: RecordState::Finished(StoredResponse {
+                status: 201,
+                headers: alloc::vec![("a".into(), "b".into())],
+                body: alloc::vec![0, 255, 10],
+            }),
+            expires_at: 9,
+        };
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(json.contains(r#""body_base64":"AP8K""#), "{json}");
+        assert_eq!(serde_json::from_str::<IdempotencyRecord>(&json).unwrap(), record);
+        assert!(serde_json::from_str::<IdempotencyRecord>(&json.replace("AP8K", "!!")).is_err());
     }
 
     #[test]

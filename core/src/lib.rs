@@ -14,6 +14,7 @@ mod mac;
 pub mod rfc9421;
 pub mod redirect;
 pub mod refusal;
+pub mod routes;
 mod secret;
 pub mod signing;
 pub mod time;

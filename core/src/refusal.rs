@@ -28,7 +28,7 @@ impl Refusal {
         status: 400,
         code: "INVALID_REQUEST",
         reason: "missing_idempotency_key",
-        message: "This endpoint requires an X-Idempotent-Key header.",
+        message: "This endpoint requires an idempotency key header.",
     };
 
     /// The response body: `{"status":…,"code":"…","message":"…"}`.

@@ -926,7 +926,8 @@ export interface IdempotentRequest {
 export interface StoredResponse {
   status: number;
   headers: Array<[string, string]>;
-  body: number[];
+  /** The body, standard base64. */
+  body_base64: string;
 }
 
 /** What a store keeps; JSON-able, in the core's format (shared with the native gateway). */
@@ -993,7 +994,8 @@ export function decide(
   ) as { outcome: string; response?: StoredResponse };
   if (out.outcome === "replay" && out.response !== undefined) {
     const response = out.response;
-    return { outcome: "replay", response: { status: response.status, headers: response.headers, body: Uint8Array.from(response.body) } };
+    const body = Uint8Array.from(atob(response.body_base64), (c) => c.charCodeAt(0));
+    return { outcome: "replay", response: { status: response.status, headers: response.headers, body } };
   }
   return out as IdempotencyDecision;
 }
@@ -1008,13 +1010,19 @@ export function finish(
   response: { status: number; headers?: Array<[string, string]> | Record<string, string>; body?: Body | null } | null,
 ): IdempotencyCompletion {
   const c = config(claim, "claim");
-  let responseJson: string | undefined;
+  let status: number | undefined;
+  let headersJson: string | undefined;
+  let body: Uint8Array = new Uint8Array(0);
   if (response !== null && response !== undefined) {
     const r = config(response, "response");
+    status = r.status as number;
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new TypeError("response.status must be an HTTP status code");
+    }
     const headers = r.headers === undefined ? [] : Array.isArray(r.headers) ? r.headers : Object.entries(r.headers);
-    const b = r.body === undefined || r.body === null ? [] : Array.from(bytes(r.body, "response.body"));
-    responseJson = JSON.stringify({ status: r.status, headers, body: b });
+    headersJson = JSON.stringify(headers);
+    if (r.body !== undefined && r.body !== null) body = bytes(r.body, "response.body");
   }
   ready();
-  return JSON.parse(wasm.idempotencyFinish(JSON.stringify(c), responseJson)) as IdempotencyCompletion;
+  return JSON.parse(wasm.idempotencyFinish(JSON.stringify(c), status, headersJson, body)) as IdempotencyCompletion;
 }

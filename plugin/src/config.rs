@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use payseal_core::idempotency::DEFAULT_TTL;
 use payseal_core::keys::{KeyRecord, KeySet, Policy};
 use payseal_core::redirect::{Kdf, OpenError, Opener, Profile};
 use payseal_core::rfc9421;
+use payseal_core::routes::{IdempotencySettings, Route, RoutePolicy};
 use payseal_core::signing::{DEFAULT_TOLERANCE, cybersource, dvpay, standard_webhooks, stripe};
 use payseal_core::{Environment, Secret};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -51,18 +51,6 @@ fn default_key_header() -> String {
     "x-api-key".into()
 }
 
-fn default_ttl() -> u64 {
-    DEFAULT_TTL
-}
-
-fn default_idempotency_headers() -> Vec<String> {
-    vec!["x-idempotent-key".into(), "idempotency-key".into()]
-}
-
-fn default_idempotency_methods() -> Vec<String> {
-    ["POST", "PUT", "PATCH", "DELETE"].map(String::from).to_vec()
-}
-
 fn default_max_input() -> usize {
     DEFAULT_MAX_INPUT_BYTES
 }
@@ -82,11 +70,11 @@ struct RawConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     keys: Option<RawKeys>,
     #[serde(default)]
-    routes: Vec<RawRoute>,
+    routes: Vec<Route>,
     #[serde(default)]
     signed_requests: RawSignedRequests,
     #[serde(default)]
-    idempotency: IdempotencyConfig,
+    idempotency: IdempotencySettings,
     #[serde(default)]
     webhooks: BTreeMap<String, RawWebhook>,
     #[serde(default)]
@@ -109,75 +97,24 @@ struct RawKeys {
     header: String,
 }
 
-/// A route with more than the key check: a DVPay signature, idempotency.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRoute {
-    /// Path prefix (matched on the path without its query).
-    pub prefix: String,
-    /// Methods it applies to; empty for all.
-    #[serde(default)]
-    pub methods: Vec<String>,
-    /// Whether the route requires a DVPay request signature (`keys.md`,
-    /// "Signed (financial) requests").
-    #[serde(default)]
-    pub signed: bool,
-    /// Idempotency on this route; default `required` when signed, else `optional`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idempotency: Option<IdempotencyMode>,
-}
-
-/// Whether a route takes an idempotency key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdempotencyMode {
-    /// A request without the key is refused (400 `missing_idempotency_key`).
-    Required,
-    /// The key is honoured when sent with a method of `idempotency.methods`.
-    Optional,
-    /// The key is ignored.
-    Off,
-}
-
-/// The per-key secrets of DVPay signed requests.
+/// The per-key secrets of signed routes.
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawSignedRequests {
-    /// Key record id → its API secrets (several during a rotation).
+    /// Key record id → its DVPay API secrets (several during a rotation).
     #[serde(default)]
     secrets: BTreeMap<String, Vec<ConfigSecret>>,
+    /// Key record id → its RFC 9421 signing keys (`keyid` → base64 secret):
+    /// a merchant signs with its own keys only.
+    #[serde(default)]
+    rfc9421: BTreeMap<String, BTreeMap<String, ConfigSecret>>,
     #[serde(default = "default_tolerance")]
     tolerance: u64,
 }
 
 impl Default for RawSignedRequests {
     fn default() -> Self {
-        Self { secrets: BTreeMap::new(), tolerance: DEFAULT_TOLERANCE }
-    }
-}
-
-/// Idempotency settings.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct IdempotencyConfig {
-    /// Lifetime of a record, seconds (default 24 h).
-    #[serde(default = "default_ttl")]
-    pub ttl_seconds: u64,
-    /// Headers carrying the key, first present wins.
-    #[serde(default = "default_idempotency_headers")]
-    pub headers: Vec<String>,
-    /// Methods whose key is honoured on `optional` routes.
-    #[serde(default = "default_idempotency_methods")]
-    pub methods: Vec<String>,
-}
-
-impl Default for IdempotencyConfig {
-    fn default() -> Self {
-        Self {
-            ttl_seconds: DEFAULT_TTL,
-            headers: default_idempotency_headers(),
-            methods: default_idempotency_methods(),
-        }
+        Self { secrets: BTreeMap::new(), rfc9421: BTreeMap::new(), tolerance: DEFAULT_TOLERANCE }
     }
 }
 
@@ -286,10 +223,12 @@ pub struct Keys {
     pub header: String,
 }
 
-/// DVPay signed-request verifiers, one per key record id.
+/// Signed-route verifiers, per key record id.
 pub struct SignedRequests {
-    /// Key id → verifier of its secrets.
+    /// Key id → DVPay verifier of its secrets.
     pub verifiers: BTreeMap<String, dvpay::Verifier>,
+    /// Key id → RFC 9421 verifier of its signing keys.
+    pub rfc9421: BTreeMap<String, rfc9421::Verifier>,
     /// Accepted distance of `X-Timestamp` from `now`.
     pub tolerance: u64,
 }
@@ -346,12 +285,10 @@ pub enum Signer {
 pub struct Config {
     /// API keys; `None` when `check_request` is not configured.
     pub keys: Option<Keys>,
-    /// Routes with more than the key check, first match wins.
-    pub routes: Vec<RawRoute>,
-    /// DVPay signed requests.
+    /// Routes with more than the key check, and idempotency settings.
+    pub routes: RoutePolicy,
+    /// Secrets of signed routes.
     pub signed_requests: SignedRequests,
-    /// Idempotency settings.
-    pub idempotency: IdempotencyConfig,
     /// Named verifiers for `verify_webhook`.
     pub webhooks: BTreeMap<String, Webhook>,
     /// Named openers for `open_redirect`; an unusable client secret is kept
@@ -375,16 +312,6 @@ impl Config {
         let raw: RawConfig = error::parse(text.unwrap_or("{}").as_bytes(), Source::Config)?;
         let view = public_view(&raw)?;
         prepare(raw, view)
-    }
-
-    /// The route settings for a request.
-    pub fn route(&self, method: &str, path: &str) -> Option<&RawRoute> {
-        // Routes match on the path alone, as the core's scopes do.
-        let path = path.split_once('?').map_or(path, |(p, _)| p);
-        self.routes.iter().find(|r| {
-            path.starts_with(r.prefix.as_str())
-                && (r.methods.is_empty() || r.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
-        })
     }
 }
 
@@ -418,8 +345,15 @@ fn prepare(raw: RawConfig, view: serde_json::Value) -> Result<Config, PluginErro
             .iter()
             .map(|(id, secrets)| (id.clone(), dvpay::Verifier::new(secrets.iter().map(|s| &s.0))))
             .collect(),
+        rfc9421: raw
+            .signed_requests
+            .rfc9421
+            .iter()
+            .map(|(id, keys)| (id.clone(), rfc9421::Verifier::new(keys.iter().map(|(kid, s)| (kid.as_str(), &s.0)))))
+            .collect(),
         tolerance: raw.signed_requests.tolerance,
     };
+    let routes = RoutePolicy::new(raw.routes, raw.idempotency).map_err(|e| PluginError::config("routes", e.to_string()))?;
     let webhooks = raw.webhooks.into_iter().map(|(name, w)| (name, webhook(w))).collect();
     let mut redirect = BTreeMap::new();
     for (name, r) in raw.redirect {
@@ -433,9 +367,8 @@ fn prepare(raw: RawConfig, view: serde_json::Value) -> Result<Config, PluginErro
     let signers = raw.signers.into_iter().map(|(name, s)| (name, signer(s))).collect();
     Ok(Config {
         keys,
-        routes: raw.routes,
+        routes,
         signed_requests,
-        idempotency: raw.idempotency,
         webhooks,
         redirect,
         signers,
@@ -502,7 +435,7 @@ mod tests {
         assert!(config.keys.is_none() && config.webhooks.is_empty());
         assert_eq!(config.limits.max_input_bytes, DEFAULT_MAX_INPUT_BYTES);
         assert_eq!(config.signed_requests.tolerance, DEFAULT_TOLERANCE);
-        assert_eq!(config.idempotency.ttl_seconds, DEFAULT_TTL);
+        assert_eq!(config.routes.idempotency().ttl_seconds, payseal_core::idempotency::DEFAULT_TTL);
         assert_eq!(config.view["signed_requests"]["tolerance"], DEFAULT_TOLERANCE);
     }
 
@@ -544,10 +477,10 @@ mod tests {
     }
 
     #[test]
-    fn routes_match_prefix_and_method() {
+    fn routes_are_the_cores() {
         let config = Config::parse(Some(r#"{"routes":[{"prefix":"/pay/","methods":["post"],"signed":true}]}"#)).unwrap();
-        assert!(config.route("POST", "/pay/refund?x=1").is_some());
-        assert!(config.route("GET", "/pay/refund").is_none());
-        assert!(config.route("POST", "/other?/pay/").is_none());
+        assert!(config.routes.route("POST", "/pay/refund?x=1").is_some());
+        let (field, _) = config_error(r#"{"routes":[{"prefix":"/x","signed":true,"rfc9421":{}}]}"#);
+        assert_eq!(field, "routes");
     }
 }

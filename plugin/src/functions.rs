@@ -12,10 +12,11 @@ use payseal_core::keys::Request;
 use payseal_core::rfc9421::{ParamValue, SignRequest, VerifyRequest};
 use payseal_core::rfc9421;
 use payseal_core::signing::{Clock, SignatureError, cybersource, dvpay, standard_webhooks};
+use payseal_core::routes::{IdempotencyPlan, RouteSignature};
 use payseal_core::{Environment, Refusal, Verified};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, IdempotencyMode, Signer, Webhook};
+use crate::config::{Config, Signer, Webhook};
 use crate::error::{self, PluginError, Source};
 use crate::wire::{self, Headers};
 
@@ -93,6 +94,10 @@ struct CheckInput {
     client_ip: Option<String>,
     #[serde(default)]
     webcode: Option<String>,
+    /// The absolute URL the client called, for RFC 9421 routes (`@scheme`,
+    /// `@authority`); default `https://<Host><path>`.
+    #[serde(default)]
+    url: Option<String>,
     #[serde(default)]
     headers: Headers,
     #[serde(default)]
@@ -101,6 +106,15 @@ struct CheckInput {
     body_base64: Option<String>,
     #[serde(default)]
     idempotency: Option<Lookup>,
+}
+
+/// The URL an RFC 9421 signature covers: the one the host passed, else
+/// `https://` + `Host` + path (a gateway behind TLS termination).
+fn request_url(url: Option<&str>, headers: &Headers, path: &str) -> String {
+    match url {
+        Some(url) => String::from(url),
+        None => format!("https://{}{path}", headers.combined("host").unwrap_or_default()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -219,7 +233,7 @@ fn decide(
         // A record read under another key must never decide this request.
         return Err(PluginError::input("idempotency.storage_key", "is not the storage key of this request"));
     }
-    let ttl = config.idempotency.ttl_seconds;
+    let ttl = config.routes.idempotency().ttl_seconds;
     Ok(match idempotency::decide(lookup.record.as_ref(), request, now, ttl) {
         Decision::Execute(claim) => CheckOutput::Execute {
             ok: true,
@@ -267,41 +281,34 @@ pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError
         Err(rejection) => return Ok(CheckOutput::refuse(rejection.into()).reply("check_request")),
     };
     let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
-    let route = config.route(&input.method, &input.path);
-    let signed = route.is_some_and(|r| r.signed);
-    if signed {
-        let signed_requests = &config.signed_requests;
-        let clock = Clock { now: input.now, tolerance: signed_requests.tolerance };
-        // A key without configured secrets gets the core's `invalid_secret`
-        // (a 500: the gateway's configuration, not the client, is at fault).
-        let verified = match signed_requests.verifiers.get(&allowed.key_id) {
-            Some(verifier) => verifier.verify(&body, &input.headers, clock),
-            None => payseal_core::signing::dvpay::Verifier::new([]).verify(&body, &input.headers, clock),
-        };
-        if let Err(e) = verified {
-            return Ok(CheckOutput::refuse(e.into()).reply("check_request"));
+    let plan = config.routes.plan(&input.method, &input.path, &input.headers);
+    let signed_requests = &config.signed_requests;
+    let clock = Clock { now: input.now, tolerance: signed_requests.tolerance };
+    // A key without configured secrets gets the core's `invalid_secret` (a
+    // 500: the gateway's configuration, not the client, is at fault).
+    let verified = match plan.signature {
+        None => Ok(()),
+        Some(RouteSignature::Dvpay) => match signed_requests.verifiers.get(&allowed.key_id) {
+            Some(verifier) => verifier.verify(&body, &input.headers, clock).map(drop),
+            None => dvpay::Verifier::new([]).verify(&body, &input.headers, clock).map(drop),
+        },
+        Some(RouteSignature::Rfc9421 { required }) => {
+            let url = request_url(input.url.as_deref(), &input.headers, &input.path);
+            let request = rfc9421::VerifyRequest { method: &input.method, url: &url, headers: &input.headers, body: &body };
+            let required: Vec<&str> = required.iter().map(String::as_str).collect();
+            match signed_requests.rfc9421.get(&allowed.key_id) {
+                Some(verifier) => verifier.verify(&request, &required, clock).map(drop),
+                None => Err(SignatureError::InvalidSecret("no RFC 9421 key is configured for this API key")),
+            }
         }
-    }
-    let mode = route.and_then(|r| r.idempotency).unwrap_or(if signed {
-        IdempotencyMode::Required
-    } else {
-        IdempotencyMode::Optional
-    });
-    let idempotency_key = config
-        .idempotency
-        .headers
-        .iter()
-        .find_map(|name| input.headers.combined(name))
-        .filter(|key| !key.is_empty());
-    let honoured = match mode {
-        IdempotencyMode::Required => true,
-        IdempotencyMode::Optional => config.idempotency.methods.iter().any(|m| m.eq_ignore_ascii_case(&input.method)),
-        IdempotencyMode::Off => false,
     };
+    if let Err(e) = verified {
+        return Ok(CheckOutput::refuse(e.into()).reply("check_request"));
+    }
     let allowed_ids = (Some(allowed.key_id.clone()), Some(allowed.environment));
-    let output = match (mode, idempotency_key) {
-        (IdempotencyMode::Required, None) => CheckOutput::refuse(Refusal::MISSING_IDEMPOTENCY_KEY),
-        (_, Some(key)) if honoured => {
+    let output = match plan.idempotency {
+        IdempotencyPlan::Refuse(refusal) => CheckOutput::refuse(refusal),
+        IdempotencyPlan::Key(key) => {
             let request = IdempotentRequest {
                 key: &key,
                 method: &input.method,
@@ -312,7 +319,7 @@ pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError
             };
             decide(config, &request, input.idempotency, input.now, allowed_ids)?
         }
-        _ => CheckOutput::Execute {
+        IdempotencyPlan::None => CheckOutput::Execute {
             ok: true,
             key_id: allowed_ids.0,
             environment: allowed_ids.1,

@@ -108,18 +108,29 @@ pub fn decide(
     }
 }
 
-/// Completes a claim (JSON text) with the upstream's response (JSON text, or
-/// none for a transport error); returns the completion as JSON text.
+/// Completes a claim (JSON text) with the upstream's response: its status,
+/// headers (JSON text of `[name, value]` pairs) and raw body, or no status for
+/// a transport error. Returns the completion as JSON text.
 ///
 /// # Errors
-/// A `TypeError` when `claim` or `response` do not have the record's shape.
+/// A `TypeError` when `claim` or `response_headers` do not have their shape.
 #[wasm_bindgen(js_name = idempotencyFinish)]
-pub fn finish(claim: &str, response: Option<String>) -> Result<String, JsValue> {
+pub fn finish(
+    claim: &str,
+    response_status: Option<u16>,
+    response_headers: Option<String>,
+    response_body: Vec<u8>,
+) -> Result<String, JsValue> {
     let claim: IdempotencyRecord =
         serde_json::from_str(claim).map_err(|e| type_error(&format!("claim: {e}")))?;
-    let response: Option<StoredResponse> = match response.as_deref() {
-        Some(text) => {
-            Some(serde_json::from_str(text).map_err(|e| type_error(&format!("response: {e}")))?)
+    let response = match response_status {
+        Some(status) => {
+            let headers: Vec<(String, String)> = match response_headers.as_deref() {
+                Some(text) => serde_json::from_str(text)
+                    .map_err(|e| type_error(&format!("response.headers: {e}")))?,
+                None => Vec::new(),
+            };
+            Some(StoredResponse { status, headers, body: response_body })
         }
         None => None,
     };

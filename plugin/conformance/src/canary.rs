@@ -34,8 +34,11 @@ pub fn config(secret: &str) -> Value {
                 { "id": "k_nosecret", "key_sha256": digest("sk_live_NoSecretConfigured0000000000"), "environment": "live" },
             ],
         },
-        "routes": [{ "prefix": "/external/v1/refund", "methods": ["POST"], "signed": true }],
-        "signed_requests": { "secrets": { "k_live": [secret] } },
+        "routes": [
+            { "prefix": "/external/v1/refund", "methods": ["POST"], "signed": true },
+            { "prefix": "/external/v1/payouts", "methods": ["POST"], "rfc9421": { "required": ["@method", "@path", "content-digest"] } },
+        ],
+        "signed_requests": { "secrets": { "k_live": [secret] }, "rfc9421": { "k_live": { "psk-live-1": secret } } },
         "webhooks": {
             "dvpay": { "scheme": "dvpay", "secrets": [secret] },
             "stripe": { "scheme": "stripe", "secrets": [secret] },
@@ -72,6 +75,7 @@ pub fn inputs() -> Vec<(&'static str, Vec<u8>)> {
         ("check_request", check.clone()),
         ("check_request", json!({ "now": NOW, "method": "POST", "path": "/external/v1/refund", "headers": { "X-Api-Key": LIVE_KEY, "X-Timestamp": "1", "X-Signature": "00" }, "body": body })),
         ("check_request", json!({ "now": NOW, "method": "GET", "path": "/external/v1/x", "headers": { "X-Api-Key": "sk_live_Unknown000000000000000000000" } })),
+        ("check_request", json!({ "now": NOW, "method": "POST", "path": "/external/v1/payouts", "url": "https://api.example/external/v1/payouts", "headers": { "X-Api-Key": LIVE_KEY, "Idempotency-Key": "p", "signature-input": format!("s=(\"@method\" \"@path\" \"content-digest\");created={NOW};keyid=\"psk-live-1\""), "signature": "s=:AAAA:", "content-digest": "sha-256=:AAAA:" }, "body": body })),
         ("check_request", json!({ "now": NOW, "method": "POST", "path": "/external/v1/refund", "headers": { "X-Api-Key": "sk_live_NoSecretConfigured0000000000", "X-Timestamp": NOW.to_string(), "X-Signature": "00" } })),
         ("decide_idempotency", json!({ "now": NOW, "key": "K", "method": "POST", "path": "/p", "body": "b", "environment": "live", "key_id": "k", "idempotency": { "storage_key": "wrong", "record": null } })),
         ("verify_webhook", json!({ "webhook": "stripe", "now": NOW, "headers": { "Stripe-Signature": format!("t={NOW},v1=00") }, "body": body })),

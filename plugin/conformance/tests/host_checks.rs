@@ -212,3 +212,44 @@ fn check_request_walks_a_signed_idempotent_request() {
     let plain = call(&json!({ "now": NOW, "method": "GET", "path": "/external/v1/payments", "headers": { "X-Api-Key": LIVE_KEY, "Idempotency-Key": "g" } }));
     assert_eq!(plain, json!({ "ok": true, "outcome": "execute", "key_id": "k_live", "environment": "live" }));
 }
+
+#[test]
+fn check_request_verifies_an_rfc9421_signed_route() {
+    use payseal_core::Secret;
+    use payseal_core::rfc9421::{ParamValue, SignRequest, Signer};
+
+    let mut plugin = host::plugin(wasm(), &config(CANARY));
+    let body = r#"{"payout":1}"#;
+    let url = "https://api.example/external/v1/payouts";
+    let params = [("created", ParamValue::Integer(NOW.cast_signed())), ("keyid", ParamValue::from("psk-live-1"))];
+    let signed = Signer::new(&Secret::from_text(CANARY))
+        .sign(&SignRequest {
+            method: "POST",
+            url,
+            headers: &[("x", "y")],
+            body: body.as_bytes(),
+            label: "sig1",
+            components: &["@method", "@path", "content-digest"],
+            params: &params,
+        })
+        .unwrap();
+    let headers = json!({
+        "X-Api-Key": LIVE_KEY,
+        "Idempotency-Key": "payout-1",
+        "signature-input": signed.signature_input,
+        "signature": signed.signature,
+        "content-digest": signed.content_digest.unwrap(),
+    });
+    let mut request = json!({ "now": NOW, "method": "POST", "path": "/external/v1/payouts", "url": url, "headers": headers, "body": body });
+    let mut call = |input: &Value| host::call(&mut plugin, "check_request", input.to_string().as_bytes()).unwrap();
+    assert_eq!((call(&request)["outcome"].as_str(), call(&request)["key_id"].as_str()), (Some("lookup"), Some("k_live")));
+
+    request["body"] = json!(r#"{"payout":2}"#);
+    assert_eq!(call(&request)["reason"], "bad_digest");
+    request["body"] = json!(body);
+    request["headers"]["signature-input"] = json!(format!("sig1=(\"@method\");created={NOW};keyid=\"psk-live-1\""));
+    assert_eq!(call(&request)["reason"], "insufficient_coverage");
+    request["headers"]["signature-input"] = json!(format!("sig1=(\"@method\" \"@path\" \"content-digest\");created={NOW};keyid=\"someone-else\""));
+    let unknown = call(&request);
+    assert_eq!((unknown["reason"].as_str(), unknown["status"].as_u64()), (Some("unknown_key"), Some(401)));
+}
