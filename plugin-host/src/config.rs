@@ -1,0 +1,785 @@
+//! The configuration file (`payseal.toml`) and the plugin configuration
+//! document the gateway assembles from it.
+//!
+//! The gateway's own sections (`server`, `upstream`, `store`, `plugin`,
+//! `admin`, `log`) are read here. The sections that are payseal rules
+//! (`keys.policy`, `keys.records`, `routes`, `idempotency`) are passed to the
+//! plugin as written: the plugin validates them and names a bad field, so no
+//! rule is read twice. Secrets of signed routes come from the environment or
+//! a file (`secret_env`, `secret_file`) and go only into the plugin's
+//! configuration document.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use payseal_core::keys::{IpNet, KeyRecord};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
+
+/// Where a secret named by `secret_env` is looked up: the process
+/// environment, or (for the demo and tests) a map in front of it.
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The process environment.
+pub fn process_env() -> EnvLookup {
+    Arc::new(|name| std::env::var(name).ok())
+}
+
+/// A configuration that cannot be used. Messages name the field, never its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// The proxy listener and request limits.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The payment API behind the gateway.
+    pub upstream: UpstreamConfig,
+    /// The embedded store.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// The plugin module and its limits.
+    #[serde(default)]
+    pub plugin: PluginConfig,
+    /// The admin listener (metrics, health, reload, key records).
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// API keys: the plugin's `keys` section, plus where the webcode is read.
+    #[serde(default)]
+    pub keys: KeysConfig,
+    /// Routes with more than the key check (the plugin's `routes`, as written).
+    #[serde(default)]
+    pub routes: Vec<toml::Value>,
+    /// Signed (DVPay) routes: where each key id's secret comes from.
+    #[serde(default)]
+    pub signed_requests: SignedRequestsConfig,
+    /// The plugin's `idempotency` section, as written.
+    #[serde(default)]
+    pub idempotency: Option<toml::Value>,
+}
+
+const fn default_max_body() -> usize {
+    1024 * 1024
+}
+
+const fn default_header_timeout() -> u64 {
+    10_000
+}
+
+const fn default_body_timeout() -> u64 {
+    10_000
+}
+
+const fn default_upstream_timeout() -> u64 {
+    30_000
+}
+
+const fn default_shutdown_grace() -> u64 {
+    10_000
+}
+
+const fn default_true() -> bool {
+    true
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9090))
+}
+
+/// Which header carries the client address when the peer is a trusted proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientIpHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Proxy listener (port 0: any free port, printed at start).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Largest request body; larger is answered 413 before the plugin runs.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Largest upstream answer kept for an idempotent request (stored and replayed).
+    #[serde(default = "default_max_body")]
+    pub max_response_bytes: usize,
+    /// Time a client has to send its request head.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_ms: u64,
+    /// Time a client has to send its whole body (408 after it).
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_ms: u64,
+    /// Time the upstream has to answer (504 after it).
+    #[serde(default = "default_upstream_timeout")]
+    pub upstream_timeout_ms: u64,
+    /// How long a shutdown waits for requests in flight.
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace_ms: u64,
+    /// Proxies whose client-address header is believed (addresses or CIDR blocks).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// The one header read from a trusted proxy.
+    #[serde(default)]
+    pub client_ip_header: ClientIpHeader,
+    /// The origin clients call (`https://api.example.com`): with it the
+    /// plugin gets the absolute URL an RFC 9421 signature covers; without
+    /// it the plugin assumes `https://` and the `Host` header.
+    #[serde(default)]
+    pub public_origin: Option<String>,
+    /// `false`: pure proxy mode, no plugin and no store on the request path
+    /// (for measuring the cost of the checks; never in production).
+    #[serde(default = "default_true")]
+    pub checks: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            max_body_bytes: default_max_body(),
+            max_response_bytes: default_max_body(),
+            header_timeout_ms: default_header_timeout(),
+            body_timeout_ms: default_body_timeout(),
+            upstream_timeout_ms: default_upstream_timeout(),
+            shutdown_grace_ms: default_shutdown_grace(),
+            trusted_proxies: Vec::new(),
+            client_ip_header: ClientIpHeader::default(),
+            public_origin: None,
+            checks: true,
+        }
+    }
+}
+
+fn default_key_id_header() -> String {
+    "x-payseal-key-id".into()
+}
+
+/// `[upstream]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// `http://host:port` with an optional base path.
+    pub url: String,
+    /// Forward the API key header to the upstream (default: removed; the
+    /// upstream gets the key id instead).
+    #[serde(default)]
+    pub forward_api_key: bool,
+    /// Header that tells the upstream which key record called (a client's
+    /// own value is always removed).
+    #[serde(default = "default_key_id_header")]
+    pub key_id_header: String,
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("payseal.redb")
+}
+
+const fn default_sweep_interval() -> u64 {
+    60
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The redb file (relative paths are relative to the config file).
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+    /// How often expired idempotency records are deleted.
+    #[serde(default = "default_sweep_interval")]
+    pub sweep_interval_seconds: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { path: default_store_path(), sweep_interval_seconds: default_sweep_interval() }
+    }
+}
+
+fn default_wasm() -> PathBuf {
+    PathBuf::from("target/wasm32-unknown-unknown/release/payseal_plugin.wasm")
+}
+
+const fn default_pages() -> u32 {
+    1024
+}
+
+const fn default_plugin_timeout() -> u64 {
+    2_000
+}
+
+const fn default_fuel() -> u64 {
+    4_000_000_000
+}
+
+const fn default_acquire_timeout() -> u64 {
+    2_000
+}
+
+/// `[plugin]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// The plugin module (relative paths are relative to the config file).
+    #[serde(default = "default_wasm")]
+    pub wasm: PathBuf,
+    /// Instances in the pool; 0 = one per core.
+    #[serde(default)]
+    pub instances: usize,
+    /// Linear memory limit, in 64 KiB pages.
+    #[serde(default = "default_pages")]
+    pub memory_max_pages: u32,
+    /// Wall-clock limit of one call (wasmtime epoch interruption).
+    #[serde(default = "default_plugin_timeout")]
+    pub timeout_ms: u64,
+    /// Instructions one call may execute (wasmtime fuel).
+    #[serde(default = "default_fuel")]
+    pub fuel: u64,
+    /// How long a request waits for a free instance (503 after it).
+    #[serde(default = "default_acquire_timeout")]
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        Self {
+            wasm: default_wasm(),
+            instances: 0,
+            memory_max_pages: default_pages(),
+            timeout_ms: default_plugin_timeout(),
+            fuel: default_fuel(),
+            acquire_timeout_ms: default_acquire_timeout(),
+        }
+    }
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Admin listener; keep it on loopback or a private network: it has no
+    /// authentication of its own.
+    #[serde(default = "default_admin_listen")]
+    pub listen: SocketAddr,
+    /// Testing only: `PUT /clock` fixes the gateway's clock (the `now` of
+    /// every check). Never enable in production.
+    #[serde(default)]
+    pub settable_clock: bool,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { listen: default_admin_listen(), settable_clock: false }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines with `key=value` fields.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Line format.
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A `tracing` filter (`RUST_LOG` wins when set).
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::default(), level: default_log_level() }
+    }
+}
+
+/// `[keys]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// The header carrying the API key (the plugin's default when absent).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// Header carrying the merchant's webcode, when the API has one.
+    #[serde(default)]
+    pub webcode_header: Option<String>,
+    /// The core's `Policy`, as written.
+    #[serde(default)]
+    pub policy: Option<toml::Value>,
+    /// Key records kept in the file (digests only); the store's are added.
+    #[serde(default)]
+    pub records: Vec<toml::Value>,
+}
+
+/// `[signed_requests]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedRequestsConfig {
+    /// Accepted distance of `X-Timestamp` from now (the plugin's default when absent).
+    #[serde(default)]
+    pub tolerance: Option<u64>,
+    /// DVPay: one entry per secret; a key id may have several (rotation).
+    #[serde(default)]
+    pub keys: Vec<SecretSource>,
+    /// RFC 9421: the signing keys of each key id (routes with `rfc9421`).
+    #[serde(default)]
+    pub rfc9421: Vec<Rfc9421Source>,
+}
+
+/// One RFC 9421 signing key of a key id: the `keyid` its signatures name
+/// and where its base64 secret comes from (exactly one of `secret_env`
+/// and `secret_file`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rfc9421Source {
+    /// The key record id.
+    pub key_id: String,
+    /// The `keyid` parameter of the signatures made with this secret.
+    pub keyid: String,
+    /// Name of an environment variable holding the secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// A file holding the secret.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for Rfc9421Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rfc9421Source")
+            .field("key_id", &self.key_id)
+            .field("keyid", &self.keyid)
+            .field("secret_env", &self.secret_env)
+            .field("secret_file", &self.secret_file)
+            .finish()
+    }
+}
+
+/// Where one key id's DVPay API secret comes from. Exactly one of
+/// `secret_env` and `secret_file`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSource {
+    /// The key record id.
+    pub key_id: String,
+    /// Name of an environment variable holding the secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// A file holding the secret (one trailing newline is removed).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretSource")
+            .field("key_id", &self.key_id)
+            .field("secret_env", &self.secret_env)
+            .field("secret_file", &self.secret_file)
+            .finish()
+    }
+}
+
+/// The upstream's address, split for forwarding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// `host:port`, the `Host` sent upstream.
+    pub authority: String,
+    /// Base path without a trailing slash (`""` for none).
+    pub base_path: String,
+}
+
+impl Upstream {
+    /// Parses `http://host[:port][/base]`.
+    ///
+    /// # Errors
+    /// Not an `http://` URL with a host.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| ConfigError("upstream.url: must start with http:// (TLS to the upstream is not supported)".into()))?;
+        let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+        if authority.is_empty() || authority.contains('@') {
+            return Err(ConfigError("upstream.url: needs a host and no userinfo".into()));
+        }
+        if path.contains(['?', '#']) {
+            return Err(ConfigError("upstream.url: no query or fragment".into()));
+        }
+        Ok(Self { authority: authority.to_owned(), base_path: path.trim_end_matches('/').to_owned() })
+    }
+}
+
+impl FileConfig {
+    /// Parses the TOML text.
+    ///
+    /// # Errors
+    /// Bad TOML, an unknown field, or a bad value; the message names the field.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError(describe_toml_error(&e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a file; relative paths inside it are made relative
+    /// to the file's directory.
+    ///
+    /// # Errors
+    /// The file cannot be read, or [`FileConfig::parse`] fails.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        let mut config = Self::parse(&text)?;
+        if let Some(dir) = path.parent() {
+            config.resolve_paths(dir);
+        }
+        Ok(config)
+    }
+
+    /// Makes relative paths relative to `dir`.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        resolve(&mut self.store.path);
+        resolve(&mut self.plugin.wasm);
+        for source in &mut self.signed_requests.keys {
+            if let Some(file) = source.secret_file.as_mut() {
+                resolve(file);
+            }
+        }
+        for source in &mut self.signed_requests.rfc9421 {
+            if let Some(file) = source.secret_file.as_mut() {
+                resolve(file);
+            }
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        Upstream::parse(&self.upstream.url)?;
+        self.trusted_proxies()?;
+        let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", s.secret_env.is_some(), s.secret_file.is_some()));
+        let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", s.secret_env.is_some(), s.secret_file.is_some()));
+        for (i, (list, env, file)) in dvpay.enumerate().chain(rfc9421.enumerate()) {
+            if env == file {
+                return Err(ConfigError(format!("signed_requests.{list}[{i}]: give exactly one of secret_env and secret_file")));
+            }
+        }
+        if let Some(origin) = &self.server.public_origin
+            && !(origin.starts_with("https://") || origin.starts_with("http://"))
+        {
+            return Err(ConfigError("server.public_origin: must start with https:// or http://".into()));
+        }
+        if self.server.max_body_bytes == 0 {
+            return Err(ConfigError("server.max_body_bytes: must be above 0".into()));
+        }
+        for (name, value) in [("upstream.key_id_header", Some(&self.upstream.key_id_header)), ("keys.webcode_header", self.keys.webcode_header.as_ref())] {
+            if let Some(value) = value
+                && hyper::header::HeaderName::from_bytes(value.as_bytes()).is_err()
+            {
+                return Err(ConfigError(format!("{name}: not a header name")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The trusted proxies, parsed.
+    ///
+    /// # Errors
+    /// An entry that is not an address or CIDR block.
+    pub fn trusted_proxies(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.server
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                text.parse::<IpNet>()
+                    .map_err(|_| ConfigError(format!("server.trusted_proxies[{i}]: not an IP address or CIDR block")))
+            })
+            .collect()
+    }
+
+    /// The largest input a `check_request` or `finish_request` call can have:
+    /// the body (JSON-escaped text at most doubles it), a stored record with
+    /// its response (bytes as a JSON array of numbers: up to four characters
+    /// each), and the headers.
+    pub fn plugin_input_limit(&self) -> usize {
+        self.server
+            .max_body_bytes
+            .saturating_mul(2)
+            .saturating_add(self.server.max_response_bytes.saturating_mul(4))
+            .saturating_add(1024 * 1024)
+    }
+
+    /// The plugin's configuration document: policy, routes and idempotency
+    /// as written, the file's key records followed by `store_records`, and
+    /// the signed-route secrets read from the environment or files.
+    ///
+    /// # Errors
+    /// A secret that cannot be read (the message names the key id and the
+    /// variable or file, never the value).
+    pub fn plugin_document(&self, store_records: &[KeyRecord], env: &EnvLookup) -> Result<Zeroizing<String>, ConfigError> {
+        let mut keys = Map::new();
+        if let Some(policy) = &self.keys.policy {
+            keys.insert("policy".into(), to_json(policy));
+        }
+        let mut records: Vec<Value> = self.keys.records.iter().map(to_json).collect();
+        for record in store_records {
+            records.push(serde_json::to_value(record).map_err(|_| ConfigError("a stored key record cannot be written".into()))?);
+        }
+        keys.insert("records".into(), Value::Array(records));
+        if let Some(header) = &self.keys.header {
+            keys.insert("header".into(), json!(header));
+        }
+        let mut document = Map::new();
+        document.insert("keys".into(), Value::Object(keys));
+        document.insert("routes".into(), Value::Array(self.routes.iter().map(to_json).collect()));
+        if let Some(idempotency) = &self.idempotency {
+            document.insert("idempotency".into(), to_json(idempotency));
+        }
+        document.insert("limits".into(), json!({ "max_input_bytes": self.plugin_input_limit() }));
+        // The secrets go in last, as text written straight into the
+        // document; every copy is wiped when dropped.
+        let mut secrets: BTreeMap<&str, Vec<Zeroizing<String>>> = BTreeMap::new();
+        for source in &self.signed_requests.keys {
+            let secret = read_secret(&source.key_id, source.secret_env.as_deref(), source.secret_file.as_deref(), env)?;
+            secrets.entry(source.key_id.as_str()).or_default().push(secret);
+        }
+        let mut rfc9421: BTreeMap<&str, Vec<(&str, Zeroizing<String>)>> = BTreeMap::new();
+        for source in &self.signed_requests.rfc9421 {
+            let secret = read_secret(&source.key_id, source.secret_env.as_deref(), source.secret_file.as_deref(), env)?;
+            rfc9421.entry(source.key_id.as_str()).or_default().push((source.keyid.as_str(), secret));
+        }
+        let mut text = Zeroizing::new(String::with_capacity(4096));
+        let head = serde_json::to_string(&Value::Object(document)).map_err(|_| ConfigError("cannot write the plugin document".into()))?;
+        // `head` is a JSON object: reopen it to append `signed_requests`.
+        text.push_str(head.strip_suffix('}').unwrap_or(&head));
+        text.push_str(",\"signed_requests\":{");
+        if let Some(tolerance) = self.signed_requests.tolerance {
+            let _ = write!(text, "\"tolerance\":{tolerance},");
+        }
+        text.push_str("\"secrets\":{");
+        for (i, (key_id, list)) in secrets.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            push_json_string(&mut text, key_id);
+            text.push_str(":[");
+            for (j, secret) in list.iter().enumerate() {
+                if j > 0 {
+                    text.push(',');
+                }
+                push_json_string(&mut text, secret);
+            }
+            text.push(']');
+        }
+        text.push('}');
+        if !rfc9421.is_empty() {
+            text.push_str(",\"rfc9421\":{");
+            for (i, (key_id, list)) in rfc9421.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                push_json_string(&mut text, key_id);
+                text.push_str(":{");
+                for (j, (keyid, secret)) in list.iter().enumerate() {
+                    if j > 0 {
+                        text.push(',');
+                    }
+                    push_json_string(&mut text, keyid);
+                    text.push(':');
+                    push_json_string(&mut text, secret);
+                }
+                text.push('}');
+            }
+            text.push('}');
+        }
+        text.push_str("}}");
+        Ok(text)
+    }
+}
+
+/// Appends `s` as a JSON string without an intermediate copy.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn read_secret(key_id: &str, secret_env: Option<&str>, secret_file: Option<&Path>, env: &EnvLookup) -> Result<Zeroizing<String>, ConfigError> {
+    if let Some(name) = secret_env {
+        return env(name)
+            .map(Zeroizing::new)
+            .ok_or_else(|| ConfigError(format!("signed_requests: the secret of key id {key_id:?} is not set (environment variable {name})")));
+    }
+    if let Some(path) = secret_file {
+        let mut text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("signed_requests: cannot read the secret file of key id {key_id:?} ({}): {}", path.display(), e.kind())))?,
+        );
+        if text.ends_with('\n') {
+            text.pop();
+            if text.ends_with('\r') {
+                text.pop();
+            }
+        }
+        return Ok(text);
+    }
+    Err(ConfigError(format!("signed_requests: key id {key_id:?} has no secret source")))
+}
+
+fn to_json(value: &toml::Value) -> Value {
+    // A TOML value always has a JSON form (datetimes become strings).
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A TOML error without the text it quotes (it could be a secret pasted
+/// in the wrong place): the message and the line.
+fn describe_toml_error(error: &toml::de::Error) -> String {
+    let message = error.message();
+    let position = error.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default();
+    format!("invalid configuration: {message}{position}")
+}
+
+/// Durations of the server section.
+impl ServerConfig {
+    /// `header_timeout_ms`.
+    pub const fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    /// `body_timeout_ms`.
+    pub const fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms)
+    }
+
+    /// `upstream_timeout_ms`.
+    pub const fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    /// `shutdown_grace_ms`.
+    pub const fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[upstream]\nurl = \"http://127.0.0.1:9000\"\n";
+
+    #[test]
+    fn minimal_file_has_the_documented_defaults() {
+        let config = FileConfig::parse(MINIMAL).unwrap();
+        assert_eq!(config.server.max_body_bytes, 1024 * 1024);
+        assert!(config.server.checks);
+        assert_eq!(config.server.client_ip_header, ClientIpHeader::XForwardedFor);
+        assert_eq!(config.store.sweep_interval_seconds, 60);
+        assert_eq!(config.upstream.key_id_header, "x-payseal-key-id");
+        assert!(!config.admin.settable_clock);
+    }
+
+    #[test]
+    fn errors_name_the_field_not_the_value() {
+        let e = FileConfig::parse("[upstream]\nurl = \"https://sk_live_secretvalue\"\n").unwrap_err();
+        assert!(e.0.contains("upstream.url") && !e.0.contains("sk_live"), "{e}");
+        let e = FileConfig::parse(&format!("{MINIMAL}[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n")).unwrap_err();
+        assert!(e.0.contains("trusted_proxies[0]"), "{e}");
+        let e = FileConfig::parse(&format!("{MINIMAL}[server]\nlisten_on = 1\n")).unwrap_err();
+        assert!(e.0.contains("listen_on"), "{e}");
+        let e = FileConfig::parse(&format!("{MINIMAL}[[signed_requests.keys]]\nkey_id = \"k\"\n")).unwrap_err();
+        assert!(e.0.contains("exactly one"), "{e}");
+    }
+
+    #[test]
+    fn upstream_urls() {
+        assert_eq!(Upstream::parse("http://h:1/base/").unwrap(), Upstream { authority: "h:1".into(), base_path: "/base".into() });
+        assert_eq!(Upstream::parse("http://h").unwrap().base_path, "");
+        assert!(Upstream::parse("http://u@h").is_err());
+        assert!(Upstream::parse("http:///x").is_err());
+    }
+
+    #[test]
+    fn the_document_holds_sections_as_written_and_secrets_from_the_environment() {
+        let text = format!(
+            "{MINIMAL}[keys]\nheader = \"x-key\"\n[keys.policy]\naccepted_formats = [\"prefixed\"]\n\
+             [[routes]]\nprefix = \"/pay\"\nsigned = true\n\
+             [[signed_requests.keys]]\nkey_id = \"k\\\"1\"\nsecret_env = \"S1\"\n\
+             [[signed_requests.keys]]\nkey_id = \"k\\\"1\"\nsecret_env = \"S2\"\n\
+             [[signed_requests.rfc9421]]\nkey_id = \"k2\"\nkeyid = \"psk-1\"\nsecret_env = \"S2\"\n"
+        );
+        let config = FileConfig::parse(&text).unwrap();
+        let env: EnvLookup = Arc::new(|name| match name {
+            "S1" => Some("se\"cret\n1".into()),
+            "S2" => Some("two".into()),
+            _ => None,
+        });
+        let document = config.plugin_document(&[], &env).unwrap();
+        let parsed: Value = serde_json::from_str(&document).unwrap();
+        assert_eq!(parsed["keys"]["policy"]["accepted_formats"], json!(["prefixed"]));
+        assert_eq!(parsed["keys"]["header"], "x-key");
+        assert_eq!(parsed["routes"][0]["signed"], true);
+        assert_eq!(parsed["signed_requests"]["secrets"]["k\"1"], json!(["se\"cret\n1", "two"]));
+        assert_eq!(parsed["signed_requests"]["rfc9421"], json!({ "k2": { "psk-1": "two" } }));
+        assert!(parsed["limits"]["max_input_bytes"].as_u64().unwrap() > 3 * 1024 * 1024);
+        let missing: EnvLookup = Arc::new(|_| None);
+        let e = config.plugin_document(&[], &missing).unwrap_err();
+        assert!(e.0.contains("S1"), "{e}");
+    }
+}

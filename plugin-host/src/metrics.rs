@@ -1,0 +1,143 @@
+//! Prometheus metrics, served on the admin listener's `/metrics`.
+//!
+//! - `payseal_requests_total{outcome,reason}`: every request, by what
+//!   happened (`forwarded`, `replayed`, `refused`, `conflict`, `too_large`,
+//!   `bad_request`, `client_timeout`, `plugin_error`, `store_error`,
+//!   `upstream_error`, `proxied` in pure proxy mode) and the plugin's reason
+//!   when it refused.
+//! - `payseal_plugin_call_seconds{function}`: plugin call latency.
+//! - `payseal_store_op_seconds{op}`: store operation latency.
+//! - `payseal_upstream_seconds`: time to the upstream's answer head.
+//! - `payseal_reloads_total{result}`, `payseal_swept_records_total`.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    outcome: &'static str,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FunctionLabels {
+    function: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 µs to about 1 s.
+    Histogram::new(exponential_buckets(1e-6, 2.0, 21))
+}
+
+fn upstream_histogram() -> Histogram {
+    // 50 µs to about 50 s.
+    Histogram::new(exponential_buckets(5e-5, 2.0, 21))
+}
+
+/// The gateway's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    plugin: Family<FunctionLabels, Histogram, fn() -> Histogram>,
+    store: Family<OpLabels, Histogram, fn() -> Histogram>,
+    upstream: Histogram,
+    reloads: Family<ResultLabels, Counter>,
+    swept: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("payseal");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let plugin = Family::<FunctionLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let store = Family::<OpLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let upstream = upstream_histogram();
+        let reloads = Family::<ResultLabels, Counter>::default();
+        let swept = Counter::default();
+        registry.register("requests", "Requests by outcome and refusal reason", requests.clone());
+        registry.register("plugin_call_seconds", "Plugin call latency", plugin.clone());
+        registry.register("store_op_seconds", "Store operation latency", store.clone());
+        registry.register("upstream_seconds", "Time to the upstream's response head", upstream.clone());
+        registry.register("reloads", "Configuration reloads by result", reloads.clone());
+        registry.register("swept_records", "Expired idempotency records deleted", swept.clone());
+        Self { registry, requests, plugin, store, upstream, reloads, swept }
+    }
+
+    /// Counts one request.
+    pub fn request(&self, outcome: &'static str, reason: Option<&str>) {
+        let labels = RequestLabels { outcome, reason: reason.unwrap_or_default().to_owned() };
+        self.requests.get_or_create(&labels).inc();
+    }
+
+    /// Records a plugin call.
+    pub fn plugin_call(&self, function: &'static str, elapsed: Duration) {
+        self.plugin.get_or_create(&FunctionLabels { function }).observe(elapsed.as_secs_f64());
+    }
+
+    /// Records a store operation.
+    pub fn store_op(&self, op: &'static str, elapsed: Duration) {
+        self.store.get_or_create(&OpLabels { op }).observe(elapsed.as_secs_f64());
+    }
+
+    /// Records an upstream answer.
+    pub fn upstream(&self, elapsed: Duration) {
+        self.upstream.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a reload.
+    pub fn reload(&self, ok: bool) {
+        self.reloads.get_or_create(&ResultLabels { result: if ok { "ok" } else { "error" } }).inc();
+    }
+
+    /// Counts swept records.
+    pub fn swept(&self, n: usize) {
+        self.swept.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// The `OpenMetrics` text.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_show_in_the_text() {
+        let m = Metrics::new();
+        m.request("refused", Some("unknown_key"));
+        m.request("refused", Some("unknown_key"));
+        m.plugin_call("check_request", Duration::from_micros(7));
+        let text = m.encode();
+        assert!(text.contains("payseal_requests_total{outcome=\"refused\",reason=\"unknown_key\"} 2"), "{text}");
+        assert!(text.contains("payseal_plugin_call_seconds_count{function=\"check_request\"} 1"), "{text}");
+    }
+}

@@ -1,0 +1,197 @@
+//! A pool of payseal plugin instances.
+//!
+//! The module is compiled once per configuration (wasmtime's cache makes a
+//! recompilation of the same module a lookup), then instantiated once per
+//! pool slot; every instance runs with WASI off, no allowed host, a memory
+//! limit, a fuel limit and a wall-clock timeout (epoch interruption). The
+//! configuration document travels in the manifest's `config`, entry
+//! `payseal`: the only way the plugin receives secrets and key records.
+//!
+//! A call takes a free instance, runs synchronously (a check costs
+//! microseconds) and puts it back. An instance whose call trapped, ran out of
+//! fuel or timed out is replaced by a fresh one, since its memory may be
+//! half-written.
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use extism::{CompiledPlugin, Manifest, Plugin, PluginBuilder, Wasm};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+/// The manifest config entry the plugin reads.
+pub const CONFIG_KEY: &str = "payseal";
+
+/// The limits every instance runs under.
+#[derive(Debug, Clone, Copy)]
+pub struct PluginLimits {
+    /// Linear memory, in 64 KiB pages.
+    pub memory_max_pages: u32,
+    /// Wall-clock limit of one call; zero for none (fuel still bounds it).
+    pub timeout: Duration,
+    /// Instructions one call may execute.
+    pub fuel: u64,
+}
+
+/// The pool could not be built: the module does not load, or the plugin
+/// rejected the configuration (its typed error names the field, never a value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolError(pub String);
+
+impl fmt::Display for PoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PoolError {}
+
+/// A call that gave no usable answer. The request it served fails closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// No instance became free in time.
+    Busy,
+    /// The call failed: a typed plugin error (its JSON), `timeout`,
+    /// `fuel_exhausted`, `trap`, or an output that is not the expected JSON.
+    Failed(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Busy => f.write_str("no plugin instance became free in time"),
+            Self::Failed(kind) => write!(f, "plugin call failed: {kind}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// Instances of one configuration.
+pub struct PluginPool {
+    compiled: CompiledPlugin,
+    idle: Mutex<Vec<Plugin>>,
+    permits: Semaphore,
+    size: usize,
+    acquire_timeout: Duration,
+    view: Value,
+}
+
+impl fmt::Debug for PluginPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginPool").field("size", &self.size).finish_non_exhaustive()
+    }
+}
+
+impl PluginPool {
+    /// Compiles `wasm` with `document` as its configuration and instantiates
+    /// `size` instances. Each instance answers `describe` once, which parses
+    /// the configuration: a document the plugin rejects fails here, before
+    /// the pool serves a request. Blocking: run it off the async threads.
+    ///
+    /// # Errors
+    /// The module does not compile or instantiate, or the plugin rejects the document.
+    pub fn build(
+        wasm: &[u8],
+        document: &str,
+        size: usize,
+        limits: PluginLimits,
+        acquire_timeout: Duration,
+    ) -> Result<Self, PoolError> {
+        let size = size.max(1);
+        let mut manifest = Manifest::new([Wasm::data(wasm.to_vec())])
+            .disallow_all_hosts()
+            .with_memory_max(limits.memory_max_pages)
+            .with_config_key(CONFIG_KEY, document);
+        if !limits.timeout.is_zero() {
+            manifest = manifest.with_timeout(limits.timeout);
+        }
+        let builder = PluginBuilder::new(manifest).with_wasi(false).with_fuel_limit(limits.fuel);
+        let compiled = CompiledPlugin::new(builder).map_err(|e| PoolError(format!("the plugin module does not load: {e}")))?;
+        let mut idle = Vec::with_capacity(size);
+        let mut view = Value::Null;
+        for _ in 0..size {
+            let mut plugin = Plugin::new_from_compiled(&compiled)
+                .map_err(|e| PoolError(format!("the plugin does not instantiate: {e}")))?;
+            let described: Value = match plugin.call::<&[u8], &[u8]>("describe", b"") {
+                Ok(output) => serde_json::from_slice(output).map_err(|_| PoolError("describe did not answer JSON".into()))?,
+                Err(e) => return Err(PoolError(format!("the plugin rejects the configuration: {}", classify(&e).0))),
+            };
+            view = described.get("config").cloned().unwrap_or(Value::Null);
+            idle.push(plugin);
+        }
+        Ok(Self { compiled, idle: Mutex::new(idle), permits: Semaphore::new(size), size, acquire_timeout, view })
+    }
+
+    /// Instances in the pool.
+    pub const fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The configuration as the plugin sees it (`describe`): secrets are
+    /// `"[redacted]"`, key digests left out, defaults filled in.
+    pub const fn view(&self) -> &Value {
+        &self.view
+    }
+
+    /// Calls `function` with `input` and parses its JSON output as `T`.
+    ///
+    /// # Errors
+    /// [`CallError::Busy`] when no instance is free within the acquire
+    /// timeout; [`CallError::Failed`] for an error, trap, timeout or an
+    /// output that is not `T`.
+    pub async fn call<T: DeserializeOwned>(&self, function: &str, input: &[u8]) -> Result<T, CallError> {
+        let permit = tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
+            .await
+            .map_err(|_| CallError::Busy)?
+            .map_err(|_| CallError::Busy)?;
+        let taken = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let Some(mut plugin) = taken else {
+            // A slot whose instance could not be replaced: never served again.
+            permit.forget();
+            return Err(CallError::Busy);
+        };
+        let result = match plugin.call::<&[u8], &[u8]>(function, input) {
+            Ok(output) => serde_json::from_slice::<T>(output)
+                .map_err(|_| CallError::Failed(format!("{function} answered an unexpected output"))),
+            Err(e) => {
+                let (kind, healthy) = classify(&e);
+                if !healthy {
+                    let Ok(fresh) = Plugin::new_from_compiled(&self.compiled) else {
+                        permit.forget();
+                        return Err(CallError::Failed(kind));
+                    };
+                    plugin = fresh;
+                }
+                Err(CallError::Failed(kind))
+            }
+        };
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(plugin);
+        drop(permit);
+        result
+    }
+}
+
+/// What a failed call was, for the log and the metrics, and whether the
+/// instance is still sound. The plugin's own errors are JSON without
+/// secrets (`{"kind":…,"field":…}`); anything else is named by its class
+/// only, since a trap message is not the plugin's to vouch for.
+fn classify(error: &extism::Error) -> (String, bool) {
+    let text = error.to_string();
+    if let Ok(value) = serde_json::from_str::<Value>(&text)
+        && value.get("kind").is_some_and(Value::is_string)
+    {
+        return (text, true);
+    }
+    let detail = format!("{error:?}").to_ascii_lowercase();
+    let kind = if detail.contains("fuel") {
+        "fuel_exhausted"
+    } else if detail.contains("timeout") || detail.contains("interrupt") || detail.contains("epoch") {
+        "timeout"
+    } else {
+        "trap"
+    };
+    (kind.to_owned(), false)
+}

@@ -1,0 +1,408 @@
+//! The embedded store: one redb file.
+//!
+//! Why redb: it is pure Rust (no C toolchain, builds wherever the gateway
+//! builds), and its write transactions are ACID and crash-safe: pages are
+//! copy-on-write and a commit flips to the new root only once the new pages
+//! are durable, so a process killed at any instant reopens at the last
+//! committed transaction with no repair step and no torn record. A claim is
+//! one write transaction that reads the key and inserts only if the key is
+//! vacant or its record expired, which is the atomic "insert if free" that
+//! idempotency needs.
+//!
+//! Writes go through one writer thread that commits every write queued
+//! meanwhile in one transaction (group commit): redb runs one write
+//! transaction at a time anyway, and one `fsync` then covers a whole batch
+//! of concurrent claims. Each operation still sees the ones before it in the
+//! batch, so the batch is equivalent to committing them one by one. Reads
+//! are MVCC snapshots and never wait for the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use async_trait::async_trait;
+use payseal_core::idempotency::IdempotencyRecord;
+use payseal_core::keys::KeyRecord;
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, TableDefinition};
+use tokio::sync::oneshot;
+
+use super::{Claim, Store, StoreError};
+
+/// storage key → JSON of the core's `IdempotencyRecord`.
+const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
+/// (`expires_at`, storage key): the sweeper's index.
+const EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("idempotency_expiry");
+/// key id → JSON of the core's `KeyRecord` (a digest, never a key).
+const KEY_RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("key_records");
+
+/// Most operations committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+fn storage(e: impl Into<redb::Error>) -> StoreError {
+    StoreError(e.into().to_string())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|_| StoreError(format!("a stored {what} cannot be decoded")))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    // The core's records are plain data: serializing them cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+enum Op {
+    Claim { key: String, claim: IdempotencyRecord, now: u64 },
+    Complete { key: String, claim: IdempotencyRecord, record: IdempotencyRecord },
+    Release { key: String, claim: IdempotencyRecord },
+    Sweep { now: u64, limit: usize },
+    PutKey { record: KeyRecord },
+    DeleteKey { id: String },
+}
+
+enum Answer {
+    Claim(Claim),
+    Done(bool),
+    Swept(usize),
+    Previous(Option<KeyRecord>),
+}
+
+struct Job {
+    op: Op,
+    reply: oneshot::Sender<Result<Answer, StoreError>>,
+}
+
+/// The redb-backed [`Store`].
+pub struct RedbStore {
+    db: Arc<Database>,
+    writer: mpsc::Sender<Job>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// What [`RedbStore::verify`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreReport {
+    /// Idempotency records (every one decodes and is indexed).
+    pub idempotency_records: usize,
+    /// Key records.
+    pub key_records: usize,
+}
+
+impl RedbStore {
+    /// Opens (or creates) the store at `path`, its tables, and its writer thread.
+    ///
+    /// # Errors
+    /// The file cannot be opened (another process holds it, or it is not a redb file).
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let db = Database::create(path).map_err(storage)?;
+        let txn = db.begin_write().map_err(storage)?;
+        txn.open_table(IDEMPOTENCY).map_err(storage)?;
+        txn.open_table(EXPIRY).map_err(storage)?;
+        txn.open_table(KEY_RECORDS).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        let db = Arc::new(db);
+        let (writer, jobs) = mpsc::channel();
+        let thread_db = Arc::clone(&db);
+        std::thread::Builder::new()
+            .name("payseal-store-writer".into())
+            .spawn(move || write_loop(&thread_db, &jobs))
+            .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { db, writer, path: path.to_owned() })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks a store that no process has open: redb's integrity check, then
+    /// every record decodes and every idempotency record is indexed for the sweeper.
+    ///
+    /// # Errors
+    /// The file cannot be opened, fails the check, or holds a bad record.
+    pub fn verify(path: &Path) -> Result<StoreReport, StoreError> {
+        let mut db = Database::open(path).map_err(storage)?;
+        if !db.check_integrity().map_err(storage)? {
+            return Err(StoreError("the integrity check repaired the file".into()));
+        }
+        let txn = db.begin_read().map_err(storage)?;
+        let records = txn.open_table(IDEMPOTENCY).map_err(storage)?;
+        let expiry = txn.open_table(EXPIRY).map_err(storage)?;
+        let mut idempotency_records = 0;
+        for entry in records.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let record: IdempotencyRecord = decode(value.value(), "idempotency record")?;
+            if expiry.get((record.expires_at, key.value())).map_err(storage)?.is_none() {
+                return Err(StoreError("an idempotency record is missing from the expiry index".into()));
+            }
+            idempotency_records += 1;
+        }
+        let keys = txn.open_table(KEY_RECORDS).map_err(storage)?;
+        let mut key_records = 0;
+        for entry in keys.iter().map_err(storage)? {
+            let (_, value) = entry.map_err(storage)?;
+            let _: KeyRecord = decode(value.value(), "key record")?;
+            key_records += 1;
+        }
+        Ok(StoreReport { idempotency_records, key_records })
+    }
+
+    async fn submit(&self, op: Op) -> Result<Answer, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Job { op, reply }).map_err(|_| StoreError("the writer thread stopped".into()))?;
+        answer.await.map_err(|_| StoreError("the writer thread stopped".into()))?
+    }
+}
+
+fn unexpected() -> StoreError {
+    StoreError("the writer answered another operation".into())
+}
+
+#[async_trait]
+impl Store for RedbStore {
+    fn name(&self) -> &'static str {
+        "redb"
+    }
+
+    async fn get(&self, storage_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // A read is a snapshot of the last commit: microseconds, no waiting
+        // on the writer.
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(IDEMPOTENCY).map_err(storage)?;
+        let value = table.get(storage_key).map_err(storage)?;
+        value.map(|v| decode(v.value(), "idempotency record")).transpose()
+    }
+
+    async fn claim(&self, storage_key: &str, claim: &IdempotencyRecord, now: u64) -> Result<Claim, StoreError> {
+        match self.submit(Op::Claim { key: storage_key.to_owned(), claim: claim.clone(), now }).await? {
+            Answer::Claim(claim) => Ok(claim),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn complete(&self, storage_key: &str, claim: &IdempotencyRecord, record: &IdempotencyRecord) -> Result<bool, StoreError> {
+        let op = Op::Complete { key: storage_key.to_owned(), claim: claim.clone(), record: record.clone() };
+        match self.submit(op).await? {
+            Answer::Done(done) => Ok(done),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn release(&self, storage_key: &str, claim: &IdempotencyRecord) -> Result<bool, StoreError> {
+        match self.submit(Op::Release { key: storage_key.to_owned(), claim: claim.clone() }).await? {
+            Answer::Done(done) => Ok(done),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn sweep(&self, now: u64, limit: usize) -> Result<usize, StoreError> {
+        match self.submit(Op::Sweep { now, limit }).await? {
+            Answer::Swept(n) => Ok(n),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn key_records(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(KEY_RECORDS).map_err(storage)?;
+        let mut records = Vec::new();
+        for entry in table.iter().map_err(storage)? {
+            let (_, value) = entry.map_err(storage)?;
+            records.push(decode(value.value(), "key record")?);
+        }
+        Ok(records)
+    }
+
+    async fn put_key_record(&self, record: &KeyRecord) -> Result<Option<KeyRecord>, StoreError> {
+        match self.submit(Op::PutKey { record: record.clone() }).await? {
+            Answer::Previous(previous) => Ok(previous),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn delete_key_record(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        match self.submit(Op::DeleteKey { id: id.to_owned() }).await? {
+            Answer::Previous(previous) => Ok(previous),
+            _ => Err(unexpected()),
+        }
+    }
+}
+
+/// The writer thread: takes every queued job, applies them in order in one
+/// write transaction, commits (durably), then answers each. A storage error
+/// aborts the batch and every job in it fails; nothing of it is kept.
+fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match apply_batch(db, &batch) {
+            Ok(answers) => {
+                for (job, answer) in batch.into_iter().zip(answers) {
+                    let _ = job.reply.send(answer);
+                }
+            }
+            Err(e) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+struct Tables<'t> {
+    records: Table<'t, &'static str, &'static [u8]>,
+    expiry: Table<'t, (u64, &'static str), ()>,
+    keys: Table<'t, &'static str, &'static [u8]>,
+}
+
+fn apply_batch(db: &Database, batch: &[Job]) -> Result<Vec<Result<Answer, StoreError>>, StoreError> {
+    let mut txn = db.begin_write().map_err(storage)?;
+    txn.set_durability(Durability::Immediate).map_err(|e| StoreError(e.to_string()))?;
+    let mut answers = Vec::with_capacity(batch.len());
+    {
+        let mut tables = Tables {
+            records: txn.open_table(IDEMPOTENCY).map_err(storage)?,
+            expiry: txn.open_table(EXPIRY).map_err(storage)?,
+            keys: txn.open_table(KEY_RECORDS).map_err(storage)?,
+        };
+        for job in batch {
+            // The outer error is redb's: the transaction is unusable.
+            answers.push(apply(&mut tables, &job.op).map_err(storage)?);
+        }
+    }
+    txn.commit().map_err(storage)?;
+    Ok(answers)
+}
+
+/// The stored record of `key`, decoded; `Err` inside when it cannot be.
+fn current(tables: &Tables<'_>, key: &str) -> Result<Option<Result<IdempotencyRecord, StoreError>>, redb::StorageError> {
+    Ok(tables.records.get(key)?.map(|v| decode(v.value(), "idempotency record")))
+}
+
+fn put_record(tables: &mut Tables<'_>, key: &str, old: Option<&IdempotencyRecord>, record: &IdempotencyRecord) -> Result<(), redb::StorageError> {
+    if let Some(old) = old {
+        tables.expiry.remove((old.expires_at, key))?;
+    }
+    tables.records.insert(key, encode(record).as_slice())?;
+    tables.expiry.insert((record.expires_at, key), ())?;
+    Ok(())
+}
+
+fn apply(tables: &mut Tables<'_>, op: &Op) -> Result<Result<Answer, StoreError>, redb::StorageError> {
+    Ok(match op {
+        Op::Claim { key, claim, now } => match current(tables, key)? {
+            Some(Ok(held)) if held.is_live(*now) => Ok(Answer::Claim(Claim::Held(held))),
+            Some(Err(e)) => Err(e),
+            expired_or_vacant => {
+                let old = expired_or_vacant.and_then(Result::ok);
+                put_record(tables, key, old.as_ref(), claim)?;
+                Ok(Answer::Claim(Claim::Claimed))
+            }
+        },
+        Op::Complete { key, claim, record } => match current(tables, key)? {
+            Some(Ok(stored)) if stored == *claim => {
+                put_record(tables, key, Some(&stored), record)?;
+                Ok(Answer::Done(true))
+            }
+            Some(Err(e)) => Err(e),
+            _ => Ok(Answer::Done(false)),
+        },
+        Op::Release { key, claim } => match current(tables, key)? {
+            Some(Ok(stored)) if stored == *claim => {
+                tables.records.remove(key.as_str())?;
+                tables.expiry.remove((stored.expires_at, key.as_str()))?;
+                Ok(Answer::Done(true))
+            }
+            Some(Err(e)) => Err(e),
+            _ => Ok(Answer::Done(false)),
+        },
+        Op::Sweep { now, limit } => {
+            // Index entries with `expires_at <= now`, oldest first.
+            let mut due = Vec::new();
+            for entry in tables.expiry.range(..(now.saturating_add(1), ""))? {
+                let (index, _) = entry?;
+                let (expires_at, key) = index.value();
+                due.push((expires_at, key.to_owned()));
+                if due.len() >= *limit {
+                    break;
+                }
+            }
+            let mut swept = 0;
+            for (expires_at, key) in due {
+                tables.expiry.remove((expires_at, key.as_str()))?;
+                let expired = match current(tables, &key)? {
+                    Some(Ok(record)) => record.expires_at == expires_at && !record.is_live(*now),
+                    // Undecodable records stay for an operator to look at.
+                    Some(Err(_)) | None => false,
+                };
+                if expired {
+                    tables.records.remove(key.as_str())?;
+                    swept += 1;
+                }
+            }
+            Ok(Answer::Swept(swept))
+        }
+        Op::PutKey { record } => {
+            let previous = tables.keys.insert(record.id.as_str(), encode(record).as_slice())?;
+            previous.map(|v| decode(v.value(), "key record")).transpose().map(Answer::Previous)
+        }
+        Op::DeleteKey { id } => {
+            let previous = tables.keys.remove(id.as_str())?;
+            previous.map(|v| decode(v.value(), "key record")).transpose().map(Answer::Previous)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::RedbStore;
+    use crate::store::Store;
+
+    fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("store.redb")).unwrap();
+        (dir, Arc::new(store))
+    }
+
+    crate::store_test_suite!(store());
+
+    #[tokio::test]
+    async fn a_reopened_store_keeps_its_records_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        {
+            let store = RedbStore::open(&path).unwrap();
+            let claim = crate::store::suite::record("POST /p", 2_000_000_000);
+            assert_eq!(store.claim("k", &claim, 1).await.unwrap(), crate::store::Claim::Claimed);
+        }
+        // The writer thread holds the database until its channel closes.
+        let mut report = None;
+        for _ in 0..100 {
+            if let Ok(r) = RedbStore::verify(&path) {
+                report = Some(r);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(report.unwrap().idempotency_records, 1);
+        let store = RedbStore::open(&path).unwrap();
+        assert!(store.get("k").await.unwrap().is_some());
+    }
+}

@@ -1,0 +1,105 @@
+//! Where the gateway keeps key records and idempotency records.
+//!
+//! [`Store`] is what the request path needs: read a record, claim a key
+//! atomically, replace or release one's own claim, sweep expired records,
+//! and manage key records (digests only, never keys). The embedded
+//! [`RedbStore`] is the default; a networked store (Redis: `SET NX PX` for
+//! the claim) implements the same trait and must pass the same
+//! [`suite`] (`payseal_gateway::store_test_suite!`).
+//!
+//! A store decides nothing about idempotency: it only persists what the
+//! plugin's `check_request` (a claim) and `finish_request` (a finished record
+//! or a release) return. "Expired" is the core's
+//! [`IdempotencyRecord::is_live`].
+
+mod embedded;
+pub mod suite;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use payseal_core::idempotency::IdempotencyRecord;
+use payseal_core::keys::KeyRecord;
+
+pub use embedded::{RedbStore, StoreReport};
+
+/// A store operation that failed; the request it served fails closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Claim {
+    /// The claim is stored: this request, and only this one, may execute.
+    Claimed,
+    /// Another live record holds the key; the plugin decides with it.
+    Held(IdempotencyRecord),
+}
+
+/// Persistence of key and idempotency records. Every method is atomic.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for logs and metrics (`redb`, `redis`).
+    fn name(&self) -> &'static str;
+
+    /// The record stored under `storage_key`, expired or not (the plugin
+    /// treats an expired record as absent).
+    ///
+    /// # Errors
+    /// The store cannot be read, or the record cannot be decoded.
+    async fn get(&self, storage_key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Stores `claim` under `storage_key` if the key is vacant or its record
+    /// expired at `now`; otherwise answers the live record. Concurrent claims
+    /// of one key have exactly one winner, across every gateway sharing the store.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn claim(&self, storage_key: &str, claim: &IdempotencyRecord, now: u64) -> Result<Claim, StoreError>;
+
+    /// Replaces `claim` with `record` if `claim` is still what is stored
+    /// (`false`: it is not, e.g. it expired and another request claimed the key).
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn complete(&self, storage_key: &str, claim: &IdempotencyRecord, record: &IdempotencyRecord) -> Result<bool, StoreError>;
+
+    /// Deletes `claim` if it is still what is stored, so a retry can execute.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn release(&self, storage_key: &str, claim: &IdempotencyRecord) -> Result<bool, StoreError>;
+
+    /// Deletes up to `limit` records expired at `now`; answers how many.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn sweep(&self, now: u64, limit: usize) -> Result<usize, StoreError>;
+
+    /// Every stored key record, by id.
+    ///
+    /// # Errors
+    /// The store cannot be read, or a record cannot be decoded.
+    async fn key_records(&self) -> Result<Vec<KeyRecord>, StoreError>;
+
+    /// Stores `record` under its id; answers the record it replaced.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn put_key_record(&self, record: &KeyRecord) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// Deletes the key record `id`; answers it.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn delete_key_record(&self, id: &str) -> Result<Option<KeyRecord>, StoreError>;
+}

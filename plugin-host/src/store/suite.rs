@@ -1,0 +1,202 @@
+//! The store test suite: what every [`Store`] must do, as functions any
+//! implementation can run. [`store_test_suite!`](crate::store_test_suite)
+//! makes one `#[tokio::test]` per case:
+//!
+//! ```ignore
+//! payseal_gateway::store_test_suite!(make_store());   // make_store() -> (guard, Arc<dyn Store>)
+//! ```
+//!
+//! Cases use their own keys, so they may share one store; each returns a
+//! message naming what went wrong.
+
+use std::sync::Arc;
+
+use payseal_core::Environment;
+use payseal_core::idempotency::{IdempotencyRecord, RecordState, StoredResponse};
+use payseal_core::keys::KeyRecord;
+
+use super::{Claim, Store};
+
+/// The `now` of every case.
+pub const NOW: u64 = 1_800_000_000;
+
+/// A result of one case.
+pub type CaseResult = Result<(), String>;
+
+/// An in-flight claim for `endpoint` expiring at `expires_at`.
+pub fn record(endpoint: &str, expires_at: u64) -> IdempotencyRecord {
+    IdempotencyRecord {
+        endpoint: endpoint.to_owned(),
+        fingerprint: "ab".repeat(32),
+        state: RecordState::InFlight,
+        expires_at,
+    }
+}
+
+/// `claim`, finished with `status` and `body`.
+pub fn finished(claim: &IdempotencyRecord, status: u16, body: &[u8]) -> IdempotencyRecord {
+    IdempotencyRecord {
+        state: RecordState::Finished(StoredResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into()), ("x-dup".into(), "a".into()), ("x-dup".into(), "b".into())],
+            body: body.to_vec(),
+        }),
+        ..claim.clone()
+    }
+}
+
+fn check(condition: bool, what: &str) -> CaseResult {
+    if condition { Ok(()) } else { Err(what.to_owned()) }
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Nothing stored: `get` answers `None`.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn absent_key_reads_none(store: Arc<dyn Store>) -> CaseResult {
+    check(store.get("suite:absent").await.map_err(err)?.is_none(), "get of an absent key answered a record")
+}
+
+/// A vacant key is claimed once; a second claim sees the first.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn vacant_key_is_claimed_once(store: Arc<dyn Store>) -> CaseResult {
+    let first = record("POST /a", NOW + 100);
+    let second = IdempotencyRecord { fingerprint: "cd".repeat(32), ..first.clone() };
+    check(store.claim("suite:once", &first, NOW).await.map_err(err)? == Claim::Claimed, "a vacant key was not claimed")?;
+    let again = store.claim("suite:once", &second, NOW).await.map_err(err)?;
+    check(again == Claim::Held(first.clone()), "a held key was claimed again, or answered another record")?;
+    check(store.get("suite:once").await.map_err(err)? == Some(first), "get does not answer the claim")
+}
+
+/// An expired record does not hold its key.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn expired_record_is_claimable(store: Arc<dyn Store>) -> CaseResult {
+    let old = finished(&record("POST /b", NOW), 201, b"old");
+    check(store.claim("suite:expired", &record("POST /b", NOW), NOW - 10).await.map_err(err)? == Claim::Claimed, "first claim")?;
+    check(store.complete("suite:expired", &record("POST /b", NOW), &old).await.map_err(err)?, "complete")?;
+    // `expires_at == now` is expired (the core's `is_live`).
+    let new = record("POST /b2", NOW + 100);
+    check(store.claim("suite:expired", &new, NOW).await.map_err(err)? == Claim::Claimed, "an expired record held its key")?;
+    check(store.get("suite:expired").await.map_err(err)? == Some(new), "the new claim is not stored")
+}
+
+/// `complete` replaces only the claim it is given, and keeps the response byte for byte.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn complete_replaces_only_its_own_claim(store: Arc<dyn Store>) -> CaseResult {
+    let claim = record("POST /c", NOW + 100);
+    let stranger = IdempotencyRecord { fingerprint: "ef".repeat(32), ..claim.clone() };
+    check(store.claim("suite:complete", &claim, NOW).await.map_err(err)? == Claim::Claimed, "claim")?;
+    let body: Vec<u8> = (0..=255u8).chain(*b"{\"id\":1}").collect();
+    let done = finished(&claim, 201, &body);
+    check(!store.complete("suite:complete", &stranger, &finished(&stranger, 200, b"x")).await.map_err(err)?, "completed a claim it did not hold")?;
+    check(store.complete("suite:complete", &claim, &done).await.map_err(err)?, "did not complete its own claim")?;
+    check(store.get("suite:complete").await.map_err(err)? == Some(done.clone()), "the finished record differs from what was stored")?;
+    check(!store.complete("suite:complete", &claim, &done).await.map_err(err)?, "completed a claim twice")?;
+    check(!store.complete("suite:complete-absent", &claim, &done).await.map_err(err)?, "completed an absent claim")
+}
+
+/// `release` deletes only the claim it is given.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn release_deletes_only_its_own_claim(store: Arc<dyn Store>) -> CaseResult {
+    let claim = record("POST /d", NOW + 100);
+    let stranger = IdempotencyRecord { fingerprint: "01".repeat(32), ..claim.clone() };
+    check(store.claim("suite:release", &claim, NOW).await.map_err(err)? == Claim::Claimed, "claim")?;
+    check(!store.release("suite:release", &stranger).await.map_err(err)?, "released a claim it did not hold")?;
+    check(store.get("suite:release").await.map_err(err)?.is_some(), "a foreign release deleted the claim")?;
+    check(store.release("suite:release", &claim).await.map_err(err)?, "did not release its own claim")?;
+    check(store.get("suite:release").await.map_err(err)?.is_none(), "the released claim is still there")?;
+    check(store.claim("suite:release", &stranger, NOW).await.map_err(err)? == Claim::Claimed, "a released key cannot be claimed")
+}
+
+/// 64 concurrent claims of one key: exactly one wins, the others see it.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn concurrent_claims_have_one_winner(store: Arc<dyn Store>) -> CaseResult {
+    let mut tasks = Vec::new();
+    for i in 0..64u32 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let claim = IdempotencyRecord { fingerprint: format!("{i:064x}"), ..record("POST /e", NOW + 100) };
+            store.claim("suite:race", &claim, NOW).await.map(|c| (claim, c))
+        }));
+    }
+    let mut winners = Vec::new();
+    let mut held = Vec::new();
+    for task in tasks {
+        match task.await.map_err(err)?.map_err(err)? {
+            (claim, Claim::Claimed) => winners.push(claim),
+            (_, Claim::Held(record)) => held.push(record),
+        }
+    }
+    check(winners.len() == 1, &format!("{} claims won", winners.len()))?;
+    check(held.iter().all(|r| Some(r) == winners.first()), "a loser saw another record than the winner's")?;
+    check(store.get("suite:race").await.map_err(err)?.as_ref() == winners.first(), "the stored record is not the winner's")
+}
+
+/// The sweeper deletes expired records and keeps live ones.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn sweep_deletes_expired_records_only(store: Arc<dyn Store>) -> CaseResult {
+    let expired = record("POST /f", NOW - 1);
+    let live = record("POST /f", NOW + 1);
+    check(store.claim("suite:sweep-old", &expired, NOW - 100).await.map_err(err)? == Claim::Claimed, "claim old")?;
+    check(store.claim("suite:sweep-new", &live, NOW - 100).await.map_err(err)? == Claim::Claimed, "claim new")?;
+    let swept = store.sweep(NOW, 10_000).await.map_err(err)?;
+    check(swept >= 1, "nothing swept")?;
+    check(store.get("suite:sweep-old").await.map_err(err)?.is_none(), "an expired record survived the sweep")?;
+    check(store.get("suite:sweep-new").await.map_err(err)? == Some(live), "a live record was swept")
+}
+
+/// Key records: put answers the replaced record, list shows them, delete removes.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn key_records_round_trip(store: Arc<dyn Store>) -> CaseResult {
+    let mut record = KeyRecord::new("suite_key", "sk_live_SuiteKey00000000000000000000", Environment::Live);
+    check(store.put_key_record(&record).await.map_err(err)?.is_none(), "a new id replaced a record")?;
+    record.scopes = vec!["external_api_live".into()];
+    check(store.put_key_record(&record).await.map_err(err)?.is_some_and(|r| r.scopes.is_empty()), "put did not answer the replaced record")?;
+    let listed = store.key_records().await.map_err(err)?;
+    check(listed.iter().filter(|r| r.id == "suite_key").eq([&record]), "the listed record differs")?;
+    check(store.delete_key_record("suite_key").await.map_err(err)? == Some(record), "delete did not answer the record")?;
+    check(store.delete_key_record("suite_key").await.map_err(err)?.is_none(), "deleted twice")?;
+    check(!store.key_records().await.map_err(err)?.iter().any(|r| r.id == "suite_key"), "a deleted record is listed")
+}
+
+/// One `#[tokio::test]` per case of the suite, each on a store made by
+/// `$make` (an expression answering `(guard, Arc<dyn Store>)`; the guard,
+/// e.g. a temporary directory, lives as long as the case).
+#[macro_export]
+macro_rules! store_test_suite {
+    ($make:expr) => {
+        $crate::store_test_suite!(@cases $make;
+            absent_key_reads_none, vacant_key_is_claimed_once, expired_record_is_claimable,
+            complete_replaces_only_its_own_claim, release_deletes_only_its_own_claim,
+            concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, key_records_round_trip);
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let (_guard, store) = $make;
+                if let Err(why) = $crate::store::suite::$case(store).await {
+                    panic!("{}: {why}", stringify!($case));
+                }
+            }
+        )*
+    };
+}

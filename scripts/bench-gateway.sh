@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Load benchmark of the gateway (plugin-host/, binary `payseal`), loopback only,
+# bounded in time (about a minute of load). One run measures, with the same
+# load generator (wrk, installed with apt-get when missing):
+#   1. the demo upstream directly,
+#   2. the gateway in pure proxy mode (server.checks = false),
+#   3. the gateway with checks on (API key check by the plugin),
+#   4. the gateway with checks on and a fresh idempotency key per request
+#      (plugin lookup + claim + finish: two durable store commits per batch),
+# each with 1 KiB POSTs over 64 connections, and prints throughput and
+# p50/p99 latency as ratios to the pure proxy. At 64 connections on a small
+# machine every run is saturated and its p50 is mostly queueing, so the added
+# latency is also measured unloaded: one connection, pure proxy against checks on.
+# Goal: checks on keep >= 80 % of pure-proxy throughput and add <= 100 us at p50.
+#
+#   scripts/bench-gateway.sh [seconds per run, default 10]
+#
+# Release build (the bench only; tests use the dev profile). Logs at `warn`
+# in every gateway run, so the per-request log line does not weigh on either.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+seconds=${1:-10}
+connections=64
+threads=2
+target_dir=${CARGO_TARGET_DIR:-target}
+case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk"
+  apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
+fi
+bash scripts/build-plugin.sh >/dev/null
+cargo build --locked --release -q -p payseal-gateway
+payseal="$target_dir/release/payseal"
+wasm="$target_dir/wasm32-unknown-unknown/release/payseal_plugin.wasm"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# wait_line FILE: the first line of FILE once written (at most 60 s).
+wait_line() {
+  for _ in $(seq 600); do
+    if [ -s "$1" ]; then head -n1 "$1"; return 0; fi
+    sleep 0.1
+  done
+  echo "no start line in $1" >&2
+  return 1
+}
+
+"$payseal" demo-upstream --listen 127.0.0.1:0 >"$work/upstream.out" 2>&1 &
+pids+=($!)
+upstream=$(wait_line "$work/upstream.out" | sed -E 's#.*http://([^ ]+).*#\1#')
+
+live_key=sk_live_BenchLiveKey000000000000000000
+digest=$(printf '%s' "$live_key" | sha256sum | cut -d' ' -f1)
+
+# start_gateway NAME CHECKS: starts a gateway; sets addr and gateway_pid.
+start_gateway() {
+  local name=$1 checks=$2
+  mkdir -p "$work/$name"
+  cat >"$work/$name/payseal.toml" <<EOF
+[server]
+listen = "127.0.0.1:0"
+checks = $checks
+[admin]
+listen = "127.0.0.1:0"
+[upstream]
+url = "http://$upstream"
+[store]
+path = "$work/$name/store.redb"
+[plugin]
+wasm = "$wasm"
+[log]
+level = "warn"
+[keys.policy]
+accepted_formats = ["prefixed"]
+scope_routes = { external_api_live = ["/external/v1/"] }
+[[keys.records]]
+id = "k_bench"
+key_sha256 = "$digest"
+environment = "live"
+scopes = ["external_api_live"]
+EOF
+  "$payseal" serve --config "$work/$name/payseal.toml" >"$work/$name/out" 2>"$work/$name/log" &
+  gateway_pid=$!
+  pids+=("$gateway_pid")
+  addr=$(wait_line "$work/$name/out" | sed -E 's#.*listening on http://([^ ]+) .*#\1#')
+}
+
+body=$(head -c 1024 /dev/zero | tr '\0' 'x')
+cat >"$work/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = "$body"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Api-Key"] = "$live_key"
+EOF
+cat >"$work/idempotent.lua" <<EOF
+counter = 0
+id = 0
+function setup(thread)
+  id = id + 1
+  thread:set("id", id)
+end
+function init(args)
+  counter = 0
+  run = args[1] or "run"
+end
+function request()
+  counter = counter + 1
+  return wrk.format("POST", nil, {
+    ["Content-Type"] = "application/json",
+    ["X-Api-Key"] = "$live_key",
+    ["Idempotency-Key"] = "bench-" .. run .. "-" .. id .. "-" .. counter,
+  }, "$body")
+end
+EOF
+
+# to_us VALUE: wrk's latency (e.g. 812.00us, 1.20ms, 2.00s) in microseconds.
+to_us() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+    if (u == "us") print n; else if (u == "ms") print n * 1000; else if (u == "s") print n * 1000000; else print n }'
+}
+
+# run NAME ADDR SCRIPT [CONNECTIONS]: a warm-up, then the measured run;
+# appends "name rps p50 p99" to results.
+run() {
+  local name=$1 addr=$2 script=$3 conns=${4:-$connections}
+  local t=$threads
+  [ "$conns" -lt "$t" ] && t=$conns
+  # A fresh run name each time: idempotency keys never repeat across runs.
+  wrk -t"$t" -c"$conns" -d2s -s "$script" "http://$addr/external/v1/payments" -- "warm-$name-$RANDOM" >/dev/null 2>&1 || true
+  wrk -t"$t" -c"$conns" -d"${seconds}s" --latency -s "$script" "http://$addr/external/v1/payments" -- "$name-$RANDOM" >"$work/$name.wrk" 2>&1
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$name.wrk")
+  p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$work/$name.wrk")")
+  p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$work/$name.wrk")")
+  local non2xx
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$work/$name.wrk")
+  if [ -n "$non2xx" ]; then
+    echo "warning: $name had $non2xx non-2xx answers" >&2
+  fi
+  results+=("$name $rps $p50 $p99")
+}
+
+results=()
+echo "payseal gateway load benchmark: 1 KiB POSTs, $connections connections, $threads wrk threads, ${seconds}s per run, $(nproc) cores"
+run upstream-direct "$upstream" "$work/post.lua"
+start_gateway proxy false
+run pure-proxy "$addr" "$work/post.lua"
+run pure-proxy-1conn "$addr" "$work/post.lua" 1
+kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+start_gateway checks true
+run checks-on "$addr" "$work/post.lua"
+run checks-on-idempotent "$addr" "$work/idempotent.lua"
+run checks-on-1conn "$addr" "$work/post.lua" 1
+kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+
+proxy_line=$(printf '%s\n' "${results[@]}" | awk '$1 == "pure-proxy"')
+read -r _ proxy_rps proxy_p50 proxy_p99 <<<"$proxy_line"
+echo
+printf '%-22s %12s %10s %10s %12s %12s %12s\n' run "req/s" "p50 us" "p99 us" "rps/proxy" "p50/proxy" "p99/proxy"
+for line in "${results[@]}"; do
+  read -r name rps p50 p99 <<<"$line"
+  awk -v n="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v R="$proxy_rps" -v A="$proxy_p50" -v B="$proxy_p99" \
+    'BEGIN { printf "%-22s %12.0f %10.0f %10.0f %12.2f %12.2f %12.2f\n", n, r, a, b, r / R, a / A, b / B }'
+done
+field() { printf '%s\n' "${results[@]}" | awk -v n="$1" -v i="$2" '$1 == n {print $i}'; }
+echo
+awk -v r="$(field checks-on 2)" -v R="$proxy_rps" -v a="$(field checks-on 3)" -v A="$proxy_p50" \
+    -v a1="$(field checks-on-1conn 3)" -v A1="$(field pure-proxy-1conn 3)" 'BEGIN {
+  ratio = r / R; added = a - A; added1 = a1 - A1;
+  printf "checks on, 64 connections: %.0f %% of pure-proxy throughput (goal >= 80 %%): %s; %+.0f us at p50 (saturated)\n",
+    ratio * 100, (ratio >= 0.8) ? "met" : "missed", added;
+  printf "checks on, 1 connection: %+.0f us at p50 over the pure proxy (goal <= +100 us): %s\n",
+    added1, (added1 <= 100) ? "met" : "missed" }'
