@@ -1,0 +1,662 @@
+"""Drives payseal's proxy-wasm filter through a real Envoy over HTTP.
+
+  * every case of tests/vectors/keys.json (read now; an op or field this
+    runner does not know is a failure), over HTTP/2 (h2c), with the test-clock
+    build: one listener per distinct `now`, the client IP sent as the one
+    X-Forwarded-For hop the listener trusts;
+  * every case of tests/vectors/dvpay.json as a request to a DVPay-signed
+    route (a `sign` case must pass with the signature it expects, a `verify`
+    case must give its result);
+  * the release build with Envoy's own clock: a signed route passes a good
+    signature and refuses a bad or stale one, idempotency (replay, 409s,
+    concurrent claims across two workers, release after a 5xx), a body over
+    the limit, XFF trust, and two misconfigured filters that fail closed with
+    a log line naming the bad field and no secret.
+
+Refusal bodies must be byte-identical to the Extism plugin's: the plugin's
+own `check_request`, run natively by the oracle, gives the expected bytes.
+
+Usage: run.py --work DIR --wasm RELEASE.wasm --test-wasm TESTCLOCK.wasm --oracle ORACLE
+Prints one line per case and `payseal-summary: envoy N passed, M failed`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+import h2.config
+import h2.connection
+import h2.events
+
+import envoy_env as env
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = ROOT / "tests" / "vectors"
+
+# A key of these tests' own (not from the vectors) for signed routes.
+SIGNED_KEY = "sk_live_EnvoySignedRoute0000000000000000"
+SIGNED_SECRET = "dvp_sec_envoy_tests_5Jr8Qz2Wn6"
+CANARY = "canary-secret-must-never-be-logged-7Q"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dvpay_signature(secret: str, body: bytes, timestamp: str) -> str:
+    return hmac.new(secret.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# HTTP clients
+
+
+class Response:
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name: str) -> str | None:
+        return next((v for n, v in self.headers if n.lower() == name), None)
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def h2c(port: int, method: str, path: str, headers: list[tuple[str, str]], body: bytes = b"") -> Response:
+    """One HTTP/2 request with prior knowledge. Header values go out exactly
+    as given: HTTP/1.1 strips a value's surrounding whitespace (RFC 9110
+    §5.5), HTTP/2 carries it, so a key with a pasted space reaches the filter."""
+    config = h2.config.H2Configuration(
+        client_side=True, header_encoding=None, normalize_outbound_headers=False, validate_outbound_headers=False
+    )
+    conn = h2.connection.H2Connection(config=config)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        conn.initiate_connection()
+        sid = conn.get_next_available_stream_id()
+        pseudo = [(":method", method), (":path", path), (":scheme", "http"), (":authority", f"127.0.0.1:{port}")]
+        conn.send_headers(sid, [(n.encode(), v.encode()) for n, v in pseudo + headers], end_stream=not body)
+        if body:
+            conn.send_data(sid, body, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        status, out_headers, data = 0, [], b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("Envoy closed the connection")
+            ended = False
+            for event in conn.receive_data(chunk):
+                if isinstance(event, h2.events.ResponseReceived):
+                    out_headers = [(n.decode(), v.decode()) for n, v in event.headers]
+                    status = int(dict(out_headers)[":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    data += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, sid)
+                elif isinstance(event, h2.events.StreamEnded):
+                    ended = True
+                elif isinstance(event, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
+                    raise ConnectionError(f"Envoy reset the stream: {event}")
+            sock.sendall(conn.data_to_send())
+            if ended:
+                return Response(status, out_headers, data)
+        raise TimeoutError("no complete answer within 10 s")
+
+
+def http1(port: int, method: str, path: str, headers: list[tuple[str, str]], body: bytes = b"") -> Response:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.putheader("content-length", str(len(body)))
+        conn.endheaders(body)
+        r = conn.getresponse()
+        return Response(r.status, [(n.lower(), v) for n, v in r.getheaders()], r.read())
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------
+# Cases
+
+
+class Case:
+    """A request sent through Envoy and what must be true of its answer once
+    the access log and the oracle are in."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.id = uuid.uuid4().hex
+        self.error: str | None = None
+        self.checks = []  # callables (run, response) -> None, raising AssertionError
+        self.response: Response | None = None
+        self.oracle_input: dict | None = None  # {"config":…, "input":…} for the plugin
+        self.oracle: dict | None = None
+
+    def fail(self, message: str) -> None:
+        if self.error is None:
+            self.error = message
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+def refusal_checks(case: Case, status: int, reason: str, code: str | None = None) -> None:
+    """A refusal: status, reason (access log), code, and the plugin's exact body."""
+
+    def check(log: dict) -> None:
+        r = case.response
+        expect(r.status == status, f"status {r.status}, expected {status}; body {r.body[:200]!r}")
+        expect(log.get("reason") == reason, f"reason {log.get('reason')!r}, expected {reason!r}")
+        body = r.json()
+        expect(list(body) == ["status", "code", "message"], f"body fields {list(body)}")
+        expect(body["status"] == status, f"body status {body['status']}")
+        if code is not None:
+            expect(body["code"] == code, f"code {body['code']!r}, expected {code!r}")
+        expect(r.header("content-type") == "application/json", f"content-type {r.header('content-type')!r}")
+        if case.oracle_input is not None:
+            oracle = case.oracle or {}
+            expect(oracle.get("reason") == reason, f"the plugin says {oracle.get('reason') or oracle.get('error')!r}")
+            expect(
+                r.body == oracle.get("body", "").encode(),
+                f"body {r.body!r} differs from the plugin's {oracle.get('body')!r}",
+            )
+
+    case.checks.append(check)
+
+
+def forwarded_checks(case: Case, key_id: str, path: str, body: bytes = b"") -> None:
+    def check(log: dict) -> None:
+        r = case.response
+        expect(r.status == 200, f"status {r.status}, expected 200; body {r.body[:200]!r}")
+        expect(r.header("x-upstream") == "payseal-tests", "the answer did not come from the upstream")
+        echo = r.json()
+        expect(echo["path"] == path, f"upstream saw path {echo['path']!r}")
+        expect(echo["sha256"] == hashlib.sha256(body).hexdigest(), "upstream saw another body")
+        expect(log.get("key_id") == key_id, f"key_id {log.get('key_id')!r}, expected {key_id!r}")
+
+    case.checks.append(check)
+
+
+KEYS_TOP = {"scheme", "spec", "generated_by", "set", "policy", "records", "cases"}
+KEYS_CASE = {"name", "op", "request", "expected", "note"}
+KEYS_REQUEST = {"api_key", "method", "path", "client_ip", "webcode", "now"}
+KEYS_EXPECTED_OK = {"ok", "key_id"}
+KEYS_EXPECTED_REFUSED = {"ok", "reason", "status", "code"}
+
+
+def keys_cases(test_wasm: str, access_log: str) -> tuple[list[Case], list[str], list]:
+    """Cases, listeners and the senders of keys.json."""
+    vectors = json.loads((VECTORS / "keys.json").read_text())
+    cases, listeners, senders = [], [], []
+    unknown = set(vectors) - KEYS_TOP
+    if unknown or vectors.get("scheme") != "keys":
+        case = Case("keys.json")
+        case.fail(f"unknown top-level fields {sorted(unknown)} or scheme {vectors.get('scheme')!r}")
+        cases.append(case)
+    keys = {"policy": vectors["policy"], "records": vectors["records"], "header": "x-api-key"}
+    ports: dict[int, int] = {}
+    for raw in vectors["cases"]:
+        case = Case(f"keys/{raw.get('name')}")
+        cases.append(case)
+        request, expected = raw.get("request", {}), raw.get("expected", {})
+        wanted = KEYS_EXPECTED_OK if expected.get("ok") else KEYS_EXPECTED_REFUSED
+        problems = [
+            f"op {raw.get('op')!r}" if raw.get("op") != "check" else "",
+            f"fields {sorted(set(raw) - KEYS_CASE)}" if set(raw) - KEYS_CASE else "",
+            f"request fields {sorted(set(request) ^ KEYS_REQUEST)}" if set(request) != KEYS_REQUEST else "",
+            f"expected fields {sorted(set(expected) ^ wanted)}" if set(expected) != wanted else "",
+        ]
+        if any(problems):
+            case.fail("not understood: " + ", ".join(p for p in problems if p))
+            continue
+        now = request["now"]
+        if now not in ports:
+            ports[now] = env.free_port()
+            config = {"keys": keys, "envoy": {"webcode_header": "x-webcode"}, "clock": {"fixed_now": now}}
+            flt = env.payseal_filter(config, test_wasm, vm_id="payseal-test")
+            listeners.append(env.listener(f"keys_{now}", ports[now], access_log, [flt, env.buffer_filter()]))
+        headers = [("x-case", case.id)]
+        plugin_headers = {}
+        if request["api_key"] is not None:
+            headers.append(("x-api-key", request["api_key"]))
+            plugin_headers["x-api-key"] = request["api_key"]
+        if request["webcode"] is not None:
+            headers.append(("x-webcode", request["webcode"]))
+        if request["client_ip"] is not None:
+            headers.append(("x-forwarded-for", request["client_ip"]))
+        case.oracle_input = {
+            "config": {"keys": keys},
+            "input": {
+                "now": now,
+                "method": request["method"],
+                "path": request["path"],
+                "client_ip": request["client_ip"],
+                "webcode": request["webcode"],
+                "headers": plugin_headers,
+            },
+        }
+        if expected["ok"]:
+            case.oracle_input = None
+            forwarded_checks(case, expected["key_id"], request["path"])
+        else:
+            refusal_checks(case, expected["status"], expected["reason"], expected["code"])
+        port, method, path = ports[now], request["method"], request["path"]
+        senders.append((case, lambda port=port, method=method, path=path, headers=headers: h2c(port, method, path, headers)))
+    return cases, listeners, senders
+
+
+DVPAY_SIGN = {"name", "op", "secret", "body", "timestamp", "expected", "note"}
+DVPAY_VERIFY = {"name", "op", "secret", "secrets", "body", "timestamp", "signature", "now", "tolerance", "expected", "note"}
+SIGNED_PATH = "/external/v1/refund"
+
+
+def signed_keys() -> dict:
+    record = {"id": "k_signed", "key_sha256": sha256(SIGNED_KEY), "environment": "live"}
+    return {"records": [record], "header": "x-api-key"}
+
+
+def dvpay_cases(test_wasm: str, access_log: str) -> tuple[list[Case], list[str], list]:
+    """Every dvpay.json case as a request to a DVPay-signed route."""
+    vectors = json.loads((VECTORS / "dvpay.json").read_text())
+    cases, listeners, senders = [], [], []
+    ports: dict[str, int] = {}
+    for raw in vectors["cases"]:
+        case = Case(f"dvpay-route/{raw.get('name')}")
+        cases.append(case)
+        op, expected = raw.get("op"), raw.get("expected", {})
+        allowed = {"sign": DVPAY_SIGN, "verify": DVPAY_VERIFY}.get(op)
+        if allowed is None or set(raw) - allowed or "ok" not in expected:
+            case.fail(f"not understood: op {op!r}, fields {sorted(set(raw) - (allowed or set()))}")
+            continue
+        secrets = raw["secrets"] if "secrets" in raw else [raw["secret"]]
+        body = raw["body"].encode()
+        if op == "sign":
+            # A signature the test double made must pass the route at its timestamp.
+            timestamp, now, tolerance = str(raw["timestamp"]), raw["timestamp"], 300
+            signature = expected.get("signature", "0" * 64)
+        else:
+            timestamp, now, tolerance, signature = raw["timestamp"], raw["now"], raw["tolerance"], raw["signature"]
+        sections = {
+            "keys": signed_keys(),
+            "routes": [{"prefix": SIGNED_PATH, "methods": ["POST"], "signed": True}],
+            "signed_requests": {"secrets": {"k_signed": secrets}, "tolerance": tolerance},
+        }
+        config_key = json.dumps([now, sections], sort_keys=True)
+        if config_key not in ports:
+            ports[config_key] = env.free_port()
+            config = dict(sections, clock={"fixed_now": now})
+            flt = env.payseal_filter(config, test_wasm, vm_id="payseal-test")
+            listeners.append(env.listener(f"dvpay_{len(ports)}", ports[config_key], access_log, [flt, env.buffer_filter()]))
+        idem = str(uuid.uuid4())
+        signed_headers = {
+            "x-api-key": SIGNED_KEY,
+            "x-timestamp": timestamp,
+            "x-signature": signature,
+            "x-idempotent-key": idem,
+        }
+        headers = [("x-case", case.id)] + list(signed_headers.items())
+        if expected["ok"]:
+            forwarded_checks(case, "k_signed", SIGNED_PATH, body)
+        else:
+            case.oracle_input = {
+                "config": sections,
+                "input": {"now": now, "method": "POST", "path": SIGNED_PATH, "headers": signed_headers, "body": raw["body"]},
+            }
+            status = 500 if expected["error"] == "invalid_secret" else 401
+            refusal_checks(case, status, expected["error"])
+        port = ports[config_key]
+        senders.append((case, lambda port=port, headers=headers, body=body: h2c(port, "POST", SIGNED_PATH, headers, body)))
+    return cases, listeners, senders
+
+
+# ---------------------------------------------------------------------------
+# The release build, Envoy's own clock
+
+
+class Release:
+    """Listeners of the release filter and the cases run against them."""
+
+    def __init__(self, wasm: str, access_log: str, upstream_port: int, admin_port: int):
+        self.wasm, self.access_log, self.upstream_port = wasm, access_log, upstream_port
+        self.admin_port = admin_port
+        self.port, self.bad_port, self.clock_port, self.no_xff_port = (env.free_port() for _ in range(4))
+        ip_record = {"id": "k_ip", "key_sha256": sha256(SIGNED_KEY.replace("Signed", "IpBound")), "environment": "live",
+                     "allowed_ips": ["203.0.113.0/24"]}
+        keys = signed_keys()
+        keys = dict(keys, records=keys["records"] + [ip_record])
+        self.ip_key = SIGNED_KEY.replace("Signed", "IpBound")
+        self.sections = {
+            "keys": keys,
+            "routes": [
+                {"prefix": SIGNED_PATH, "methods": ["POST"], "signed": True},
+                {"prefix": "/external/v1/payments", "methods": ["POST"], "idempotency": "required"},
+            ],
+            "signed_requests": {"secrets": {"k_signed": [SIGNED_SECRET]}},
+        }
+        config = dict(self.sections, envoy={"max_body_bytes": 65536})
+        bad = {
+            "keys": {"records": [{"id": "a", "key_sha256": "not-a-digest", "environment": "live"}]},
+            "signed_requests": {"secrets": {"a": [CANARY]}},
+        }
+        clock = dict(self.sections, clock={"fixed_now": 1719500000})
+        flt = lambda config, name: env.payseal_filter(config, wasm, vm_id="payseal", plugin_name=name)
+        buffer = env.buffer_filter()
+        self.listeners = [
+            env.listener("release", self.port, access_log, [flt(config, "payseal"), buffer]),
+            env.listener("release_bad", self.bad_port, access_log, [flt(bad, "payseal-bad"), buffer]),
+            env.listener("release_clock", self.clock_port, access_log, [flt(clock, "payseal-clock"), buffer]),
+            # Without the buffer filter, and trusting no X-Forwarded-For hop.
+            env.listener("release_no_xff", self.no_xff_port, access_log, [flt(config, "payseal-no-xff")], trusted_hops=0),
+        ]
+
+    def count(self, key: str) -> int:
+        r = http1(self.upstream_port, "GET", f"/__count?key={key}", [])
+        return r.json()["count"]
+
+    def signed(self, case: Case, timestamp: int, body: bytes, signature: str | None = None, port: int = 0) -> Response:
+        ts = str(timestamp)
+        headers = {
+            "x-api-key": SIGNED_KEY,
+            "x-timestamp": ts,
+            "x-signature": signature or dvpay_signature(SIGNED_SECRET, body, ts),
+            "x-idempotent-key": str(uuid.uuid4()),
+        }
+        case.oracle_input = {
+            "config": self.sections,
+            "input": {"now": int(time.time()), "method": "POST", "path": SIGNED_PATH, "headers": headers, "body": body.decode()},
+        }
+        return http1(port or self.port, "POST", SIGNED_PATH, [("x-case", case.id)] + list(headers.items()), body)
+
+    def cases(self) -> list[tuple[Case, object]]:
+        """(case, run) pairs; `run` sends and may check at once (raising AssertionError)."""
+        out = []
+
+        def add(name, run):
+            out.append((Case(f"release/{name}"), run))
+
+        body = json.dumps({"orderId": "ORD-1", "refundAmount": 10.5}).encode()
+
+        def good(case):
+            case.response = self.signed(case, int(time.time()), body)
+            case.oracle_input = None
+            forwarded_checks(case, "k_signed", SIGNED_PATH, body)
+
+        def bad(case):
+            ts = int(time.time())
+            sig = dvpay_signature(SIGNED_SECRET, body, str(ts))
+            case.response = self.signed(case, ts, body, sig[:-1] + ("0" if sig[-1] != "0" else "1"))
+            refusal_checks(case, 401, "bad_signature", "AUTHENTICATION_FAILED")
+
+        def good_unbuffered(case):
+            case.response = self.signed(case, int(time.time()), body, port=self.no_xff_port)
+            case.oracle_input = None
+            forwarded_checks(case, "k_signed", SIGNED_PATH, body)
+
+        def bad_unbuffered(case):
+            case.response = self.signed(case, int(time.time()), body, "0" * 64, port=self.no_xff_port)
+            refusal_checks(case, 401, "bad_signature", "AUTHENTICATION_FAILED")
+
+        def stale(case):
+            case.response = self.signed(case, int(time.time()) - 1000, body)
+            refusal_checks(case, 401, "stale_timestamp", "AUTHENTICATION_FAILED")
+
+        def too_large(case):
+            ts = str(int(time.time()))
+            big = b"x" * 70000
+            headers = [("x-case", case.id), ("x-api-key", SIGNED_KEY), ("x-timestamp", ts),
+                       ("x-signature", dvpay_signature(SIGNED_SECRET, big, ts)), ("x-idempotent-key", "big")]
+            case.response = http1(self.port, "POST", SIGNED_PATH, headers, big)
+            refusal_checks(case, 413, "body_too_large", "PAYLOAD_TOO_LARGE")
+
+        def pay(case, key, payload, path="/external/v1/payments", headers=()):
+            hs = [("x-case", case.id), ("x-api-key", SIGNED_KEY)] + list(headers)
+            if key is not None:
+                hs.append(("x-idempotent-key", key))
+            return http1(self.port, "POST", path, hs, payload)
+
+        def missing_key(case):
+            case.response = pay(case, None, b"{}")
+            case.oracle_input = {
+                "config": self.sections,
+                "input": {"now": int(time.time()), "method": "POST", "path": "/external/v1/payments",
+                          "headers": {"x-api-key": SIGNED_KEY}, "body": "{}"},
+            }
+            refusal_checks(case, 400, "missing_idempotency_key", "INVALID_REQUEST")
+
+        def replay(case):
+            key = str(uuid.uuid4())
+            first = pay(case, key, b'{"amount":1}')
+            again = pay(case, key, b'{"amount":1}')
+            expect(first.status == 200, f"first answer {first.status}")
+            expect((again.status, again.body) == (first.status, first.body), f"replay {again.status} {again.body!r}")
+            expect(again.header("x-upstream") == "payseal-tests", "replay lost the stored headers")
+            expect(self.count(key) == 1, f"executed {self.count(key)} times")
+            other = pay(case, key, b'{"amount":2}')
+            expect(other.status == 409, f"other body: {other.status}")
+            expect(other.json()["message"] == "Idempotency key reused with a different request body.", other.body)
+            case.response = again
+
+        def endpoint(case):
+            key = str(uuid.uuid4())
+            expect(pay(case, key, b"{}").status == 200, "first")
+            r = pay(case, key, b"{}", path="/external/v1/payments/other")
+            expect(r.status == 409, f"status {r.status}")
+            expect(r.json()["message"] == "Idempotency key already used for a different endpoint.", r.body)
+
+        def worker_connections() -> list[int]:
+            stats = http1(self.admin_port, "GET", "/stats?filter=downstream_cx_total", []).body.decode()
+            prefix = f"listener.127.0.0.1_{self.port}.worker_"
+            return [int(line.split(": ")[1]) for line in stats.splitlines() if line.startswith(prefix)]
+
+        def concurrent(case):
+            # 16 clients at once with one new key, on two workers (two VMs):
+            # the claim must hold across them. Up to 3 rounds, until the
+            # kernel spread the connections over both workers.
+            for _ in range(3):
+                key = str(uuid.uuid4())
+                before = worker_connections()
+                answers, threads = [], []
+
+                def send():
+                    try:
+                        answers.append(pay(case, key, b'{"amount":7}', path="/external/v1/payments?delay=400"))
+                    except Exception as e:  # noqa: BLE001 - reported below
+                        answers.append(e)
+
+                threads = [threading.Thread(target=send) for _ in range(16)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(20)
+                statuses = sorted(a.status if isinstance(a, Response) else repr(a) for a in answers)
+                expect(self.count(key) == 1, f"executed {self.count(key)} times; answers {statuses}")
+                in_progress = [a for a in answers if isinstance(a, Response) and a.status == 409]
+                expect(len(answers) == 16 and statuses.count(200) >= 1 and len(in_progress) >= 1, f"answers {statuses}")
+                expect(all(a.json()["code"] == "IDEMPOTENCY_KEY_IN_PROGRESS" for a in in_progress), "409 code")
+                used = [b - a for a, b in zip(before, worker_connections())]
+                if len(used) == 2 and all(n > 0 for n in used):
+                    return
+            raise AssertionError(f"the connections never reached both workers: {used}")
+
+        def release_after_5xx(case):
+            key = str(uuid.uuid4())
+            first = pay(case, key, b"{}", path="/external/v1/payments/fail")
+            second = pay(case, key, b"{}", path="/external/v1/payments/fail")
+            expect((first.status, second.status) == (503, 503), f"answers {first.status} {second.status}")
+            expect(self.count(key) == 2, f"a 5xx must release the claim: executed {self.count(key)} times")
+
+        def oracle_ip(case, client_ip):
+            case.oracle_input = {
+                "config": self.sections,
+                "input": {"now": int(time.time()), "method": "GET", "path": "/external/v1/x",
+                          "client_ip": client_ip, "headers": {"x-api-key": self.ip_key}},
+            }
+
+        def xff_spoof(case):
+            # One trusted hop: the spoofed leftmost entry is ignored.
+            headers = [("x-case", case.id), ("x-api-key", self.ip_key), ("x-forwarded-for", "203.0.113.45, 8.8.8.8")]
+            case.response = http1(self.port, "GET", "/external/v1/x", headers)
+            oracle_ip(case, "8.8.8.8")
+            refusal_checks(case, 403, "ip_not_allowed", "IP_NOT_ALLOWED")
+
+        def xff_trusted(case):
+            headers = [("x-case", case.id), ("x-api-key", self.ip_key), ("x-forwarded-for", "8.8.8.8, 203.0.113.45")]
+            case.response = http1(self.port, "GET", "/external/v1/x", headers)
+            forwarded_checks(case, "k_ip", "/external/v1/x")
+
+        def xff_untrusted_listener(case):
+            headers = [("x-case", case.id), ("x-api-key", self.ip_key), ("x-forwarded-for", "203.0.113.45")]
+            case.response = http1(self.no_xff_port, "GET", "/external/v1/x", headers)
+            oracle_ip(case, "127.0.0.1")
+            refusal_checks(case, 403, "ip_not_allowed", "IP_NOT_ALLOWED")
+
+        def misconfigured(case):
+            headers = [("x-case", case.id), ("x-api-key", SIGNED_KEY)]
+            case.response = http1(self.bad_port, "GET", "/external/v1/x", headers)
+            refusal_checks(case, 500, "invalid_config", "CONFIGURATION_ERROR")
+
+        def clock_refused(case):
+            headers = [("x-case", case.id), ("x-api-key", SIGNED_KEY)]
+            case.response = http1(self.clock_port, "GET", "/external/v1/x", headers)
+            refusal_checks(case, 500, "invalid_config", "CONFIGURATION_ERROR")
+
+        add("signed-route-good-signature", good)
+        add("signed-route-bad-signature", bad)
+        add("signed-route-stale-timestamp", stale)
+        add("signed-route-good-signature-without-buffer-filter", good_unbuffered)
+        add("signed-route-bad-signature-without-buffer-filter", bad_unbuffered)
+        add("signed-route-body-over-limit", too_large)
+        add("idempotency-key-required", missing_key)
+        add("idempotency-replay-and-body-mismatch", replay)
+        add("idempotency-other-endpoint", endpoint)
+        add("idempotency-concurrent-claims-execute-once", concurrent)
+        add("idempotency-5xx-releases", release_after_5xx)
+        add("xff-spoofed-hop-ignored", xff_spoof)
+        add("xff-trusted-hop-used", xff_trusted)
+        add("xff-not-trusted-on-listener-without-hops", xff_untrusted_listener)
+        add("misconfigured-filter-fails-closed", misconfigured)
+        add("release-build-refuses-test-clock", clock_refused)
+        return out
+
+
+def log_checks(envoy_log: Path) -> list[Case]:
+    """The misconfigured filters' log lines name the field, never the secret."""
+    text = envoy_log.read_text(errors="replace")
+    out = []
+    for name, needle in [
+        ("log-names-bad-field", "payseal: invalid configuration at keys.records[0].key_sha256"),
+        ("log-names-test-clock-field", "payseal: invalid configuration at clock: unknown field `clock`"),
+    ]:
+        case = Case(f"release/{name}")
+        if needle not in text:
+            case.fail(f"the Envoy log has no line with {needle!r}")
+        out.append(case)
+    case = Case("release/log-holds-no-secret")
+    for secret in (CANARY, SIGNED_SECRET, SIGNED_KEY):
+        if secret in text:
+            case.fail("a secret or key appears in the Envoy log")
+    out.append(case)
+    return out
+
+
+# ---------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--wasm", required=True)
+    parser.add_argument("--test-wasm", required=True)
+    parser.add_argument("--oracle", required=True)
+    parser.add_argument("--unit-status", type=int, default=0, help="exit status of the test-clock build's unit tests")
+    args = parser.parse_args()
+    work = Path(args.work)
+    access_log = str(work / "access.log")
+    results: list[Case] = []
+    try:
+        upstream_port, admin_port = env.free_port(), env.free_port()
+        env.start_upstream(work, upstream_port)
+        k_cases, k_listeners, k_senders = keys_cases(args.test_wasm, access_log)
+        d_cases, d_listeners, d_senders = dvpay_cases(args.test_wasm, access_log)
+        release = Release(args.wasm, access_log, upstream_port, admin_port)
+        yaml_text = env.bootstrap(admin_port, upstream_port, k_listeners + d_listeners + release.listeners)
+        # Two workers: a claim must hold across VMs, not only within one.
+        env.start_envoy(work, yaml_text, admin_port, concurrency=2)
+        for case, send in k_senders + d_senders:
+            try:
+                case.response = send()
+            except Exception as e:  # noqa: BLE001 - a case that cannot be sent fails
+                case.fail(f"request failed: {e!r}")
+        results += k_cases + d_cases
+        for case, run in release.cases():
+            results.append(case)
+            try:
+                run(case)
+            except AssertionError as e:
+                case.fail(str(e))
+            except Exception as e:  # noqa: BLE001
+                case.fail(f"{e!r}")
+        # The plugin's answers for the same configurations and requests.
+        asked = [c for c in results if c.oracle_input is not None and c.error is None]
+        cases_file, answers_file = work / "oracle-cases.json", work / "oracle-answers.json"
+        cases_file.write_text(json.dumps([c.oracle_input for c in asked]))
+        subprocess.run([args.oracle, str(cases_file), str(answers_file)], check=True)
+        for case, answer in zip(asked, json.loads(answers_file.read_text())):
+            case.oracle = answer
+        logs = env.read_access_log(access_log, {c.id for c in results if c.checks and c.error is None})
+        for case in results:
+            if case.error is not None:
+                continue
+            for check in case.checks:
+                try:
+                    check(logs.get(case.id, {}))
+                except AssertionError as e:
+                    case.fail(str(e))
+                except Exception as e:  # noqa: BLE001
+                    case.fail(f"{e!r}")
+    except Exception:  # noqa: BLE001 - the suite itself failed: one failure, reported
+        traceback.print_exc()
+        results.append(Case("suite"))
+        results[-1].fail("the suite could not run (traceback above)")
+    finally:
+        env.stop_all()
+    try:
+        results += log_checks(work / "envoy.log")
+    except OSError as e:
+        results.append(Case("release/logs"))
+        results[-1].fail(f"no Envoy log: {e}")
+    unit = Case("unit/test-clock-build")
+    if args.unit_status != 0:
+        unit.fail("cargo test -p payseal-envoy --features test-clock failed (output above)")
+    results.append(unit)
+    passed = failed = 0
+    for case in results:
+        if case.error is None:
+            passed += 1
+            print(f"ok   {case.name}")
+        else:
+            failed += 1
+            print(f"FAIL {case.name}: {case.error}")
+    print(f"payseal-summary: envoy {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
