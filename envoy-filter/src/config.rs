@@ -14,9 +14,8 @@ use payseal_core::keys::{KeyRecord, KeySet, Policy};
 use payseal_core::rfc9421;
 use payseal_core::routes::{IdempotencySettings, Route, RoutePolicy};
 use payseal_core::signing::{DEFAULT_TOLERANCE, dvpay};
-use payseal_core::Secret;
-use serde::{Deserialize, Deserializer};
-use zeroize::Zeroize as _;
+use payseal_config::ConfigSecret;
+use serde::Deserialize;
 
 /// Largest request body buffered for a signed or idempotent route by default: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,18 +46,6 @@ impl core::fmt::Display for ConfigError {
 }
 
 impl core::error::Error for ConfigError {}
-
-/// A secret as configured: read from a JSON string, which is wiped.
-struct ConfigSecret(Secret);
-
-impl<'de> Deserialize<'de> for ConfigSecret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut text = String::deserialize(d)?;
-        let secret = Secret::from_text(&text);
-        text.zeroize();
-        Ok(Self(secret))
-    }
-}
 
 fn default_tolerance() -> u64 {
     DEFAULT_TOLERANCE
@@ -238,45 +225,10 @@ impl Config {
     }
 }
 
-/// Parses `text` as `T`, naming the bad field on failure and never its value.
+/// Parses `text` as `T`, naming the bad field on failure and never its value
+/// (the rule of `payseal-config`, shared with the Extism plugin).
 fn parse<'de, T: Deserialize<'de>>(text: &'de [u8]) -> Result<T, ConfigError> {
-    let mut de = serde_json::Deserializer::from_slice(text);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| ConfigError::new(e.path().to_string(), describe(e.inner())))?;
-    // Text after the document is a syntax error too.
-    de.end().map_err(|e| ConfigError::new(".", describe(&e)))?;
-    Ok(value)
-}
-
-fn describe(error: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match error.classify() {
-        Category::Io => "unreadable".into(),
-        Category::Syntax => format!("not valid JSON (line {}, column {})", error.line(), error.column()),
-        Category::Eof => "the JSON ends too early".into(),
-        Category::Data => data_message(&error.to_string()),
-    }
-}
-
-/// serde's data errors, without the value they quote.
-fn data_message(text: &str) -> String {
-    let text = text.rsplit_once(" at line ").map_or(text, |(head, _)| head);
-    for kept in ["missing field `", "unknown field `", "duplicate field `"] {
-        if let Some(rest) = text.strip_prefix(kept)
-            && let Some((name, _)) = rest.split_once('`')
-        {
-            return format!("{kept}{name}`");
-        }
-    }
-    let what = ["invalid type", "invalid value", "invalid length", "unknown variant"]
-        .into_iter()
-        .find(|prefix| text.starts_with(prefix))
-        .unwrap_or("invalid value");
-    // `expected …` comes from the type being read; the last occurrence is serde's own.
-    match text.rsplit_once(", expected ") {
-        Some((_, expected)) => format!("{what}, expected {expected}"),
-        None => what.into(),
-    }
+    payseal_config::parse(text).map_err(|e| ConfigError::new(e.field, e.message))
 }
 
 #[cfg(test)]

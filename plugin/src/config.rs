@@ -14,8 +14,8 @@ use payseal_core::rfc9421;
 use payseal_core::routes::{IdempotencySettings, Route, RoutePolicy};
 use payseal_core::signing::{DEFAULT_TOLERANCE, cybersource, dvpay, standard_webhooks, stripe};
 use payseal_core::{Environment, Secret};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use zeroize::Zeroize as _;
+use payseal_config::ConfigSecret;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{self, PluginError, Source};
 
@@ -24,24 +24,6 @@ pub const CONFIG_KEY: &str = "payseal";
 
 /// Largest call input accepted by default: 1 MiB.
 pub const DEFAULT_MAX_INPUT_BYTES: usize = 1024 * 1024;
-
-/// A secret as configured: read from a JSON string, shown as `"[redacted]"`.
-struct ConfigSecret(Secret);
-
-impl<'de> Deserialize<'de> for ConfigSecret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut text = String::deserialize(d)?;
-        let secret = Secret::from_text(&text);
-        text.zeroize();
-        Ok(Self(secret))
-    }
-}
-
-impl Serialize for ConfigSecret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("[redacted]")
-    }
-}
 
 fn default_tolerance() -> u64 {
     DEFAULT_TOLERANCE

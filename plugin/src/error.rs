@@ -100,98 +100,28 @@ pub(crate) enum Source {
     Input,
 }
 
-/// Parses `text` as `T`, naming the bad field on failure and never its value.
+/// Parses `text` as `T`, naming the bad field on failure and never its value
+/// (the rule of `payseal-config`, shared with the Envoy filter).
 pub(crate) fn parse<'de, T: serde::Deserialize<'de>>(text: &'de [u8], source: Source) -> Result<T, PluginError> {
-    let error = |field: String, inner: &serde_json::Error| {
-        let message = describe(inner);
-        match source {
-            Source::Config => PluginError::InvalidConfig { field, message },
-            Source::Input => PluginError::InvalidInput { field, message },
-        }
-    };
-    let mut de = serde_json::Deserializer::from_slice(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| error(e.path().to_string(), e.inner()))?;
-    // Text after the document is a syntax error too.
-    de.end().map_err(|e| error(".".into(), &e))?;
-    Ok(value)
-}
-
-fn describe(error: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match error.classify() {
-        Category::Io => "unreadable".into(),
-        Category::Syntax => format!("not valid JSON (line {}, column {})", error.line(), error.column()),
-        Category::Eof => "the JSON ends too early".into(),
-        Category::Data => data_message(&error.to_string()),
-    }
-}
-
-/// serde's data errors, without the value they quote.
-fn data_message(text: &str) -> String {
-    // serde_json appends the position; it says nothing about the field.
-    let text = text.rsplit_once(" at line ").map_or(text, |(head, _)| head);
-    // These name a field, never a value.
-    for kept in ["missing field `", "unknown field `", "duplicate field `"] {
-        if let Some(rest) = text.strip_prefix(kept)
-            && let Some((name, _)) = rest.split_once('`')
-        {
-            return format!("{kept}{name}`");
-        }
-    }
-    let what = ["invalid type", "invalid value", "invalid length", "unknown variant"]
-        .into_iter()
-        .find(|prefix| text.starts_with(prefix))
-        .unwrap_or("invalid value");
-    // `expected …` comes from the type being read, not from the document;
-    // the last occurrence is serde's own (a quoted value may contain the words).
-    match text.rsplit_once(", expected ") {
-        Some((_, expected)) => format!("{what}, expected {expected}"),
-        None => what.into(),
-    }
+    payseal_config::parse(text).map_err(|payseal_config::JsonError { field, message }| match source {
+        Source::Config => PluginError::InvalidConfig { field, message },
+        Source::Input => PluginError::InvalidInput { field, message },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Doc {
-        name: String,
-        count: u64,
-        #[serde(default)]
-        items: Vec<u64>,
-    }
-
-    fn input_error(text: &str) -> (String, String) {
-        match parse::<Doc>(text.as_bytes(), Source::Input) {
-            Err(PluginError::InvalidInput { field, message }) => (field, message),
+    #[test]
+    fn parse_errors_keep_their_source() {
+        match parse::<u64>(b"\"canary\"", Source::Input) {
+            Err(PluginError::InvalidInput { field, message }) => {
+                assert_eq!((field.as_str(), message.as_str()), (".", "invalid type, expected u64"));
+            }
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn names_the_field_and_hides_the_value() {
-        let (field, message) = input_error(r#"{"name":"n","count":"sk_live_canary"}"#);
-        assert_eq!(field, "count");
-        assert_eq!(message, "invalid type, expected u64");
-        let (field, message) = input_error(r#"{"name":"n","count":1,"items":[1,"canary, expected x"]}"#);
-        assert_eq!(field, "items[1]");
-        assert!(!message.contains("canary"), "{message}");
-        let (_, message) = input_error(r#"{"name":"n"}"#);
-        assert_eq!(message, "missing field `count`");
-        let (field, message) = input_error(r#"{"name":"n","count":1,"extra":true}"#);
-        assert_eq!((field.as_str(), message.as_str()), ("extra", "unknown field `extra`"));
-    }
-
-    #[test]
-    fn syntax_errors_have_no_text() {
-        let (_, message) = input_error(r#"{"name":"canary"#);
-        assert_eq!(message, "the JSON ends too early");
-        let (_, message) = input_error(r#"{"name":"n","count":1} trailing-canary"#);
-        assert!(message.starts_with("not valid JSON"), "{message}");
-        assert!(!message.contains("canary"));
+        assert!(matches!(parse::<u64>(b"x", Source::Config), Err(PluginError::InvalidConfig { .. })));
     }
 
     #[test]
