@@ -274,6 +274,17 @@ function webhookScheme(value: unknown): WebhookScheme {
   return value;
 }
 
+/** Verifies the header-borne schemes (Stripe, Standard Webhooks, DVPay) over the raw body. */
+function verifyHeaders(inner: wasm.HeaderVerifier, rawBody: Body, headers: HeadersInput, options?: VerifyOptions): Verified {
+  const flat = flattenHeaders(headers);
+  const o = options as VerifyOptions | undefined;
+  const t = now(o);
+  const tolerance = optionalSeconds(o?.tolerance, "tolerance");
+  const b = body(rawBody);
+  const secretIndex = typeof b === "string" ? inner.verifyText(b, flat, t, tolerance) : inner.verify(b, flat, t, tolerance);
+  return { secretIndex };
+}
+
 /**
  * Verifies incoming webhooks (Stripe-style `Stripe-Signature`, or Standard
  * Webhooks `webhook-id` / `webhook-timestamp` / `webhook-signature`) over the
@@ -305,14 +316,7 @@ export class Webhooks extends Holder {
    *   `invalid_secret`, `stale_timestamp` or `bad_signature`.
    */
   verify(rawBody: Body, headers: HeadersInput, options?: VerifyOptions): Verified {
-    const inner = this.live<wasm.HeaderVerifier>();
-    const flat = flattenHeaders(headers);
-    const o = options as VerifyOptions | undefined;
-    const t = now(o);
-    const tolerance = optionalSeconds(o?.tolerance, "tolerance");
-    const b = body(rawBody);
-    const secretIndex = typeof b === "string" ? inner.verifyText(b, flat, t, tolerance) : inner.verify(b, flat, t, tolerance);
-    return { secretIndex };
+    return verifyHeaders(this.live<wasm.HeaderVerifier>(), rawBody, headers, options);
   }
 }
 
@@ -425,14 +429,7 @@ export class DvpayVerifier extends Holder {
    *   `invalid_secret`, `stale_timestamp` or `bad_signature`.
    */
   verify(rawBody: Body, headers: HeadersInput, options?: VerifyOptions): Verified {
-    const inner = this.live<wasm.HeaderVerifier>();
-    const flat = flattenHeaders(headers);
-    const o = options as VerifyOptions | undefined;
-    const t = now(o);
-    const tolerance = optionalSeconds(o?.tolerance, "tolerance");
-    const b = body(rawBody);
-    const secretIndex = typeof b === "string" ? inner.verifyText(b, flat, t, tolerance) : inner.verify(b, flat, t, tolerance);
-    return { secretIndex };
+    return verifyHeaders(this.live<wasm.HeaderVerifier>(), rawBody, headers, options);
   }
 }
 
