@@ -35,6 +35,16 @@ const EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("idempoten
 /// key id → JSON of the core's `KeyRecord` (a digest, never a key).
 const KEY_RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("key_records");
 
+/// lifecycle entry key → `expires_at` (8 bytes, big-endian; `u64::MAX`:
+/// never) followed by the entry's bytes.
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
+/// (`expires_at`, entry key) of entries that expire: the sweeper's index.
+const ENTRY_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("entry_expiry");
+/// sequence number → one audit event.
+const AUDIT: TableDefinition<u64, &str> = TableDefinition::new("audit");
+
+const NEVER: u64 = u64::MAX;
+
 /// Most operations committed in one transaction.
 const MAX_BATCH: usize = 512;
 
@@ -58,6 +68,8 @@ enum Op {
     Sweep { now: u64, limit: usize },
     PutKey { record: KeyRecord },
     DeleteKey { id: String },
+    SwapEntry { key: String, expected: Option<Vec<u8>>, new: Option<Vec<u8>>, expires_at: Option<u64>, now: u64 },
+    Audit { event: String },
 }
 
 enum Answer {
@@ -65,6 +77,7 @@ enum Answer {
     Done(bool),
     Swept(usize),
     Previous(Option<KeyRecord>),
+    Sequence(u64),
 }
 
 struct Job {
@@ -108,6 +121,9 @@ impl RedbStore {
         txn.open_table(IDEMPOTENCY).map_err(storage)?;
         txn.open_table(EXPIRY).map_err(storage)?;
         txn.open_table(KEY_RECORDS).map_err(storage)?;
+        txn.open_table(ENTRIES).map_err(storage)?;
+        txn.open_table(ENTRY_EXPIRY).map_err(storage)?;
+        txn.open_table(AUDIT).map_err(storage)?;
         txn.commit().map_err(storage)?;
         let db = Arc::new(db);
         let (writer, jobs) = mpsc::channel();
@@ -235,6 +251,50 @@ impl Store for RedbStore {
             _ => Err(unexpected()),
         }
     }
+
+    async fn entry(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(ENTRIES).map_err(storage)?;
+        let value = table.get(key).map_err(storage)?;
+        Ok(value.and_then(|v| live_entry(v.value(), now).map(<[u8]>::to_vec)))
+    }
+
+    async fn swap_entry(&self, key: &str, expected: Option<&[u8]>, new: Option<&[u8]>, expires_at: Option<u64>, now: u64) -> Result<bool, StoreError> {
+        let op = Op::SwapEntry { key: key.to_owned(), expected: expected.map(<[u8]>::to_vec), new: new.map(<[u8]>::to_vec), expires_at, now };
+        match self.submit(op).await? {
+            Answer::Done(done) => Ok(done),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn append_audit(&self, event: &str) -> Result<u64, StoreError> {
+        match self.submit(Op::Audit { event: event.to_owned() }).await? {
+            Answer::Sequence(sequence) => Ok(sequence),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(AUDIT).map_err(storage)?;
+        let mut events = Vec::new();
+        for entry in table.range(after.saturating_add(1)..).map_err(storage)?.take(limit) {
+            let (sequence, event) = entry.map_err(storage)?;
+            events.push((sequence.value(), event.value().to_owned()));
+        }
+        Ok(events)
+    }
+}
+
+/// The bytes of a stored entry that is live at `now`.
+fn live_entry(stored: &[u8], now: u64) -> Option<&[u8]> {
+    let (expiry, value) = stored.split_at_checked(8)?;
+    let expires_at = u64::from_be_bytes(expiry.try_into().ok()?);
+    (expires_at > now).then_some(value)
+}
+
+fn entry_expiry(stored: &[u8]) -> Option<u64> {
+    stored.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes)
 }
 
 /// The writer thread: takes every queued job, applies them in order in one
@@ -268,6 +328,9 @@ struct Tables<'t> {
     records: Table<'t, &'static str, &'static [u8]>,
     expiry: Table<'t, (u64, &'static str), ()>,
     keys: Table<'t, &'static str, &'static [u8]>,
+    entries: Table<'t, &'static str, &'static [u8]>,
+    entry_expiry: Table<'t, (u64, &'static str), ()>,
+    audit: Table<'t, u64, &'static str>,
 }
 
 fn apply_batch(db: &Database, batch: &[Job]) -> Result<Vec<Result<Answer, StoreError>>, StoreError> {
@@ -279,6 +342,9 @@ fn apply_batch(db: &Database, batch: &[Job]) -> Result<Vec<Result<Answer, StoreE
             records: txn.open_table(IDEMPOTENCY).map_err(storage)?,
             expiry: txn.open_table(EXPIRY).map_err(storage)?,
             keys: txn.open_table(KEY_RECORDS).map_err(storage)?,
+            entries: txn.open_table(ENTRIES).map_err(storage)?,
+            entry_expiry: txn.open_table(ENTRY_EXPIRY).map_err(storage)?,
+            audit: txn.open_table(AUDIT).map_err(storage)?,
         };
         for job in batch {
             // The outer error is redb's: the transaction is unusable.
@@ -355,6 +421,7 @@ fn apply(tables: &mut Tables<'_>, op: &Op) -> Result<Result<Answer, StoreError>,
                     swept += 1;
                 }
             }
+            swept += sweep_entries(tables, *now, limit.saturating_sub(swept))?;
             Ok(Answer::Swept(swept))
         }
         Op::PutKey { record } => {
@@ -365,7 +432,58 @@ fn apply(tables: &mut Tables<'_>, op: &Op) -> Result<Result<Answer, StoreError>,
             let previous = tables.keys.remove(id.as_str())?;
             previous.map(|v| decode(v.value(), "key record")).transpose().map(Answer::Previous)
         }
+        Op::SwapEntry { key, expected, new, expires_at, now } => {
+            let stored = tables.entries.get(key.as_str())?.map(|v| v.value().to_vec());
+            let live = stored.as_deref().and_then(|s| live_entry(s, *now));
+            if live != expected.as_deref() {
+                return Ok(Ok(Answer::Done(false)));
+            }
+            if let Some(old_expiry) = stored.as_deref().and_then(entry_expiry).filter(|e| *e != NEVER) {
+                tables.entry_expiry.remove((old_expiry, key.as_str()))?;
+            }
+            match new {
+                Some(value) => {
+                    let expires_at = expires_at.unwrap_or(NEVER);
+                    let mut bytes = Vec::with_capacity(8 + value.len());
+                    bytes.extend_from_slice(&expires_at.to_be_bytes());
+                    bytes.extend_from_slice(value);
+                    tables.entries.insert(key.as_str(), bytes.as_slice())?;
+                    if expires_at != NEVER {
+                        tables.entry_expiry.insert((expires_at, key.as_str()), ())?;
+                    }
+                }
+                None => {
+                    tables.entries.remove(key.as_str())?;
+                }
+            }
+            Ok(Answer::Done(true))
+        }
+        Op::Audit { event } => {
+            let last = tables.audit.last()?.map_or(0, |(sequence, _)| sequence.value());
+            tables.audit.insert(last + 1, event.as_str())?;
+            Ok(Answer::Sequence(last + 1))
+        }
     })
+}
+
+/// Deletes up to `limit` lifecycle entries expired at `now`.
+fn sweep_entries(tables: &mut Tables<'_>, now: u64, limit: usize) -> Result<usize, redb::StorageError> {
+    let mut due = Vec::new();
+    for entry in tables.entry_expiry.range(..(now.saturating_add(1), ""))?.take(limit) {
+        let (index, _) = entry?;
+        let (expires_at, key) = index.value();
+        due.push((expires_at, key.to_owned()));
+    }
+    let mut swept = 0;
+    for (expires_at, key) in due {
+        tables.entry_expiry.remove((expires_at, key.as_str()))?;
+        let current = tables.entries.get(key.as_str())?.and_then(|v| entry_expiry(v.value()));
+        if current == Some(expires_at) {
+            tables.entries.remove(key.as_str())?;
+            swept += 1;
+        }
+    }
+    Ok(swept)
 }
 
 #[cfg(test)]

@@ -7,6 +7,11 @@
 //! the claim) implements the same trait and must pass the same
 //! [`suite`] (`payseal_gateway::store_test_suite!`).
 //!
+//! Besides records, the key lifecycle keeps small entries (rate-limit leases,
+//! token families, sealed client secrets) with a compare-and-swap and an
+//! optional expiry, and an append-only audit log; both are opaque bytes to
+//! the store.
+//!
 //! A store decides nothing about idempotency: it only persists what the
 //! plugin's `check_request` (a claim) and `finish_request` (a finished record
 //! or a release) return. "Expired" is the core's
@@ -102,4 +107,35 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// The store cannot be written.
     async fn delete_key_record(&self, id: &str) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// The entry under `key`; `None` when there is none or it expired at
+    /// `now` (`expires_at <= now`).
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    async fn entry(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Compare-and-swap of one entry: if the entry live at `now` under `key`
+    /// is `expected` (`None`: there is no live entry), stores `new` (`None`:
+    /// deletes it) to expire at `expires_at` (`None`: never) and answers
+    /// `true`; otherwise changes nothing and answers `false`. Concurrent swaps
+    /// from the same `expected` have exactly one winner, across every gateway
+    /// sharing the store.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn swap_entry(&self, key: &str, expected: Option<&[u8]>, new: Option<&[u8]>, expires_at: Option<u64>, now: u64) -> Result<bool, StoreError>;
+
+    /// Appends `event` to the audit log; answers its sequence number, which
+    /// grows by one from 1. Events are never changed or deleted.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn append_audit(&self, event: &str) -> Result<u64, StoreError>;
+
+    /// Up to `limit` audit events with a sequence number above `after`, in order.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    async fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError>;
 }

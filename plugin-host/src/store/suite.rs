@@ -177,6 +177,81 @@ pub async fn key_records_round_trip(store: Arc<dyn Store>) -> CaseResult {
     check(!store.key_records().await.map_err(err)?.iter().any(|r| r.id == "suite_key"), "a deleted record is listed")
 }
 
+/// Entries: a swap stores only from the expected value, and deletes.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn entries_swap_from_the_expected_value_only(store: Arc<dyn Store>) -> CaseResult {
+    let key = "suite:entry";
+    check(store.entry(key, NOW).await.map_err(err)?.is_none(), "an absent entry read as present")?;
+    check(!store.swap_entry(key, Some(b"x"), Some(b"a"), None, NOW).await.map_err(err)?, "swapped from a value that was not stored")?;
+    check(store.swap_entry(key, None, Some(b"a"), None, NOW).await.map_err(err)?, "did not create a vacant entry")?;
+    check(!store.swap_entry(key, None, Some(b"b"), None, NOW).await.map_err(err)?, "created an entry over a live one")?;
+    check(store.swap_entry(key, Some(b"a"), Some(b"b\x00\xff"), None, NOW).await.map_err(err)?, "did not swap from the stored value")?;
+    check(store.entry(key, u64::MAX - 1).await.map_err(err)?.as_deref() == Some(b"b\x00\xff".as_slice()), "the entry differs, or a never-expiring one expired")?;
+    check(store.swap_entry(key, Some(b"b\x00\xff"), None, None, NOW).await.map_err(err)?, "did not delete")?;
+    check(store.entry(key, NOW).await.map_err(err)?.is_none(), "a deleted entry is still there")
+}
+
+/// An entry expires at its `expires_at`: it reads as absent, a swap from
+/// `None` takes its place, and the sweeper deletes it.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn expired_entries_are_absent_and_swept(store: Arc<dyn Store>) -> CaseResult {
+    check(store.swap_entry("suite:lease", None, Some(b"1"), Some(NOW + 5), NOW).await.map_err(err)?, "lease")?;
+    check(store.entry("suite:lease", NOW + 4).await.map_err(err)?.is_some(), "a live entry read as absent")?;
+    check(!store.swap_entry("suite:lease", None, Some(b"2"), Some(NOW + 10), NOW + 4).await.map_err(err)?, "a live lease was taken")?;
+    check(store.entry("suite:lease", NOW + 5).await.map_err(err)?.is_none(), "an entry outlived its expiry")?;
+    check(store.swap_entry("suite:lease", None, Some(b"2"), Some(NOW + 10), NOW + 5).await.map_err(err)?, "an expired lease held its key")?;
+    check(store.swap_entry("suite:sweep-entry", None, Some(b"old"), Some(NOW - 1), NOW - 10).await.map_err(err)?, "entry")?;
+    store.sweep(NOW, 10_000).await.map_err(err)?;
+    check(store.entry("suite:sweep-entry", 0).await.map_err(err)?.is_none(), "an expired entry survived the sweep")?;
+    check(store.entry("suite:lease", NOW + 9).await.map_err(err)?.as_deref() == Some(b"2".as_slice()), "a live entry was swept")
+}
+
+/// 64 concurrent swaps from the same value: exactly one wins.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn concurrent_entry_swaps_have_one_winner(store: Arc<dyn Store>) -> CaseResult {
+    check(store.swap_entry("suite:cas", None, Some(b"gen0"), None, NOW).await.map_err(err)?, "seed")?;
+    let mut tasks = Vec::new();
+    for i in 0..64u32 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let new = format!("gen1-{i}");
+            store.swap_entry("suite:cas", Some(b"gen0"), Some(new.as_bytes()), None, NOW).await.map(|won| (new, won))
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (new, won) = task.await.map_err(err)?.map_err(err)?;
+        if won {
+            winners.push(new);
+        }
+    }
+    check(winners.len() == 1, &format!("{} swaps won", winners.len()))?;
+    let stored = store.entry("suite:cas", NOW).await.map_err(err)?;
+    check(stored.as_deref() == winners.first().map(String::as_bytes), "the stored entry is not the winner's")
+}
+
+/// The audit log: sequence numbers grow by one, reads page in order.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn audit_log_appends_in_order(store: Arc<dyn Store>) -> CaseResult {
+    let start = store.audit_events(0, usize::MAX).await.map_err(err)?.last().map_or(0, |(n, _)| *n);
+    let mut numbers = Vec::new();
+    for i in 0..5 {
+        numbers.push(store.append_audit(&format!("{{\"event\":\"suite\",\"n\":{i}}}")).await.map_err(err)?);
+    }
+    check(numbers == (start + 1..=start + 5).collect::<Vec<_>>(), &format!("sequence numbers {numbers:?} after {start}"))?;
+    let page = store.audit_events(start + 1, 3).await.map_err(err)?;
+    check(page.iter().map(|(n, _)| *n).eq(start + 2..=start + 4), "a page is not the next events in order")?;
+    check(page.first().is_some_and(|(_, e)| e == "{\"event\":\"suite\",\"n\":1}"), "an event differs from what was appended")
+}
+
 /// One `#[tokio::test]` per case of the suite, each on a store made by
 /// `$make` (an expression answering `(guard, Arc<dyn Store>)`; the guard,
 /// e.g. a temporary directory, lives as long as the case).
@@ -186,7 +261,9 @@ macro_rules! store_test_suite {
         $crate::store_test_suite!(@cases $make;
             absent_key_reads_none, vacant_key_is_claimed_once, expired_record_is_claimable,
             complete_replaces_only_its_own_claim, release_deletes_only_its_own_claim,
-            concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, key_records_round_trip);
+            concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, key_records_round_trip,
+            entries_swap_from_the_expected_value_only, expired_entries_are_absent_and_swept,
+            concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
