@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod admin;
+pub mod audit;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
