@@ -11,6 +11,8 @@ mod policy;
 mod record;
 mod rejection;
 mod renewal;
+mod renewal_answer;
+mod schedule;
 
 pub use check::{Allowed, KeySet, KeySetError, Request};
 pub use format::KeyFormat;
@@ -19,3 +21,5 @@ pub use policy::Policy;
 pub use record::{KeyDigest, KeyRecord, KeyStatus};
 pub use rejection::KeyRejection;
 pub use renewal::{RenewalDecision, RenewalPolicy, RenewalResponse, SecretLifetime, apply_renewal, should_renew};
+pub use renewal_answer::{RenewalFailure, read_renewal_answer, retry_after_seconds};
+pub use schedule::{Margin, RenewalSchedule, RenewalStep, RenewalTrigger};

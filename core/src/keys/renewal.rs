@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use serde::Deserialize;
 
 use super::KeyRecord;
+use super::schedule::{Margin, due_at};
 use crate::{Environment, Secret};
 
 /// How eagerly to renew.
@@ -58,12 +59,18 @@ pub fn should_renew(
     now: u64,
     authentication_failed: bool,
 ) -> RenewalDecision {
-    let margin = lifetime.expires_in * u64::from(policy.margin_percent.min(100)) / 100;
-    let due_at = (lifetime.issued_at + lifetime.expires_in).saturating_sub(margin);
+    let margin = Margin::Percent(policy.margin_percent).seconds(lifetime.expires_in);
+    let due_at = due_at(lifetime.issued_at, lifetime.expires_in, margin);
     if !authentication_failed && now < due_at {
         return RenewalDecision::WaitUntil(due_at);
     }
-    match lifetime.last_renewal_at.map(|last| last.saturating_add(policy.min_interval)) {
+    rate_limit(lifetime.last_renewal_at, policy.min_interval, now)
+}
+
+/// A renewal that is due: now, unless the last one was less than
+/// `min_interval` seconds ago.
+pub(super) fn rate_limit(last_renewal_at: Option<u64>, min_interval: u64, now: u64) -> RenewalDecision {
+    match last_renewal_at.map(|last| last.saturating_add(min_interval)) {
         Some(retry_at) if now < retry_at => RenewalDecision::RateLimited { retry_at },
         _ => RenewalDecision::RenewNow,
     }
