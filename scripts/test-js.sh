@@ -8,10 +8,11 @@
 # (target/js-consumer), so every suite imports "payseal" exactly as a user
 # would. Then, one `payseal-summary: <suite> N passed, M failed` line each:
 #   js-tsc       tsc --noEmit on the examples (types shipped in the package)
-#   js-node      the vector runner under node --test (import and require)
-#   js-workerd   the same runner inside workerd (npm `workerd`, `workerd serve`)
-#   js-deno      the same runner under Deno (npm `deno`)
-#   js-bun       the same runner under Bun (npm `bun`)
+#   js-node      the vector runner and the renewal cases (SecretRenewer,
+#                requestSecretRenewal) under node --test (import and require)
+#   js-workerd   the same runner and cases inside workerd (npm `workerd`, `workerd serve`)
+#   js-deno      the same runner and cases under Deno (npm `deno`)
+#   js-bun       the same runner and cases under Bun (npm `bun`)
 #   js-api       behaviour of the JS layer (argument forms, errors, freeing)
 #   js-canary    no secret in any error, inspect, JSON or property
 #   js-examples  the Express receiver and the Hono Worker (in workerd), for real
@@ -83,7 +84,7 @@ node_tests() {
 }
 
 suite js-tsc tsc_check
-suite js-node node_tests js-node test/vectors.node.test.js
+suite js-node node_tests js-node test/vectors.node.test.js test/renewal.node.test.js
 suite js-workerd node test/run-workerd.js
 suite js-deno "$BIN/deno" run --allow-read="$PAYSEAL_VECTORS" --allow-env=PAYSEAL_VECTORS test/run-standalone.js js-deno
 suite js-bun "$BIN/bun" test/run-standalone.js js-bun

@@ -13,6 +13,8 @@ import {
   KeyChecker,
   PaysealError,
   RedirectOpener,
+  requestSecretRenewal,
+  SecretRenewer,
   shouldRenew,
   storageKey,
   Webhooks,
@@ -20,6 +22,7 @@ import {
   type IdempotencyRecord,
   type KeyAllowed,
   type RedirectData,
+  type RenewedSecret,
   type Verified,
 } from "payseal";
 
@@ -93,7 +96,26 @@ new HttpMessageVerifier({ keys: { "psk-live-2025": "oTi/maBUu4/4XtTo5JrJgHJkglvk
 );
 const digestHeader: string = contentDigest(body, "sha-512");
 
+// Secret renewal (MyPVit-style): one renewal for any number of concurrent callers.
+const renewer = new SecretRenewer({
+  renew: () =>
+    requestSecretRenewal({ baseUrl: "https://api.provider.example/v2", codeUrl: "RCV01", accountCode: "ACC_PROD_001", password: "pw" }),
+  marginSeconds: 300,
+  minIntervalSeconds: 60,
+});
+async function callProvider(path: string): Promise<Response> {
+  const secret: RenewedSecret = await renewer.current();
+  const first = await fetch(`https://api.provider.example/v2${path}`, { headers: { "X-Secret": secret.expose() } });
+  if (first.status !== 401) return first;
+  const renewed = await renewer.onUnauthorized(secret);
+  return fetch(`https://api.provider.example/v2${path}`, { headers: { "X-Secret": renewed.expose() } });
+}
+callProvider("/status").catch((error: unknown) => {
+  if (error instanceof PaysealError && error.code === "rate_limited") void error.retryAfterSeconds;
+});
+const expiresAt: number | undefined = renewer.expiresAt;
+
 stripe.free();
 opener[Symbol.dispose]();
 
-void [index, signature, digest, status, digestHeader];
+void [index, signature, digest, status, digestHeader, expiresAt];

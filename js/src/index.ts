@@ -15,55 +15,10 @@
  * wiped when it is garbage-collected.
  */
 import * as wasm from "./wasm/payseal_wasm.js";
+import { Holder, PaysealError, config, optionalSeconds, ready, seconds, text } from "./base.js";
 
-// ---------------------------------------------------------------- errors
-
-/** Extra fields of an API-key refusal (see {@link KeyChecker.check}). */
-export interface PaysealErrorDetails {
-  /** HTTP status the refusal answers with (401 or 403). */
-  status?: number;
-  /** The provider's error code carried in the body, e.g. `AUTHENTICATION_FAILED`. */
-  responseCode?: string;
-  /** The exact JSON response body: `{"status":…,"code":"…","message":"…"}`. */
-  body?: string;
-}
-
-/**
- * Every failure payseal reports. `code` is the spec's stable reason
- * (`bad_signature`, `stale_timestamp`, `authentication`, `unknown_key`, …);
- * the message is fixed text and never contains a secret, a key or a plaintext.
- */
-export class PaysealError extends Error {
-  /** The spec's reason string; stable across releases and runtimes. */
-  readonly code: string;
-  /** HTTP status, for API-key refusals. */
-  readonly status?: number;
-  /** Provider error code of the response body, for API-key refusals. */
-  readonly responseCode?: string;
-  /** The JSON response body, for API-key refusals. */
-  readonly body?: string;
-
-  constructor(code: string, message: string, details?: PaysealErrorDetails) {
-    super(message);
-    this.name = "PaysealError";
-    this.code = code;
-    if (details !== undefined && details !== null) {
-      if (details.status !== undefined) this.status = details.status;
-      if (details.responseCode !== undefined) this.responseCode = details.responseCode;
-      if (details.body !== undefined) this.body = details.body;
-    }
-  }
-}
-
-let errorClassRegistered = false;
-
-/** Hands the error class to the Wasm side once, before the first core call. */
-function ready(): void {
-  if (!errorClassRegistered) {
-    wasm.setErrorClass(PaysealError);
-    errorClassRegistered = true;
-  }
-}
+export { PaysealError, type PaysealErrorDetails } from "./base.js";
+export * from "./renewal.js";
 
 // ------------------------------------------------------- input translation
 
@@ -170,32 +125,15 @@ function flattenHeaders(headers: unknown): string {
   return out;
 }
 
-function seconds(value: unknown, what: string): number {
-  if (value instanceof Date) value = Math.floor(value.getTime() / 1000);
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`${what} must be a non-negative integer (unix seconds)`);
-  }
-  return value;
-}
-
 function now(options: { now?: number | Date } | undefined): number {
   const given = options?.now;
   return given === undefined ? Math.floor(Date.now() / 1000) : seconds(given, "now");
-}
-
-function optionalSeconds(value: unknown, what: string): number | undefined {
-  return value === undefined || value === null ? undefined : seconds(value, what);
 }
 
 function options<T extends object>(value: T | undefined, what: string): T | undefined {
   if (value !== undefined && (value === null || typeof value !== "object")) {
     throw new TypeError(`${what} must be an object`);
   }
-  return value;
-}
-
-function text(value: unknown, what: string): string {
-  if (typeof value !== "string") throw new TypeError(`${what} must be a string`);
   return value;
 }
 
@@ -216,50 +154,8 @@ function secretList(secrets: unknown, secret: unknown): string[] {
   });
 }
 
-function config<T extends object>(value: T | undefined, what: string): T {
-  if (value === null || typeof value !== "object") throw new TypeError(`${what} needs an options object`);
-  return value;
-}
-
 function randomId(): string {
   return globalThis.crypto.randomUUID();
-}
-
-/** What every Wasm object has. */
-interface Freeable {
-  free(): void;
-}
-
-/**
- * Holds one Wasm object in a private field (invisible to `util.inspect`,
- * `JSON.stringify` and property enumeration); `free()` wipes it, and use
- * after `free()` is a `TypeError`.
- */
-abstract class Holder {
-  #inner: Freeable | null;
-
-  protected constructor(inner: Freeable) {
-    this.#inner = inner;
-  }
-
-  /** The live Wasm object. */
-  protected live<T extends Freeable>(): T {
-    const inner = this.#inner;
-    if (inner === null) throw new TypeError(`this ${this.constructor.name} has been freed`);
-    return inner as T;
-  }
-
-  /** Wipes the prepared keys now; the holder cannot be used afterwards. */
-  free(): void {
-    const inner = this.#inner;
-    this.#inner = null;
-    inner?.free();
-  }
-
-  /** `using holder = new …` frees it at the end of the block. */
-  [Symbol.dispose](): void {
-    this.free();
-  }
 }
 
 // ------------------------------------------------------------- webhooks

@@ -21,6 +21,7 @@ mod headers;
 mod idempotency;
 mod keys;
 mod redirect;
+mod renewal;
 mod rfc9421;
 mod signing;
 
@@ -28,6 +29,7 @@ pub use errors::set_error_class;
 pub use idempotency::{decide, finish, storage_key};
 pub use keys::{KeyChecker, create_key_record, should_renew};
 pub use redirect::RedirectOpener;
+pub use renewal::{RenewalSchedule, RenewedSecret};
 pub use rfc9421::{HttpMessageSigner, HttpMessageVerifier, content_digest};
 pub use signing::{
     CybersourceSigner, CybersourceVerifier, DvpaySigner, HeaderVerifier, StandardWebhooksSigner,

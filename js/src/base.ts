@@ -1,0 +1,124 @@
+/**
+ * What every part of the package shares: the error class, the holder of a
+ * Wasm object, and the argument checks (a wrong type is a `TypeError`, never
+ * a Wasm trap). Internal: the package exports only `PaysealError` from here.
+ */
+import * as wasm from "./wasm/payseal_wasm.js";
+
+// ---------------------------------------------------------------- errors
+
+/**
+ * Extra fields of an API-key refusal (see `KeyChecker.check`) or of a failed
+ * secret renewal (see `SecretRenewer`, `requestSecretRenewal`).
+ */
+export interface PaysealErrorDetails {
+  /** HTTP status: the refusal answers with it (401 or 403), or the provider answered it. */
+  status?: number;
+  /** The provider's error code, e.g. `AUTHENTICATION_FAILED`. */
+  responseCode?: string;
+  /** The exact JSON response body: `{"status":…,"code":"…","message":"…"}`. */
+  body?: string;
+  /** Seconds before a renewal may be tried again (`rate_limited`). */
+  retryAfterSeconds?: number;
+  /** The underlying failure (a network error, a renewal function's own error). */
+  cause?: unknown;
+}
+
+/**
+ * Every failure payseal reports. `code` is the spec's stable reason
+ * (`bad_signature`, `stale_timestamp`, `authentication`, `unknown_key`, …);
+ * the message is fixed text and never contains a secret, a key or a plaintext.
+ */
+export class PaysealError extends Error {
+  /** The spec's reason string; stable across releases and runtimes. */
+  readonly code: string;
+  /** HTTP status, for API-key refusals. */
+  readonly status?: number;
+  /** Provider error code of the response body, for API-key refusals. */
+  readonly responseCode?: string;
+  /** The JSON response body, for API-key refusals. */
+  readonly body?: string;
+  /** Seconds before a renewal may be tried again, for `rate_limited`. */
+  readonly retryAfterSeconds?: number;
+
+  constructor(code: string, message: string, details?: PaysealErrorDetails) {
+    super(message, details?.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "PaysealError";
+    this.code = code;
+    if (details !== undefined && details !== null) {
+      if (details.status !== undefined) this.status = details.status;
+      if (details.responseCode !== undefined) this.responseCode = details.responseCode;
+      if (details.body !== undefined) this.body = details.body;
+      if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+    }
+  }
+}
+
+let errorClassRegistered = false;
+
+/** Hands the error class to the Wasm side once, before the first core call. */
+export function ready(): void {
+  if (!errorClassRegistered) {
+    wasm.setErrorClass(PaysealError);
+    errorClassRegistered = true;
+  }
+}
+
+export function seconds(value: unknown, what: string): number {
+  if (value instanceof Date) value = Math.floor(value.getTime() / 1000);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`${what} must be a non-negative integer (unix seconds)`);
+  }
+  return value;
+}
+
+export function optionalSeconds(value: unknown, what: string): number | undefined {
+  return value === undefined || value === null ? undefined : seconds(value, what);
+}
+
+export function text(value: unknown, what: string): string {
+  if (typeof value !== "string") throw new TypeError(`${what} must be a string`);
+  return value;
+}
+
+export function config<T extends object>(value: T | undefined, what: string): T {
+  if (value === null || typeof value !== "object") throw new TypeError(`${what} needs an options object`);
+  return value;
+}
+
+/** What every Wasm object has. */
+export interface Freeable {
+  free(): void;
+}
+
+/**
+ * Holds one Wasm object in a private field (invisible to `util.inspect`,
+ * `JSON.stringify` and property enumeration); `free()` wipes it, and use
+ * after `free()` is a `TypeError`.
+ */
+export abstract class Holder {
+  #inner: Freeable | null;
+
+  protected constructor(inner: Freeable) {
+    this.#inner = inner;
+  }
+
+  /** The live Wasm object. */
+  protected live<T extends Freeable>(): T {
+    const inner = this.#inner;
+    if (inner === null) throw new TypeError(`this ${this.constructor.name} has been freed`);
+    return inner as T;
+  }
+
+  /** Wipes the prepared keys now; the holder cannot be used afterwards. */
+  free(): void {
+    const inner = this.#inner;
+    this.#inner = null;
+    inner?.free();
+  }
+
+  /** `using holder = new …` frees it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
