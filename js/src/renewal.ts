@@ -309,7 +309,7 @@ export interface SecretRenewalRequest {
   accountCode: string;
   /** The account's password. */
   password: string;
-  /** The `fetch` to use (default `globalThis.fetch`). */
+  /** The `fetch` to use (default `globalThis.fetch`); bind it if it needs its `this`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /** The clock, unix seconds (or a `Date`), for a `Retry-After` given as a date. */
   now?: () => number | Date;
@@ -345,8 +345,9 @@ export async function requestSecretRenewal(request: SecretRenewalRequest): Promi
   const codeUrl = nonEmpty(r.codeUrl, "codeUrl");
   const accountCode = nonEmpty(r.accountCode, "accountCode");
   const password = nonEmpty(r.password, "password");
-  const doFetch = r.fetch ?? globalThis.fetch;
-  if (typeof doFetch !== "function") throw new TypeError("fetch must be a function");
+  if (r.fetch !== undefined && typeof r.fetch !== "function") throw new TypeError("fetch must be a function");
+  // The global one is called as `globalThis.fetch(…)`: some runtimes refuse a detached `fetch`.
+  const doFetch = r.fetch ?? ((input: string, init: RequestInit) => globalThis.fetch(input, init));
   if (r.now !== undefined && typeof r.now !== "function") throw new TypeError("now must be a function");
   let url: URL;
   try {

@@ -29,7 +29,11 @@ impl Margin {
     /// The margin in seconds for a secret living `expires_in` seconds.
     pub fn seconds(self, expires_in: u64) -> u64 {
         match self {
-            Self::Percent(percent) => expires_in * u64::from(percent.min(100)) / 100,
+            // In u128: a provider's `expires_in` may be anything up to u64::MAX.
+            Self::Percent(percent) => {
+                let margin = u128::from(expires_in) * u128::from(percent.min(100)) / 100;
+                u64::try_from(margin).unwrap_or(u64::MAX)
+            }
             Self::Seconds(seconds) => seconds,
         }
     }
@@ -119,8 +123,9 @@ impl RenewalSchedule {
             return RenewalStep::Join;
         }
         let refused = trigger == RenewalTrigger::Refused;
-        // The margin and minimum-interval rules are `should_renew`'s; the
-        // provider's Retry-After can only push the next attempt later.
+        // The margin and minimum-interval rules are the ones `should_renew`
+        // applies (`due_at`, `rate_limit`); the provider's Retry-After can
+        // only push the next attempt later.
         let decision = match self.current {
             Some(held) => {
                 let due = due_at(held.issued_at, held.expires_in, self.margin.seconds(held.expires_in));
@@ -231,6 +236,10 @@ mod tests {
         assert_eq!(s.next(T0 + 10, RenewalTrigger::Use), RenewalStep::UseCurrent { until: T0 + 60 });
         assert_eq!(s.next(T0 + 60, RenewalTrigger::Use), RenewalStep::Renew);
         assert_eq!(Margin::Percent(250).seconds(100), 100, "percent is capped at 100");
+        assert_eq!(Margin::Percent(10).seconds(u64::MAX), u64::MAX / 10, "no overflow");
+        let mut s = renewed_at(Margin::default(), 60, T0, u64::MAX);
+        assert_eq!(s.expires_at(), Some(u64::MAX));
+        assert_eq!(s.next(T0 + 10, RenewalTrigger::Use), RenewalStep::UseCurrent { until: u64::MAX - u64::MAX / 10 });
     }
 
     #[test]
