@@ -26,8 +26,11 @@ export interface PaysealErrorDetails {
 
 /**
  * Every failure payseal reports. `code` is the spec's stable reason
- * (`bad_signature`, `stale_timestamp`, `authentication`, `unknown_key`, …);
- * the message is fixed text and never contains a secret, a key or a plaintext.
+ * (`bad_signature`, `stale_timestamp`, `authentication`, `unknown_key`, …;
+ * for secret renewal `authentication_failed`, `reception_url_not_active`,
+ * `invalid_reception_url_code`, `rate_limited`, `invalid_answer`,
+ * `unexpected_status`, `request_failed`, `renewal_failed`); the message is
+ * fixed text and never contains a secret, a key, a password or a plaintext.
  */
 export class PaysealError extends Error {
   /** The spec's reason string; stable across releases and runtimes. */
