@@ -52,10 +52,12 @@ impl FamilyRecord {
         self.revoked_at.is_some()
     }
 
-    /// Until when a store must keep the record: as long as any of its
-    /// tokens could still be accepted, so a revocation outlives them all.
-    pub fn keep_until(&self) -> u64 {
-        self.refresh_expires_at.max(self.access_expires_at)
+    /// Until when a store keeps the record: as long as any of its tokens
+    /// could still be accepted, so a revocation outlives them all, and one
+    /// access lifetime more, so a late refresh is told its token expired
+    /// (and an old token still revokes) rather than that it is unknown.
+    pub fn keep_until(&self, lifetimes: Lifetimes) -> u64 {
+        self.refresh_expires_at.max(self.access_expires_at).saturating_add(lifetimes.access_seconds)
     }
 
     /// The record revoked at `now` (an already revoked one is unchanged).
@@ -77,6 +79,8 @@ pub struct Issued {
     pub access_sha256: TokenDigest,
     /// Until when a store keeps the access record (see [`AccessRecord::keep_until`]).
     pub access_keep_until: u64,
+    /// Until when a store keeps the family record (see [`FamilyRecord::keep_until`]).
+    pub family_keep_until: u64,
     /// Seconds the access token lives (`expires_in`).
     pub expires_in: u64,
     /// The access token, for the answer only.
@@ -138,6 +142,7 @@ fn finish(family: FamilyRecord, refresh_token: TokenText, lifetimes: Lifetimes, 
     Issued {
         access_sha256: access_token.digest(),
         access_keep_until: access.keep_until(lifetimes),
+        family_keep_until: family.keep_until(lifetimes),
         expires_in: lifetimes.access_seconds,
         family,
         access,

@@ -79,7 +79,8 @@ fn issue_stores_digests_and_answers_the_tokens_once() {
     assert_eq!(i.family.refresh_sha256, i.refresh_token.digest());
     assert_eq!(i.family.refresh_expires_at, NOW + 2_592_000);
     assert_eq!(i.family.access_expires_at, NOW + 3_600);
-    assert_eq!(i.family.keep_until(), NOW + 2_592_000);
+    assert_eq!(i.family.keep_until(p.lifetimes()), NOW + 2_592_000 + 3_600);
+    assert_eq!(i.family_keep_until, NOW + 2_592_000 + 3_600);
     assert_eq!(i.access, AccessRecord { family: i.family.family, client_id: "shop".into(), expires_at: NOW + 3_600 });
     assert_eq!(i.access_sha256, i.access_token.digest());
     assert_eq!(i.access_keep_until, NOW + 7_200);
@@ -130,7 +131,7 @@ fn an_older_token_revokes_the_family() {
         panic!("reuse not detected")
     };
     assert_eq!(revoked, FamilyRecord { revoked_at: Some(NOW + 20), ..second.family.clone() });
-    assert_eq!(revoked.keep_until(), second.family.keep_until(), "a revocation is kept as long as any token could be presented");
+    assert_eq!(revoked.keep_until(p.lifetimes()), second.family_keep_until, "a revocation is kept as long as any token could be presented");
     // Once revoked, the current token and the old one are refused alike.
     for token in [&second.refresh_token, &first.refresh_token] {
         let decision = p.refresh(Some(&revoked), &presented(token), None, &entropy(4), NOW + 30);
