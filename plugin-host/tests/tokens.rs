@@ -6,6 +6,9 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
 use common::{Answer, Gateway, Upstream, base_config, record, send, toml_of};
 use payseal_core::tokens::TokenDigest;
 use payseal_gateway::audit::{AuditAction, AuditEvent};
@@ -17,7 +20,7 @@ const CLIENT_SECRET: &str = "cs_9n2hT4kQ7xVbLw0ZpRfYdG3sJ8uA1eMcQ";
 const TOKEN_PATH: &str = "/api/v1/auth/token";
 const PAYMENTS: &str = "/api/v1/payments";
 
-fn start(upstream: &Upstream, dir: &std::path::Path, tokens_extra: &Value) -> Gateway {
+fn config(upstream: &Upstream, dir: &std::path::Path, tokens_extra: &Value) -> String {
     let mut tokens = json!({
         "clients": [ { "id": "shop", "secret_sha256": TokenDigest::of(CLIENT_SECRET.as_bytes()).to_hex() } ],
         "routes": [ { "prefix": PAYMENTS, "methods": ["POST"] } ],
@@ -30,7 +33,11 @@ fn start(upstream: &Upstream, dir: &std::path::Path, tokens_extra: &Value) -> Ga
         "keys": { "policy": { "accepted_formats": ["prefixed"] }, "records": [ record("k_live", API_KEY, "live") ] },
         "tokens": tokens,
     })));
-    Gateway::start(dir, &config, &[])
+    config
+}
+
+fn start(upstream: &Upstream, dir: &std::path::Path, tokens_extra: &Value) -> Gateway {
+    Gateway::start(dir, &config(upstream, dir, tokens_extra), &[])
 }
 
 async fn token_json(gateway: &Gateway, body: &Value) -> Answer {
@@ -147,12 +154,14 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     // No token, no part of one, and no client secret in the audit log, the
     // gateway's log or the store file.
     let log = gateway.log();
-    let store_bytes = std::fs::read(dir.path().join("store.redb")).unwrap();
+    // Lossy text keeps every ASCII run of the file, tokens included, and searches fast.
+    let store_text = String::from_utf8_lossy(&std::fs::read(dir.path().join("store.redb")).unwrap()).into_owned();
+    assert!(store_text.contains(family.as_str()), "the scan sees the store's text");
     for secret in [&access_1, &access_2, &access_3, &refresh_1, &refresh_2, &CLIENT_SECRET.to_owned()] {
         let body = &secret[3..];
         assert!(events.iter().all(|(line, _)| !line.contains(body)), "a token in the audit log");
         assert!(!log.contains(body), "a token in the gateway's log");
-        assert!(!store_bytes.windows(body.len()).any(|w| w == body.as_bytes()), "a token in the store");
+        assert!(!store_text.contains(body), "a token in the store");
     }
 }
 
@@ -275,4 +284,133 @@ async fn concurrent_refreshes_with_one_token_have_one_winner_then_revoke() {
     let (access, refresh_token) = &winners[0];
     assert_grant_error(&refresh(&gateway, refresh_token).await, 400, "invalid_grant");
     assert_refused(&pay(&gateway, Some(API_KEY), Some(access)).await, 401, "INVALID_ACCESS_TOKEN");
+}
+
+// ---------------------------------------------------------------------------
+// Store failures: a gateway in this process on a store that fails on demand.
+
+/// The redb store, failing reads of entries or audit appends when told,
+/// and remembering which entries were written.
+struct FaultyStore {
+    inner: payseal_gateway::RedbStore,
+    fail_entry: AtomicBool,
+    fail_audit: AtomicBool,
+    written: Mutex<Vec<String>>,
+}
+
+fn failed() -> payseal_gateway::StoreError {
+    payseal_gateway::StoreError("injected failure".into())
+}
+
+#[async_trait::async_trait]
+impl payseal_gateway::Store for FaultyStore {
+    fn name(&self) -> &'static str {
+        "faulty"
+    }
+    async fn get(&self, k: &str) -> Result<Option<payseal_core::idempotency::IdempotencyRecord>, payseal_gateway::StoreError> {
+        self.inner.get(k).await
+    }
+    async fn claim(&self, k: &str, c: &payseal_core::idempotency::IdempotencyRecord, now: u64) -> Result<payseal_gateway::Claim, payseal_gateway::StoreError> {
+        self.inner.claim(k, c, now).await
+    }
+    async fn complete(&self, k: &str, c: &payseal_core::idempotency::IdempotencyRecord, r: &payseal_core::idempotency::IdempotencyRecord) -> Result<bool, payseal_gateway::StoreError> {
+        self.inner.complete(k, c, r).await
+    }
+    async fn release(&self, k: &str, c: &payseal_core::idempotency::IdempotencyRecord) -> Result<bool, payseal_gateway::StoreError> {
+        self.inner.release(k, c).await
+    }
+    async fn sweep(&self, now: u64, limit: usize) -> Result<usize, payseal_gateway::StoreError> {
+        self.inner.sweep(now, limit).await
+    }
+    async fn key_records(&self) -> Result<Vec<payseal_core::keys::KeyRecord>, payseal_gateway::StoreError> {
+        self.inner.key_records().await
+    }
+    async fn put_key_record(&self, r: &payseal_core::keys::KeyRecord) -> Result<Option<payseal_core::keys::KeyRecord>, payseal_gateway::StoreError> {
+        self.inner.put_key_record(r).await
+    }
+    async fn delete_key_record(&self, id: &str) -> Result<Option<payseal_core::keys::KeyRecord>, payseal_gateway::StoreError> {
+        self.inner.delete_key_record(id).await
+    }
+    async fn entry(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>, payseal_gateway::StoreError> {
+        if self.fail_entry.load(Ordering::SeqCst) {
+            return Err(failed());
+        }
+        self.inner.entry(key, now).await
+    }
+    async fn swap_entry(&self, key: &str, expected: Option<&[u8]>, new: Option<&[u8]>, expires_at: Option<u64>, now: u64) -> Result<bool, payseal_gateway::StoreError> {
+        self.written.lock().unwrap().push(key.to_owned());
+        self.inner.swap_entry(key, expected, new, expires_at, now).await
+    }
+    async fn append_audit(&self, event: &str) -> Result<u64, payseal_gateway::StoreError> {
+        if self.fail_audit.load(Ordering::SeqCst) {
+            return Err(failed());
+        }
+        self.inner.append_audit(event).await
+    }
+    async fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, payseal_gateway::StoreError> {
+        self.inner.audit_events(after, limit).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_failures_fail_closed_and_unlogged_tokens_are_unusable() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = payseal_gateway::ConfigSource::Text { text: config(&upstream, dir.path(), &json!({})), dir: dir.path().to_owned() };
+    let file = source.load().unwrap();
+    let store = Arc::new(FaultyStore {
+        inner: payseal_gateway::RedbStore::open(&dir.path().join("faulty.redb")).unwrap(),
+        fail_entry: AtomicBool::new(false),
+        fail_audit: AtomicBool::new(false),
+        written: Mutex::new(Vec::new()),
+    });
+    let running = payseal_gateway::start_with_store(source, Arc::new(|_: &str| None), file, Arc::clone(&store) as Arc<dyn payseal_gateway::Store>).await.unwrap();
+    running.shared.clock.set(Some(NOW));
+    let url = |path: &str| format!("http://{}{path}", running.proxy_addr);
+    let cc = json!({ "grant_type": "client_credentials", "client_id": "shop", "client_secret": CLIENT_SECRET }).to_string();
+    let token = |body: String| {
+        let url = url(TOKEN_PATH);
+        async move { send(&url, "POST", &[("content-type", "application/json")], body.as_bytes()).await }
+    };
+    let pay = |access: String| {
+        let url = url(PAYMENTS);
+        async move { send(&url, "POST", &[("x-api-key", API_KEY), ("access-token", &access)], b"{}").await }
+    };
+    let answer = token(cc.clone()).await;
+    let (access, refresh_token) = pair(&answer);
+    assert_eq!(pay(access.clone()).await.status, 201);
+
+    // An issue whose audit event cannot be written hands out nothing, and
+    // the family it stored is revoked.
+    store.fail_audit.store(true, Ordering::SeqCst);
+    store.written.lock().unwrap().clear();
+    let answer = token(cc.clone()).await;
+    assert_grant_error(&answer, 503, "temporarily_unavailable");
+    assert!(answer.json().get("access_token").is_none());
+    let family_key = store.written.lock().unwrap().iter().find(|k| k.ends_with(":family")).unwrap().clone();
+    let family: Value = serde_json::from_slice(&payseal_gateway::Store::entry(store.as_ref(), &family_key, NOW).await.unwrap().unwrap()).unwrap();
+    assert_eq!(family["revoked_at"], NOW, "{family}");
+    // So does a refresh: the rotation is revoked, and with it the family.
+    let refresh_body = json!({ "grant_type": "refresh_token", "refresh_token": refresh_token }).to_string();
+    assert_grant_error(&token(refresh_body.clone()).await, 503, "temporarily_unavailable");
+    store.fail_audit.store(false, Ordering::SeqCst);
+    assert_grant_error(&token(refresh_body.clone()).await, 400, "invalid_grant");
+    assert_refused(&pay(access).await, 401, "INVALID_ACCESS_TOKEN");
+    let events = payseal_gateway::audit::AuditEvent::read(store.as_ref(), 0, 100).await.unwrap();
+    let actions: Vec<AuditAction> = events.iter().map(|(_, e)| e.action).collect();
+    assert_eq!(actions, [AuditAction::TokenIssued], "only what was handed out is logged");
+
+    // A store that cannot be read: 503, nothing forwarded, nothing issued.
+    let (access, refresh_token) = pair(&token(cc.clone()).await);
+    let executions = upstream.executions();
+    store.fail_entry.store(true, Ordering::SeqCst);
+    let answer = pay(access.clone()).await;
+    assert_refused(&answer, 503, "GATEWAY_UNAVAILABLE");
+    assert_eq!(upstream.executions(), executions);
+    let refresh_body = json!({ "grant_type": "refresh_token", "refresh_token": refresh_token }).to_string();
+    assert_grant_error(&token(refresh_body.clone()).await, 503, "temporarily_unavailable");
+    store.fail_entry.store(false, Ordering::SeqCst);
+    assert_eq!(pay(access).await.status, 201);
+    assert_eq!(token(refresh_body).await.status, 200, "a failed read changed nothing");
+    running.shutdown().await;
 }

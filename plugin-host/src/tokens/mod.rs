@@ -78,6 +78,35 @@ fn access_key(family: FamilyId, digest: &TokenDigest) -> String {
 mod tests {
     use super::*;
 
+    /// The commented `[tokens]` section of the example configuration, uncommented.
+    fn example_section() -> String {
+        let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/payseal.toml")).unwrap();
+        let start = example.find("\n# [tokens]\n").unwrap();
+        example[start + 1..].lines().map(|line| line.strip_prefix("# ").unwrap_or(line.trim_start_matches('#'))).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn the_example_section_is_a_valid_configuration() {
+        let text = format!("[upstream]\nurl = \"http://127.0.0.1:9000\"\n{}\n", example_section());
+        let config = crate::FileConfig::parse(&text).unwrap();
+        let tokens = Tokens::new(config.tokens.as_ref().unwrap()).unwrap();
+        assert_eq!(tokens.header, "access-token");
+        assert_eq!(tokens.policy.lifetimes(), payseal_core::tokens::Lifetimes { access_seconds: 3_600, refresh_seconds: 2_592_000 });
+        let client = tokens.policy.authenticate("demo-shop", "cs_DemoClientSecret000000000000000000000").unwrap();
+        assert_eq!(client.id, "demo-shop");
+        assert!(tokens.policy.requires_token("POST", "/api/v1/payment-gateway/order"));
+    }
+
+    #[test]
+    fn a_bad_section_fails_the_start_naming_the_field() {
+        let text = "[upstream]\nurl = \"http://127.0.0.1:9000\"\n[tokens]\naccess_ttl_seconds = 0\n[[tokens.clients]]\nid = \"a\"\nsecret_sha256 = \"4f74890f1d2c4ebac8c5cce92d9765dd65e07c12e74c1333230679d9550fc7be\"\n";
+        let error = crate::FileConfig::parse(text).unwrap_err();
+        assert_eq!(error.0, "tokens.access_ttl_seconds: must be above 0");
+        let text = "[upstream]\nurl = \"http://127.0.0.1:9000\"\n[tokens]\n[[tokens.clients]]\nid = \"a\"\nsecret_sha256 = \"sk_live_oops\"\n";
+        let error = crate::FileConfig::parse(text).unwrap_err();
+        assert!(!error.0.contains("sk_live_oops"), "{error}");
+    }
+
     #[test]
     fn keys_share_the_family_hash_tag() {
         let family = FamilyId::from_bytes([0xab; 16]);
