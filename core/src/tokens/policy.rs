@@ -212,7 +212,7 @@ impl From<GrantError> for Refusal {
 /// The token endpoint's parameters, from a JSON or form body; the secrets
 /// among them are wiped when dropped. Other parameters are ignored (RFC
 /// 6749 §3.2).
-#[derive(Clone, Default, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub struct GrantFields {
     /// `client_credentials` or `refresh_token`.
     #[serde(default)]

@@ -128,7 +128,7 @@ impl<'de> Deserialize<'de> for TokenDigest {
 
 /// A token as issued: shown once, in the token endpoint's answer, and
 /// wiped when dropped. No `Display`, no `Serialize`; `Debug` is redacted.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct TokenText(String);
 
 impl TokenText {
@@ -151,7 +151,7 @@ impl fmt::Debug for TokenText {
 
 /// The random bytes one issue or one refresh needs, from the caller's
 /// cryptographic random source. A refresh uses `refresh` and `access` only.
-#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
+#[derive(Default, Zeroize, ZeroizeOnDrop)]
 pub struct TokenEntropy {
     /// The family id of a new family.
     pub family: [u8; FAMILY_LEN],
@@ -242,7 +242,6 @@ impl PresentedAccess {
 /// A presented refresh token: the family it names, the family secret it
 /// carries (needed to build the next token of the family; wiped when
 /// dropped) and digests. The text itself is not kept.
-#[derive(Clone)]
 pub struct PresentedRefresh {
     /// The family it names.
     pub family: FamilyId,
