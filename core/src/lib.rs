@@ -18,6 +18,7 @@ pub mod routes;
 mod secret;
 pub mod signing;
 pub mod time;
+pub mod tokens;
 
 pub use environment::Environment;
 pub use refusal::Refusal;

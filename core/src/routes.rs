@@ -121,6 +121,14 @@ impl core::fmt::Display for RouteError {
 
 impl core::error::Error for RouteError {}
 
+/// Whether a route given by `prefix` and `methods` (any case; empty for
+/// all) covers `method` `path`; the path is matched without its query. The
+/// one matcher of every configured route list.
+pub fn route_matches(prefix: &str, methods: &[String], method: &str, path: &str) -> bool {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    path.starts_with(prefix) && (methods.is_empty() || methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+}
+
 /// All routes and the idempotency settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoutePolicy {
@@ -173,11 +181,7 @@ impl RoutePolicy {
 
     /// The first route matching `method` and `path` (without its query).
     pub fn route(&self, method: &str, path: &str) -> Option<&Route> {
-        let path = path.split_once('?').map_or(path, |(p, _)| p);
-        self.routes.iter().find(|r| {
-            path.starts_with(r.prefix.as_str())
-                && (r.methods.is_empty() || r.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
-        })
+        self.routes.iter().find(|r| route_matches(&r.prefix, &r.methods, method, path))
     }
 
     /// What a request to `method` `path` with `headers` must still pass.

@@ -76,6 +76,9 @@ pub struct FileConfig {
     /// The plugin's `idempotency` section, as written.
     #[serde(default)]
     pub idempotency: Option<toml::Value>,
+    /// The token endpoint and the routes that require an access token.
+    #[serde(default)]
+    pub tokens: Option<payseal_core::tokens::TokenPolicy>,
 }
 
 const fn default_max_body() -> usize {
@@ -514,6 +517,9 @@ impl FileConfig {
             && !(origin.starts_with("https://") || origin.starts_with("http://"))
         {
             return Err(ConfigError("server.public_origin: must start with https:// or http://".into()));
+        }
+        if let Some(tokens) = &self.tokens {
+            tokens.validate().map_err(|e| ConfigError(e.to_string()))?;
         }
         if self.server.max_body_bytes == 0 {
             return Err(ConfigError("server.max_body_bytes: must be above 0".into()));

@@ -94,6 +94,8 @@ pub struct Settings {
     pub api_key_header: Option<HeaderName>,
     /// The origin clients call, for the URL RFC 9421 signatures cover.
     pub public_origin: Option<String>,
+    /// The token endpoint and the routes that require an access token.
+    pub tokens: Option<Arc<crate::tokens::Tokens>>,
 }
 
 /// One configuration, ready to serve.
@@ -164,6 +166,7 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         webcode_header: config.keys.webcode_header.as_deref().map(|h| header_name(h, "keys.webcode_header")).transpose()?,
         api_key_header: None,
         public_origin: config.server.public_origin.as_ref().map(|o| o.trim_end_matches('/').to_owned()),
+        tokens: config.tokens.as_ref().map(|t| crate::tokens::Tokens::new(t).map(Arc::new)).transpose()?,
     };
     if !config.server.checks {
         return Ok(Runtime { settings, pool: None, generation });

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod plugin;
 pub mod proxy;
 pub mod store;
+pub mod tokens;
 
 pub use config::{ConfigError, FileConfig};
 pub use gateway::{ConfigSource, Running, Shared, start, start_with_store};

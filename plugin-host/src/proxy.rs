@@ -74,7 +74,7 @@ fn gateway_error(status: u16, code: &str, message: &str) -> Response<ResponseBod
     json_response(status, serde_json::to_vec(&Body { status, code, message }).unwrap_or_default())
 }
 
-fn unavailable() -> Response<ResponseBody> {
+pub(crate) fn unavailable() -> Response<ResponseBody> {
     gateway_error(503, "GATEWAY_UNAVAILABLE", "The request could not be checked; it was not forwarded.")
 }
 
@@ -140,6 +140,9 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
             Err(response) => Handled::new(response, "upstream_error"),
         };
     };
+    if let Some(answered) = crate::tokens::gate(shared, settings.tokens.as_deref(), parts, &body).await {
+        return Handled::new(answered.response, answered.outcome).reason(answered.reason);
+    }
     let now = shared.clock.now();
     let client_ip = settings.client_ip.resolve(peer.ip(), &parts.headers);
     let webcode = settings.webcode_header.as_ref().and_then(|h| parts.headers.get(h)).map(|v| String::from_utf8_lossy(v.as_bytes()));
@@ -417,7 +420,8 @@ fn replay(stored: &StoredAnswer) -> Option<Response<ResponseBody>> {
 /// under the upstream's base path; end-to-end headers; `Host` of the
 /// upstream; `X-Forwarded-For` with the peer appended (replaced when the
 /// peer is not a trusted proxy); the key id header set by the gateway only;
-/// the API key header removed unless `forward_api_key`.
+/// the API key header removed unless `forward_api_key`; the access-token
+/// header removed.
 fn upstream_request(settings: &Settings, parts: &Parts, peer: IpAddr, key_id: Option<&str>, body: Bytes) -> Option<Request<Full<Bytes>>> {
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let uri = format!("http://{}{}{}", settings.upstream.authority, settings.upstream.base_path, target);
@@ -434,6 +438,7 @@ fn upstream_request(settings: &Settings, parts: &Parts, peer: IpAddr, key_id: Op
             || *name == forwarded_for
             || *name == settings.key_id_header
             || strip_key
+            || settings.tokens.as_ref().is_some_and(|t| t.header == *name)
         {
             continue;
         }
