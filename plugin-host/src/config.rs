@@ -76,6 +76,9 @@ pub struct FileConfig {
     /// The plugin's `idempotency` section, as written.
     #[serde(default)]
     pub idempotency: Option<toml::Value>,
+    /// The key lifecycle (`payseal keys …`, the admin API's `/lifecycle`, renewal).
+    #[serde(default)]
+    pub lifecycle: crate::lifecycle::LifecycleConfig,
 }
 
 const fn default_max_body() -> usize {
@@ -503,6 +506,7 @@ impl FileConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         Upstream::parse(&self.upstream.url)?;
         self.trusted_proxies()?;
+        self.lifecycle.validate()?;
         let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", s.secret_env.is_some(), s.secret_file.is_some()));
         let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", s.secret_env.is_some(), s.secret_file.is_some()));
         for (i, (list, env, file)) in dvpay.enumerate().chain(rfc9421.enumerate()) {
