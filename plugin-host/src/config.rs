@@ -568,6 +568,20 @@ impl FileConfig {
     /// A secret that cannot be read (the message names the key id and the
     /// variable or file, never the value).
     pub fn plugin_document(&self, store_records: &[KeyRecord], env: &EnvLookup) -> Result<Zeroizing<String>, ConfigError> {
+        self.plugin_document_with_secrets(store_records, env, &BTreeMap::new())
+    }
+
+    /// [`FileConfig::plugin_document`] with signed-route secrets kept in the
+    /// store (the lifecycle's shared secrets, by key id) added to the file's.
+    ///
+    /// # Errors
+    /// As [`FileConfig::plugin_document`].
+    pub fn plugin_document_with_secrets(
+        &self,
+        store_records: &[KeyRecord],
+        env: &EnvLookup,
+        stored_secrets: &BTreeMap<String, Vec<Zeroizing<String>>>,
+    ) -> Result<Zeroizing<String>, ConfigError> {
         let mut keys = Map::new();
         if let Some(policy) = &self.keys.policy {
             keys.insert("policy".into(), to_json(policy));
@@ -593,6 +607,9 @@ impl FileConfig {
         for source in &self.signed_requests.keys {
             let secret = read_secret(&source.key_id, source.secret_env.as_deref(), source.secret_file.as_deref(), env)?;
             secrets.entry(source.key_id.as_str()).or_default().push(secret);
+        }
+        for (key_id, list) in stored_secrets {
+            secrets.entry(key_id.as_str()).or_default().extend(list.iter().cloned());
         }
         let mut rfc9421: BTreeMap<&str, Vec<(&str, Zeroizing<String>)>> = BTreeMap::new();
         for source in &self.signed_requests.rfc9421 {

@@ -172,7 +172,8 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         return Ok(Runtime { settings, pool: None, generation, lifecycle });
     }
     let records = store.key_records().await.map_err(|e| e.to_string())?;
-    let document = config.plugin_document(&records, env).map_err(|e| e.0)?;
+    let stored_secrets = crate::lifecycle::service::stored_shared_secrets(store, &lifecycle, &records).await;
+    let document = config.plugin_document_with_secrets(&records, env, &stored_secrets).map_err(|e| e.0)?;
     let wasm_path = config.plugin.wasm.clone();
     let wasm = std::fs::read(&wasm_path).map_err(|e| {
         format!("cannot read the plugin at {}: {e}; build it with scripts/build-plugin.sh", wasm_path.display())

@@ -20,6 +20,8 @@ use common::{Answer, Gateway, Upstream, base_config, send, toml_of};
 use http_body_util::{BodyExt as _, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use payseal_core::Secret;
+use payseal_core::signing::dvpay;
 use payseal_core::time::format_rfc3339;
 use serde_json::{Value, json};
 
@@ -52,6 +54,7 @@ fn config(upstream: &Upstream, dir: &std::path::Path, store_key: bool, accounts:
         "keys": {
             "policy": { "accepted_formats": ["prefixed", "hex64", "base64-secret"], "scope_routes": { "external_api_live": ["/external/v1/"] } },
         },
+        "routes": [ { "prefix": "/external/v1/refund", "methods": ["POST"], "signed": true } ],
         "lifecycle": lifecycle,
     })));
     text
@@ -250,6 +253,22 @@ async fn edits_take_effect_without_restart_and_grace_never_outlives_expiry() {
     let secret = shared["key"].as_str().unwrap();
     assert_eq!(secret.len(), 44, "{shared}");
     assert_eq!(call(&gateway, secret, PAY).await.status, 201);
+    // … and verifies DVPay signed routes without a restart; a key without a
+    // stored secret fails closed there.
+    let refund = r#"{"orderId":1,"refundAmount":2}"#;
+    let sign = |key: &str, secret: &str| {
+        let signed = dvpay::Signer::new(key, &Secret::from_text(secret)).sign(refund.as_bytes(), NOW + 100, "refund-1").unwrap();
+        signed.headers.into_iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| (n.to_owned(), v)).collect::<Vec<_>>()
+    };
+    let headers = sign(secret, secret);
+    let refs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let answer = send(&gateway.url("/external/v1/refund"), "POST", &refs, refund.as_bytes()).await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let next_key = next["key"].as_str().unwrap();
+    let headers = sign(next_key, secret);
+    let refs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let answer = send(&gateway.url("/external/v1/refund"), "POST", &refs, refund.as_bytes()).await;
+    assert_eq!((answer.status, answer.json()["code"].as_str()), (500, Some("CONFIGURATION_ERROR")), "{}", answer.text());
     let audit = admin(&gateway, "GET", "/lifecycle/audit", &Value::Null).await.json();
     assert!(actions(&audit).contains(&"key_edited".to_owned()));
     assert!(audit.as_array().unwrap().iter().all(|e| e["actor"] == "admin-api"));
@@ -272,6 +291,15 @@ async fn creating_needs_a_store_key() {
     assert_eq!(admin(&gateway, "GET", "/lifecycle/audit", &Value::Null).await.json(), json!([]));
     let (ok, _, stderr) = cli(&gateway, &["rotate-client-secret", "live"]);
     assert!(!ok && stderr.contains("store_key_missing"), "{stderr}");
+    // A store key named but not set: the gateway does not start.
+    let path = dir.path().join("named.toml");
+    std::fs::write(&path, config(&upstream, dir.path(), true, &[], None).replace("store.redb", "named.redb")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_payseal")).arg("check-config").arg("--config").arg(&path).env_remove("PAYSEAL_TEST_STORE_KEY").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("PAYSEAL_TEST_STORE_KEY is not set"), "{stderr}");
+    let output = Command::new(env!("CARGO_BIN_EXE_payseal")).arg("check-config").arg("--config").arg(&path).env("PAYSEAL_TEST_STORE_KEY", "short").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("must hold 32 bytes") && !stderr.contains("short"), "{stderr}");
 }
 
 fn account(code_url: &str, code: &str, active: bool, extra: &Value) -> Value {

@@ -39,6 +39,10 @@ const MAX_FORM_BYTES: usize = 8 * 1024;
 /// How often a lease that expired while it was being read is tried again.
 const LEASE_ATTEMPTS: usize = 3;
 
+/// Argon2id verifications running at once: a flood of renewals queues here
+/// instead of taking every blocking thread and all memory.
+static VERIFICATIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// The `codeUrl` when `parts` is a renewal and renewal is configured.
 pub fn route(runtime: &Runtime, parts: &Parts) -> Option<String> {
     if parts.method != Method::POST || runtime.lifecycle.config.accounts.is_empty() {
@@ -109,10 +113,12 @@ async fn renew(shared: &Arc<Shared>, runtime: &Runtime, code_url: &str, body: In
     let code_matches = form.account_operation_code == account.operation_account_code;
     let hash = account.password_argon2.clone();
     let password = form.password;
-    // Argon2id is deliberately slow: off the async threads.
+    // Argon2id is deliberately slow: off the async threads, a few at a time.
+    let permit = VERIFICATIONS.acquire().await.map_err(|_| Failure::Internal(LifecycleError::Conflict))?;
     let password_matches = tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
         .await
         .unwrap_or(false);
+    drop(permit);
     let now = shared.clock.now();
     if !(code_matches && password_matches) {
         return Err(refuse(&service, account, now, RenewalRefusal::AuthenticationFailed).await);

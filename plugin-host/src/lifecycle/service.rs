@@ -15,6 +15,7 @@
 //! secrets and metadata are written before the key record that makes them
 //! reachable, and removed again when the record is rejected.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use payseal_core::Environment;
@@ -26,6 +27,7 @@ use zeroize::Zeroizing;
 use super::{AccountConfig, Lifecycle, LifecycleError, random};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::gateway::Shared;
+use crate::store::Store;
 
 /// Serializes read-modify-write of key records within this process (two
 /// concurrent edits of one key must not lose one).
@@ -696,5 +698,68 @@ impl<'a> Service<'a> {
     /// Records an event of the renewal endpoint or the delivery.
     pub async fn audit_event(&self, event: AuditEvent) {
         self.audit(event).await;
+    }
+}
+
+/// The shared secrets of stored `base64-secret` keys, opened, by key id:
+/// added to the plugin document on every reload, so a created shared secret
+/// verifies signed routes without a restart. An entry that cannot be opened
+/// (no or another store key) is left out and logged: that key's signed
+/// requests then fail closed.
+pub async fn stored_shared_secrets(store: &dyn Store, lifecycle: &Lifecycle, records: &[KeyRecord]) -> BTreeMap<String, Vec<Zeroizing<String>>> {
+    let mut secrets = BTreeMap::new();
+    for record in records.iter().filter(|r| r.status == KeyStatus::Active) {
+        let name = shared_secret_entry(&record.id);
+        // Sealed secrets never expire: any `now` reads them.
+        let sealed = match store.entry(&name, 0).await {
+            Ok(Some(sealed)) => sealed,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::error!(%error, key_id = %record.id, "cannot read a stored shared secret");
+                continue;
+            }
+        };
+        let opened = lifecycle.store_key().and_then(|key| key.open(&name, &sealed));
+        if let Ok(Ok(text)) = opened.map(|bytes| std::str::from_utf8(&bytes).map(|text| Zeroizing::new(text.to_owned()))) {
+            secrets.insert(record.id.clone(), vec![text]);
+        } else {
+            tracing::error!(key_id = %record.id, "a stored shared secret cannot be opened; its signed requests will fail");
+        }
+    }
+    secrets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_keep_only_plain_characters() {
+        assert_eq!(Actor::new("cli", "admin-api").as_str(), "cli");
+        assert_eq!(Actor::new("", "admin-api").as_str(), "admin-api");
+        assert_eq!(Actor::new("ops\n{\"x\":1} é", "admin-api").as_str(), "opsx:1");
+        assert_eq!(Actor::new(&"a".repeat(100), "x").as_str().len(), 64);
+        assert_eq!(Actor::account("ACC_PROD_001").as_str(), "account:ACC_PROD_001");
+    }
+
+    #[test]
+    fn issued_body_shows_the_key_and_debug_does_not() {
+        let issued = Issued {
+            key_id: "key_1".into(),
+            key: Zeroizing::new("sk_live_canary".into()),
+            environment: Environment::Live,
+            format: KeyFormat::Prefixed,
+            created_at: 1_719_500_100,
+            expires_at: None,
+            client_secret: Some(Zeroizing::new("client-canary".into())),
+            replaces: None,
+        };
+        let body: serde_json::Value = serde_json::from_slice(&issued.body()).unwrap();
+        assert_eq!(body["key"], "sk_live_canary");
+        assert_eq!(body["clientSecret"], "client-canary");
+        assert_eq!(body["createdAt"], "2024-06-27T14:55:00Z");
+        assert_eq!(body["expirationDate"], serde_json::Value::Null);
+        let debug = format!("{issued:?}");
+        assert!(!debug.contains("canary"), "{debug}");
     }
 }
