@@ -20,6 +20,7 @@ pub mod delivery;
 pub mod renewal;
 pub mod sealing;
 pub mod service;
+pub mod types;
 
 use std::fmt;
 
