@@ -203,3 +203,35 @@ fn hash_password() -> Result<(), String> {
     println!("{hash}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Args {
+        Args::parse(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn flags_repeat_and_switches_take_no_value() {
+        let parsed = args(&["edit", "key_1", "--allow-ip", "10.0.0.1", "--no-scopes", "--allow-ip", "10.0.0.0/8", "--grace", "30"]);
+        assert_eq!(parsed.positional, ["edit", "key_1"]);
+        assert_eq!(parsed.all("--allow-ip"), ["10.0.0.1", "10.0.0.0/8"]);
+        assert!(parsed.has("--no-scopes") && !parsed.has("--no-ips"));
+        assert_eq!(parsed.number("--grace"), Ok(Some(30)));
+        assert!(args(&["x", "--grace", "soon"]).number("--grace").is_err());
+        assert!(Args::parse(&["create".to_owned(), "--environment".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn the_admin_address_comes_from_the_flag_or_the_config() {
+        assert_eq!(args(&["list", "--admin", "http://10.0.0.5:9090/"]).admin().unwrap(), "http://10.0.0.5:9090");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payseal.toml");
+        std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"0.0.0.0:9191\"\n").unwrap();
+        assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).admin().unwrap(), "http://127.0.0.1:9191");
+        std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"[::1]:9292\"\n").unwrap();
+        assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).admin().unwrap(), "http://[::1]:9292");
+        assert_eq!(args(&["list"]).admin().unwrap(), "http://127.0.0.1:9090");
+    }
+}
