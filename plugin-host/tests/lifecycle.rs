@@ -517,3 +517,43 @@ fn hash_password_prints_an_argon2id_phc_string() {
     assert_eq!(parsed.algorithm, argon2::ARGON2ID_IDENT);
     assert!(!phc.contains("correct horse"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_rate_limit_duplicate_renewals_leave_the_last_key_current() {
+    let upstream = Upstream::start().await;
+    let dir = tempdir();
+    let accounts = [account("RCV001", "ACC_PROD_001", true, &json!({ "min_interval_seconds": 0 }))];
+    let gateway = Arc::new(start(dir.path(), &config(&upstream, dir.path(), true, &accounts, None)));
+    gateway.set_clock(NOW).await;
+    let good = form("ACC_PROD_001", PASSWORD);
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let gateway = Arc::clone(&gateway);
+            let good = good.clone();
+            tokio::spawn(async move { renew(&gateway, "RCV001", &good).await })
+        })
+        .collect();
+    let mut secrets = Vec::new();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        secrets.push(answer.json()["secret"].as_str().unwrap().to_owned());
+    }
+    let keys = admin(&gateway, "GET", "/lifecycle/keys", &Value::Null).await.json();
+    let keys = keys.as_array().unwrap();
+    assert_eq!(keys.len(), 5);
+    let active: Vec<&Value> = keys.iter().filter(|k| k["status"] == "ACTIVE").collect();
+    assert_eq!(active.len(), 1, "exactly one current key: {keys:?}");
+    for secret in &secrets {
+        assert_eq!(call(&gateway, secret, PAY).await.status, 201, "every earlier secret keeps its grace");
+    }
+    gateway.set_clock(NOW + 120).await;
+    let mut working = Vec::new();
+    for secret in &secrets {
+        let answer = call(&gateway, secret, PAY).await;
+        if answer.status == 201 {
+            working.push(answer.json()["key_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(working, [active[0]["keyId"].as_str().unwrap()], "after the grace only the last key works");
+}
