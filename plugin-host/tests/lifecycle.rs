@@ -371,22 +371,39 @@ async fn renewal_endpoint_refusals_rate_limit_and_grace() {
     gateway.set_clock(NOW + 60 + 120).await;
     assert_refused(&gateway, &secret1, PAY, 401, "rotated_out").await;
     assert_eq!(call(&gateway, &secret2, PAY).await.status, 201);
-    gateway.set_clock(NOW + 3660).await;
-    assert_refused(&gateway, &secret2, PAY, 401, "expired_key").await;
+    // An operator regenerates the account's current key: the regenerated
+    // key becomes the account's, and the next renewal supersedes it.
+    let current = admin(&gateway, "GET", "/lifecycle/keys", &Value::Null).await.json();
+    let current_id = current.as_array().unwrap().iter().find(|k| k["status"] == "ACTIVE").unwrap()["keyId"].as_str().unwrap().to_owned();
+    let regenerated = admin(&gateway, "POST", &format!("/lifecycle/keys/{current_id}/regenerate"), &json!({ "graceSeconds": 0 })).await;
+    assert_eq!(regenerated.status, 201, "{}", regenerated.text());
+    let regenerated = regenerated.json();
+    assert_eq!(regenerated["expirationDate"], format_rfc3339(NOW + 180 + 3600), "the renewed lifetime is kept");
+    let operator_key = regenerated["key"].as_str().unwrap().to_owned();
+    assert_refused(&gateway, &secret2, PAY, 401, "rotated_out").await;
+    gateway.set_clock(NOW + 240).await;
+    let third = renew(&gateway, "RCV001", &good).await;
+    assert_eq!(third.status, 200, "{}", third.text());
+    let secret3 = third.json()["secret"].as_str().unwrap().to_owned();
+    gateway.set_clock(NOW + 240 + 120).await;
+    assert_refused(&gateway, &operator_key, PAY, 401, "rotated_out").await;
+    assert_eq!(call(&gateway, &secret3, PAY).await.status, 201);
+    gateway.set_clock(NOW + 240 + 3600).await;
+    assert_refused(&gateway, &secret3, PAY, 401, "expired_key").await;
 
     let listed = admin(&gateway, "GET", "/lifecycle/keys", &Value::Null).await;
     let audit = admin(&gateway, "GET", "/lifecycle/audit", &Value::Null).await;
     let keys = listed.json();
-    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert_eq!(keys.as_array().unwrap().len(), 4);
     assert!(keys.as_array().unwrap().iter().all(|k| k["account"] == "ACC_PROD_001"));
     let audit_actions = actions(&audit.json());
-    assert_eq!(count(&audit_actions, "secret_renewed"), 2, "{audit_actions:?}");
+    assert_eq!(count(&audit_actions, "secret_renewed"), 3, "{audit_actions:?}");
     let details: Vec<String> = audit.json().as_array().unwrap().iter().filter_map(|e| e["detail"].as_str().map(str::to_owned)).collect();
     for reason in ["authentication_failed", "reception_url_not_active", "renewal_rate_limited"] {
         assert!(details.iter().any(|d| d == reason), "{reason} not audited: {details:?}");
     }
     for text in [listed.text(), audit.text(), gateway.log()] {
-        for material in [&secret1, &secret2, &PASSWORD.to_owned()] {
+        for material in [&secret1, &secret2, &secret3, &operator_key, &PASSWORD.to_owned()] {
             assert!(!text.contains(material.as_str()), "key material or a password in a listing, the audit log or the log");
         }
     }
