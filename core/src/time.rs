@@ -79,6 +79,16 @@ pub fn format_imf_fixdate(unix: u64) -> String {
     out
 }
 
+/// Formats unix seconds as RFC 3339 UTC (`2024-06-27T13:07:17Z`).
+pub fn format_rfc3339(unix: u64) -> String {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    let mut out = String::with_capacity(20);
+    let _ = write!(out, "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3_600, (secs % 3_600) / 60, secs % 60);
+    out
+}
+
 fn two_digits(b: &[u8]) -> Option<u8> {
     match b {
         [t, u] if t.is_ascii_digit() && u.is_ascii_digit() => Some((t - b'0') * 10 + (u - b'0')),
@@ -144,6 +154,8 @@ mod tests {
         assert_eq!(parse_imf_fixdate("Thu, 27 Jun 2024 13:07:17 GMT"), Some(1_719_493_637));
         assert_eq!(parse_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
         assert_eq!(format_imf_fixdate(1_719_493_637), "Thu, 27 Jun 2024 13:07:17 GMT");
+        assert_eq!(format_rfc3339(1_719_493_637), "2024-06-27T13:07:17Z");
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
     }
 
     #[test]

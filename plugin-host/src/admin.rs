@@ -12,6 +12,7 @@
 //! | `GET /keys` | stored key records, without their digests |
 //! | `PUT /keys/<id>` | stores a key record (the core's `KeyRecord` JSON, digest only) and reloads; 422 and nothing kept when the plugin rejects it |
 //! | `DELETE /keys/<id>` | deletes a stored key record and reloads |
+//! | `… /lifecycle/…` | the key lifecycle: create, list, edit, revoke, regenerate keys, rotate client secrets, read the audit log ([`crate::lifecycle::api`]) |
 //! | `PUT /clock`, `DELETE /clock` | fixes the clock at the unix time in the body / back to the system clock; only with `admin.settable_clock` |
 
 use std::sync::Arc;
@@ -126,6 +127,10 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Respons
                 }
                 None => answer(400, &json!({ "error": "the body must be unix seconds" })),
             }
+        }
+        (_, path) if path.starts_with(crate::lifecycle::api::PREFIX) => {
+            let Some(bytes) = read(body).await else { return answer(400, &json!({ "error": "unreadable body" })) };
+            crate::lifecycle::api::handle(shared, &parts, &bytes).await
         }
         _ => answer(404, &json!({ "error": "not found" })),
     }

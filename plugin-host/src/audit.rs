@@ -33,6 +33,8 @@ pub enum AuditAction {
     RenewalRefused,
     /// The new secret was delivered to the merchant's reception URL.
     SecretDelivered,
+    /// Delivery to the reception URL gave up after its last attempt.
+    SecretDeliveryFailed,
     /// An access token and a refresh token were issued for a client.
     TokenIssued,
     /// A refresh token was exchanged for new tokens.

@@ -79,6 +79,9 @@ pub struct FileConfig {
     /// The token endpoint and the routes that require an access token.
     #[serde(default)]
     pub tokens: Option<payseal_core::tokens::TokenPolicy>,
+    /// The key lifecycle (`payseal keys …`, the admin API's `/lifecycle`, renewal).
+    #[serde(default)]
+    pub lifecycle: crate::lifecycle::LifecycleConfig,
 }
 
 const fn default_max_body() -> usize {
@@ -506,6 +509,7 @@ impl FileConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         Upstream::parse(&self.upstream.url)?;
         self.trusted_proxies()?;
+        self.lifecycle.validate()?;
         let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", s.secret_env.is_some(), s.secret_file.is_some()));
         let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", s.secret_env.is_some(), s.secret_file.is_some()));
         for (i, (list, env, file)) in dvpay.enumerate().chain(rfc9421.enumerate()) {
@@ -570,6 +574,20 @@ impl FileConfig {
     /// A secret that cannot be read (the message names the key id and the
     /// variable or file, never the value).
     pub fn plugin_document(&self, store_records: &[KeyRecord], env: &EnvLookup) -> Result<Zeroizing<String>, ConfigError> {
+        self.plugin_document_with_secrets(store_records, env, &BTreeMap::new())
+    }
+
+    /// [`FileConfig::plugin_document`] with signed-route secrets kept in the
+    /// store (the lifecycle's shared secrets, by key id) added to the file's.
+    ///
+    /// # Errors
+    /// As [`FileConfig::plugin_document`].
+    pub fn plugin_document_with_secrets(
+        &self,
+        store_records: &[KeyRecord],
+        env: &EnvLookup,
+        stored_secrets: &BTreeMap<String, Vec<Zeroizing<String>>>,
+    ) -> Result<Zeroizing<String>, ConfigError> {
         let mut keys = Map::new();
         if let Some(policy) = &self.keys.policy {
             keys.insert("policy".into(), to_json(policy));
@@ -595,6 +613,9 @@ impl FileConfig {
         for source in &self.signed_requests.keys {
             let secret = read_secret(&source.key_id, source.secret_env.as_deref(), source.secret_file.as_deref(), env)?;
             secrets.entry(source.key_id.as_str()).or_default().push(secret);
+        }
+        for (key_id, list) in stored_secrets {
+            secrets.entry(key_id.as_str()).or_default().extend(list.iter().cloned());
         }
         let mut rfc9421: BTreeMap<&str, Vec<(&str, Zeroizing<String>)>> = BTreeMap::new();
         for source in &self.signed_requests.rfc9421 {

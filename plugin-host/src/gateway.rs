@@ -107,6 +107,8 @@ pub struct Runtime {
     pub pool: Option<PluginPool>,
     /// Counts reloads from 1.
     pub generation: u64,
+    /// The key lifecycle's settings (`[lifecycle]`).
+    pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
 }
 
 /// State shared by every request and the admin listener.
@@ -168,11 +170,13 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         public_origin: config.server.public_origin.as_ref().map(|o| o.trim_end_matches('/').to_owned()),
         tokens: config.tokens.as_ref().map(|t| crate::tokens::Tokens::new(t).map(Arc::new)).transpose()?,
     };
+    let lifecycle = Arc::new(crate::lifecycle::Lifecycle::from_config(&config.lifecycle, env)?);
     if !config.server.checks {
-        return Ok(Runtime { settings, pool: None, generation });
+        return Ok(Runtime { settings, pool: None, generation, lifecycle });
     }
     let records = store.key_records().await.map_err(|e| e.to_string())?;
-    let document = config.plugin_document(&records, env).map_err(|e| e.0)?;
+    let stored_secrets = crate::lifecycle::service::stored_shared_secrets(store, &lifecycle, &records).await;
+    let document = config.plugin_document_with_secrets(&records, env, &stored_secrets).map_err(|e| e.0)?;
     let wasm_path = config.plugin.wasm.clone();
     let wasm = std::fs::read(&wasm_path).map_err(|e| {
         format!("cannot read the plugin at {}: {e}; build it with scripts/build-plugin.sh", wasm_path.display())
@@ -193,7 +197,7 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         .map_err(|e| e.0)?;
     let header = pool.view().pointer("/keys/header").and_then(serde_json::Value::as_str).map(str::to_owned);
     settings.api_key_header = header.map(|h| header_name(&h, "keys.header")).transpose()?;
-    Ok(Runtime { settings, pool: Some(pool), generation })
+    Ok(Runtime { settings, pool: Some(pool), generation, lifecycle })
 }
 
 impl Shared {
@@ -249,6 +253,45 @@ impl Shared {
             tracing::info!(key_id = %record.id, "key record stored");
         }
         result
+    }
+
+    /// Stores several key records and reloads once (a regeneration: the new
+    /// key and the superseded old one take effect together). When the
+    /// reload fails every record is put back as it was.
+    ///
+    /// # Errors
+    /// The store fails, or the reload fails (no record is then kept).
+    pub async fn put_key_records(&self, records: &[KeyRecord]) -> Result<u64, String> {
+        let _guard = self.reload_lock.lock().await;
+        let mut previous = Vec::with_capacity(records.len());
+        for record in records {
+            match self.store.put_key_record(record).await {
+                Ok(old) => previous.push((record.id.clone(), old)),
+                Err(e) => {
+                    self.restore_key_records(previous).await;
+                    return Err(e.to_string());
+                }
+            }
+        }
+        let result = self.reload_locked().await;
+        self.metrics.reload(result.is_ok());
+        if let Err(error) = &result {
+            tracing::warn!(%error, "key records rejected; restoring the previous ones");
+            self.restore_key_records(previous).await;
+        }
+        result
+    }
+
+    async fn restore_key_records(&self, previous: Vec<(String, Option<KeyRecord>)>) {
+        for (id, old) in previous.into_iter().rev() {
+            let restored = match old {
+                Some(old) => self.store.put_key_record(&old).await.map(|_| ()),
+                None => self.store.delete_key_record(&id).await.map(|_| ()),
+            };
+            if let Err(e) = restored {
+                tracing::error!(key_id = %id, error = %e, "cannot restore the key record");
+            }
+        }
     }
 
     /// Deletes a key record and reloads. `Ok(None)`: there was none.

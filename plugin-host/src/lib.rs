@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod gateway;
+pub mod lifecycle;
 pub mod metrics;
 pub mod plugin;
 pub mod proxy;

@@ -7,6 +7,7 @@
 //! payseal demo-upstream --listen ADDR      the demo upstream alone (for benchmarks)
 //! payseal key-record ID ENVIRONMENT        a key record (digest only) for the key read from stdin
 //! payseal verify-store FILE                integrity check of a store no process has open
+//! payseal keys COMMAND …                   the key lifecycle, through a running gateway's admin API
 //! ```
 
 use std::io::{BufRead as _, Write as _};
@@ -24,7 +25,8 @@ const USAGE: &str = "usage:
   payseal check-config --config FILE
   payseal demo-upstream --listen ADDR
   payseal key-record ID live|test      (reads the key from stdin)
-  payseal verify-store FILE";
+  payseal verify-store FILE
+  payseal keys COMMAND …             (payseal keys help)";
 
 fn init_logging(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},extism=warn,wasmtime=warn,cranelift=warn")));
@@ -158,6 +160,7 @@ fn main() -> ExitCode {
         Some("demo-upstream") => demo_upstream(&args),
         Some("key-record") => key_record(&args),
         Some("verify-store") => verify_store(&args),
+        Some("keys") => payseal_gateway::lifecycle::cli::run(&args[2..]),
         Some("--version" | "-V") => {
             println!("payseal {}", env!("CARGO_PKG_VERSION"));
             Ok(())

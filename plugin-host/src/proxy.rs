@@ -107,7 +107,13 @@ pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Inc
     let started = Instant::now();
     let runtime = shared.runtime.load_full();
     let (parts, body) = request.into_parts();
-    let handled = pipeline(shared, &runtime, peer, &parts, body).await;
+    let handled = match crate::lifecycle::renewal::route(&runtime, &parts) {
+        Some(code_url) => {
+            let (response, reason) = crate::lifecycle::renewal::handle(shared, &runtime, &code_url, body).await;
+            Handled::new(response, "renewal").reason(reason)
+        }
+        None => pipeline(shared, &runtime, peer, &parts, body).await,
+    };
     shared.metrics.request(handled.outcome, handled.reason.as_deref());
     let path = parts.uri.path();
     tracing::info!(

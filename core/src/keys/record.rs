@@ -54,6 +54,38 @@ impl<'de> Deserialize<'de> for KeyDigest {
     }
 }
 
+/// Where a key stands at a given time, for listings (`ACTIVE`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyState {
+    /// Usable, not superseded.
+    Active,
+    /// Superseded by a newer key and still inside its grace period.
+    Superseded,
+    /// Superseded and past its grace period.
+    RotatedOut,
+    /// Revoked.
+    Revoked,
+    /// Past its expiry.
+    Expired,
+    /// Before its `not_before`.
+    NotYetValid,
+}
+
+impl KeyState {
+    /// The upper-case name lifecycle answers use (`ACTIVE`, `REVOKED`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Superseded => "SUPERSEDED",
+            Self::RotatedOut => "ROTATED_OUT",
+            Self::Revoked => "REVOKED",
+            Self::Expired => "EXPIRED",
+            Self::NotYetValid => "NOT_YET_VALID",
+        }
+    }
+}
+
 /// A key as the gateway knows it (`keys.md`, "Key records").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +149,41 @@ impl KeyRecord {
         }
     }
 
+    /// A new active record for `key` with this record's configuration
+    /// (environment, scopes, allow-list, webcode) and no validity window:
+    /// what regenerating a key or renewing a secret installs.
+    #[must_use]
+    pub fn successor(&self, id: impl Into<String>, key: &str) -> Self {
+        let mut next = Self::new(id, key, self.environment);
+        next.scopes.clone_from(&self.scopes);
+        next.allowed_ips.clone_from(&self.allowed_ips);
+        next.webcode.clone_from(&self.webcode);
+        next
+    }
+
+    /// The first time the key is refused for its age: its expiry or the end
+    /// of its grace, whichever comes first (a grace never outlives the key).
+    pub fn usable_until(&self) -> Option<u64> {
+        let grace_end = self.superseded_at.map(|at| at.saturating_add(self.grace_seconds));
+        match (self.expires_at, grace_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The key's state at `now` (no clock skew).
+    pub fn state_at(&self, now: u64) -> KeyState {
+        use super::KeyRejection as R;
+        match self.validity(now, 0) {
+            Ok(()) if self.superseded_at.is_some() => KeyState::Superseded,
+            Ok(()) => KeyState::Active,
+            Err(R::RevokedKey) => KeyState::Revoked,
+            Err(R::NotYetValid) => KeyState::NotYetValid,
+            Err(R::RotatedOut) => KeyState::RotatedOut,
+            Err(_) => KeyState::Expired,
+        }
+    }
+
     /// Whether the key is usable at `now` (checks 4 to 6), with `skew` seconds of clock skew.
     pub(super) fn validity(&self, now: u64, skew: u64) -> Result<(), super::KeyRejection> {
         use super::KeyRejection as R;
@@ -133,5 +200,42 @@ impl KeyRecord {
             return Err(R::RotatedOut);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grace_is_capped_by_the_keys_own_expiry() {
+        let mut record = KeyRecord::new("k", "sk_live_x", Environment::Live);
+        record.expires_at = Some(1_000);
+        record.supersede(900, 500);
+        assert_eq!(record.usable_until(), Some(1_000));
+        assert_eq!(record.state_at(999), KeyState::Superseded);
+        assert_eq!(record.state_at(1_000), KeyState::Expired);
+        record.supersede(950, 10);
+        assert_eq!(record.superseded_at, Some(900), "a second supersede keeps the first grace");
+        let mut short = KeyRecord::new("s", "sk_live_y", Environment::Live);
+        short.expires_at = Some(1_000);
+        short.supersede(900, 50);
+        assert_eq!(short.usable_until(), Some(950));
+        assert_eq!(short.state_at(950), KeyState::RotatedOut);
+    }
+
+    #[test]
+    fn successor_copies_configuration_not_validity() {
+        let mut record = KeyRecord::new("k", "sk_live_x", Environment::Test);
+        record.scopes = alloc::vec!["s".into()];
+        record.allowed_ips = alloc::vec!["10.0.0.0/8".parse().unwrap()];
+        record.webcode = Some("W".into());
+        record.expires_at = Some(5);
+        record.status = KeyStatus::Revoked;
+        let next = record.successor("n", "sk_test_y");
+        assert_eq!((next.environment, &next.scopes, &next.allowed_ips, &next.webcode), (Environment::Test, &record.scopes, &record.allowed_ips, &record.webcode));
+        assert_eq!((next.status, next.expires_at, next.superseded_at), (KeyStatus::Active, None, None));
+        assert_eq!(next.key_sha256, KeyDigest::of("sk_test_y"));
+        assert_eq!(KeyRecord::new("a", "b", Environment::Live).state_at(0).as_str(), "ACTIVE");
     }
 }

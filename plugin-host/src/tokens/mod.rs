@@ -82,7 +82,10 @@ mod tests {
     fn example_section() -> String {
         let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/payseal.toml")).unwrap();
         let start = example.find("\n# [tokens]\n").unwrap();
-        example[start + 1..].lines().map(|line| line.strip_prefix("# ").unwrap_or(line.trim_start_matches('#'))).collect::<Vec<_>>().join("\n")
+        // The section ends at the next separator line (or the end of the file).
+        let section = &example[start + 1..];
+        let section = section.find("\n# ----").map_or(section, |end| &section[..end]);
+        section.lines().map(|line| line.strip_prefix("# ").unwrap_or(line.trim_start_matches('#'))).collect::<Vec<_>>().join("\n")
     }
 
     #[test]

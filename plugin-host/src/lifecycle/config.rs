@@ -1,0 +1,257 @@
+//! `[lifecycle]` and `[[lifecycle.accounts]]` of `payseal.toml`.
+
+use std::fmt;
+
+use argon2::{ARGON2ID_IDENT, PasswordHash};
+use payseal_core::Environment;
+use payseal_core::keys::{IpNet, KeyFormat};
+use serde::Deserialize;
+
+use crate::config::ConfigError;
+
+const fn default_grace() -> u64 {
+    3_600
+}
+
+const fn default_format() -> KeyFormat {
+    KeyFormat::Prefixed
+}
+
+/// `[lifecycle]`: how keys are issued, replaced and renewed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleConfig {
+    /// Environment variable holding the 32-byte key-encryption key (64 hex
+    /// digits or base64) that seals client secrets and shared secrets in the
+    /// store. Without it, nothing that must be stored sealed can be created.
+    #[serde(default)]
+    pub store_key_env: Option<String>,
+    /// Grace of a key replaced by `regenerate` or a renewal, unless the
+    /// request or the account says otherwise.
+    #[serde(default = "default_grace")]
+    pub grace_seconds: u64,
+    /// Format of created keys unless the request names one.
+    #[serde(default = "default_format")]
+    pub default_format: KeyFormat,
+    /// Delivery of renewed secrets to reception URLs.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// Merchant accounts that may renew their secret.
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        Self {
+            store_key_env: None,
+            grace_seconds: default_grace(),
+            default_format: default_format(),
+            delivery: DeliveryConfig::default(),
+            accounts: Vec::new(),
+        }
+    }
+}
+
+const fn default_attempts() -> u32 {
+    8
+}
+
+const fn default_initial_backoff() -> u64 {
+    1_000
+}
+
+const fn default_max_backoff() -> u64 {
+    60_000
+}
+
+const fn default_delivery_timeout() -> u64 {
+    10_000
+}
+
+/// `[lifecycle.delivery]`: retries with capped exponential backoff.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Attempts before giving up (at least 1).
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+    /// Wait after the first failed attempt; doubles after each failure.
+    #[serde(default = "default_initial_backoff")]
+    pub initial_backoff_ms: u64,
+    /// Longest wait between attempts.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u64,
+    /// Time one attempt may take.
+    #[serde(default = "default_delivery_timeout")]
+    pub timeout_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            attempts: default_attempts(),
+            initial_backoff_ms: default_initial_backoff(),
+            max_backoff_ms: default_max_backoff(),
+            timeout_ms: default_delivery_timeout(),
+        }
+    }
+}
+
+const fn default_lifetime() -> u64 {
+    3_600
+}
+
+const fn default_min_interval() -> u64 {
+    60
+}
+
+/// One `[[lifecycle.accounts]]`: a merchant account that renews its secret
+/// at `POST /{code_url}/renew-secret`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// The `{codeUrl}` path segment of the account's renewal route.
+    pub code_url: String,
+    /// The `accountOperationCode` the merchant sends.
+    pub operation_account_code: String,
+    /// Argon2id PHC string of the merchant's password (`payseal keys hash-password`).
+    pub password_argon2: String,
+    /// Environment of the keys it gets.
+    pub environment: Environment,
+    /// `false`: renewals answer 403 `SECRET_KEY_RECEPTION_URL_NOT_ACTIVE`.
+    #[serde(default = "crate::lifecycle::config::default_true")]
+    pub active: bool,
+    /// Where a renewed secret is also sent by `POST` (`http://` only), retried until it answers 200.
+    #[serde(default)]
+    pub reception_url: Option<String>,
+    /// Lifetime of a renewed secret (`expires_in`).
+    #[serde(default = "default_lifetime")]
+    pub secret_lifetime_seconds: u64,
+    /// Least time between two renewals; 0 turns the rate limit off.
+    #[serde(default = "default_min_interval")]
+    pub min_interval_seconds: u64,
+    /// Grace of the replaced secret (`lifecycle.grace_seconds` when absent).
+    #[serde(default)]
+    pub grace_seconds: Option<u64>,
+    /// Format of the renewed secret (`lifecycle.default_format` when absent).
+    #[serde(default)]
+    pub format: Option<KeyFormat>,
+    /// Scopes of the renewed key.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Allowed client addresses of the renewed key.
+    #[serde(default)]
+    pub allowed_ips: Vec<IpNet>,
+    /// Webcode of the renewed key.
+    #[serde(default)]
+    pub webcode: Option<String>,
+}
+
+pub(crate) const fn default_true() -> bool {
+    true
+}
+
+impl fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("code_url", &self.code_url)
+            .field("operation_account_code", &self.operation_account_code)
+            .field("password_argon2", &"[redacted]")
+            .field("environment", &self.environment)
+            .field("active", &self.active)
+            .field("reception_url", &self.reception_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LifecycleConfig {
+    /// Checks what serde cannot: unique accounts, Argon2id hashes, usable URLs.
+    ///
+    /// # Errors
+    /// The first bad field, named by its position (never its value).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let d = &self.delivery;
+        if d.attempts == 0 || d.initial_backoff_ms == 0 || d.max_backoff_ms < d.initial_backoff_ms {
+            return Err(ConfigError(
+                "lifecycle.delivery: attempts and initial_backoff_ms must be above 0 and max_backoff_ms at least initial_backoff_ms".into(),
+            ));
+        }
+        for (i, account) in self.accounts.iter().enumerate() {
+            let field = |name: &str| format!("lifecycle.accounts[{i}].{name}");
+            if account.code_url.is_empty() || !account.code_url.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b)) {
+                return Err(ConfigError(format!("{}: one path segment of letters, digits and -_.~", field("code_url"))));
+            }
+            if account.operation_account_code.is_empty() {
+                return Err(ConfigError(format!("{}: must not be empty", field("operation_account_code"))));
+            }
+            match PasswordHash::new(&account.password_argon2) {
+                Ok(hash) if hash.algorithm == ARGON2ID_IDENT => {}
+                _ => return Err(ConfigError(format!("{}: not an Argon2id PHC string", field("password_argon2")))),
+            }
+            if let Some(url) = &account.reception_url
+                && !(url.starts_with("http://") && url.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some()))
+            {
+                return Err(ConfigError(format!("{}: an http:// URL with a host", field("reception_url"))));
+            }
+            if account.secret_lifetime_seconds == 0 {
+                return Err(ConfigError(format!("{}: must be above 0", field("secret_lifetime_seconds"))));
+            }
+            let duplicate = self.accounts[..i]
+                .iter()
+                .any(|a| a.code_url == account.code_url || a.operation_account_code == account.operation_account_code);
+            if duplicate {
+                return Err(ConfigError(format!("lifecycle.accounts[{i}]: code_url and operation_account_code must be unique")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The account renewing at `code_url`.
+    pub fn account(&self, code_url: &str) -> Option<&AccountConfig> {
+        self.accounts.iter().find(|a| a.code_url == code_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$0T4Q4Nf9c1n0Yw1nN0aJqD4r8mH4m3w3Xy6m2VqKZ0c";
+
+    fn parse(text: &str) -> Result<LifecycleConfig, ConfigError> {
+        let config: LifecycleConfig = toml::from_str(text).map_err(|e| ConfigError(e.message().to_owned()))?;
+        config.validate().map(|()| config)
+    }
+
+    fn account(extra: &str) -> String {
+        format!(
+            "[[accounts]]\ncode_url = \"ABC\"\noperation_account_code = \"ACC\"\npassword_argon2 = \"{HASH}\"\nenvironment = \"live\"\n{extra}\n"
+        )
+    }
+
+    #[test]
+    fn defaults_and_accounts() {
+        let config = parse("").unwrap();
+        assert_eq!((config.grace_seconds, config.default_format, config.delivery.attempts), (3_600, KeyFormat::Prefixed, 8));
+        let config = parse(&account("")).unwrap();
+        let a = config.account("ABC").unwrap();
+        assert!(a.active);
+        assert_eq!((a.secret_lifetime_seconds, a.min_interval_seconds), (3_600, 60));
+        assert!(!format!("{a:?}").contains("argon2id"));
+        assert!(config.account("abc").is_none());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = parse(&account("").replace("argon2id", "argon2i")).unwrap_err();
+        assert!(e.0.contains("accounts[0].password_argon2"), "{e}");
+        let e = parse(&account("reception_url = \"https://m.example/x\"")).unwrap_err();
+        assert!(e.0.contains("reception_url"), "{e}");
+        let e = parse(&account("").replace("\"ABC\"", "\"a/b\"")).unwrap_err();
+        assert!(e.0.contains("code_url"), "{e}");
+        let twice = format!("{}{}", account(""), account("").replace("\"ABC\"", "\"DEF\""));
+        assert!(parse(&twice).unwrap_err().0.contains("unique"));
+        assert!(parse("[delivery]\nattempts = 0\n").is_err());
+    }
+}

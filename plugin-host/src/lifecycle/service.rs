@@ -1,0 +1,504 @@
+//! The lifecycle operations, over the gateway's [`Shared`] state: every
+//! caller (admin API, CLI through it, renewal endpoint) goes through here.
+//!
+//! What is stored, besides key records (digests only):
+//!
+//! | entry | value |
+//! | --- | --- |
+//! | `lifecycle/key/<id>` | [`KeyMeta`]: creation time, format, creator, account (never material) |
+//! | `lifecycle/client-secret/<environment>` | the environment's client secret, sealed |
+//! | `lifecycle/shared-secret/<id>` | a `base64-secret` key's secret, sealed |
+//! | `lifecycle/account/<operation_account_code>` | the id of the account's current key |
+//! | `lifecycle/renewal-lease/<operation_account_code>` | the account's last rotation time, expiring after `min_interval_seconds` |
+//!
+//! Writes are ordered so that a failure leaves a consistent state: sealed
+//! secrets and metadata are written before the key record that makes them
+//! reachable, and removed again when the record is rejected.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use payseal_core::Environment;
+use payseal_core::keys::{ID_RANDOM_BYTES, KEY_RANDOM_BYTES, KeyFormat, KeyRecord, KeyStatus, key_id};
+use zeroize::Zeroizing;
+
+pub use super::types::{Actor, CreateRequest, EditRequest, Issued, KeyMeta, Listed, RegenerateRequest, RotatedSecret};
+use super::{AccountConfig, Lifecycle, LifecycleError, random};
+use crate::audit::{AuditAction, AuditEvent};
+use crate::gateway::Shared;
+use crate::store::Store;
+
+/// Serializes read-modify-write of key records within this process (two
+/// concurrent edits of one key must not lose one).
+static RECORDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How many times a compare-and-swap is retried when another writer won.
+const CAS_ATTEMPTS: usize = 16;
+
+fn meta_entry(id: &str) -> String {
+    format!("lifecycle/key/{id}")
+}
+
+fn client_secret_entry(environment: Environment) -> String {
+    format!("lifecycle/client-secret/{}", environment.as_str())
+}
+
+fn shared_secret_entry(id: &str) -> String {
+    format!("lifecycle/shared-secret/{id}")
+}
+
+fn account_entry(account: &str) -> String {
+    format!("lifecycle/account/{account}")
+}
+
+/// The store entry holding an account's renewal lease.
+pub fn lease_entry(account: &str) -> String {
+    format!("lifecycle/renewal-lease/{account}")
+}
+
+/// The lifecycle operations of one gateway.
+pub struct Service<'a> {
+    shared: &'a Shared,
+    lifecycle: Arc<Lifecycle>,
+}
+
+impl<'a> Service<'a> {
+    /// The operations with the current configuration.
+    pub fn new(shared: &'a Shared) -> Self {
+        let lifecycle = Arc::clone(&shared.runtime.load().lifecycle);
+        Self { shared, lifecycle }
+    }
+
+    fn now(&self) -> u64 {
+        self.shared.clock.now()
+    }
+
+    async fn audit(&self, event: AuditEvent) {
+        // The change is made and the key may already have been shown: a
+        // failed audit write cannot undo it, so it is logged loudly instead.
+        if let Err(error) = event.record(self.shared.store.as_ref()).await {
+            tracing::error!(%error, action = ?event.action, subject = %event.subject, "cannot write the audit event");
+        }
+    }
+
+    async fn meta(&self, id: &str) -> Result<Option<KeyMeta>, LifecycleError> {
+        let now = self.now();
+        Ok(self.shared.store.entry(&meta_entry(id), now).await?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    async fn record(&self, id: &str) -> Result<KeyRecord, LifecycleError> {
+        self.shared
+            .store
+            .key_records()
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| LifecycleError::NotFound(id.to_owned()))
+    }
+
+    /// A fresh id and key text.
+    fn issue(format: KeyFormat, environment: Environment) -> Result<(String, Zeroizing<String>), LifecycleError> {
+        let id = key_id(&*random::<ID_RANDOM_BYTES>()?);
+        let key = format.issue(environment, &*random::<KEY_RANDOM_BYTES>()?);
+        Ok((id, key))
+    }
+
+    /// Writes what must exist before `record` is reachable: its metadata and,
+    /// for a shared secret, the sealed secret. Answers the entries written.
+    async fn write_companions(&self, record: &KeyRecord, meta: &KeyMeta, key: &str) -> Result<Vec<(String, Vec<u8>)>, LifecycleError> {
+        let now = self.now();
+        let mut written = Vec::new();
+        if meta.format == KeyFormat::Base64Secret {
+            let name = shared_secret_entry(&record.id);
+            let sealed = self.lifecycle.store_key()?.seal(&name, key.as_bytes())?;
+            if !self.shared.store.swap_entry(&name, None, Some(&sealed), None, now).await? {
+                return Err(LifecycleError::Conflict);
+            }
+            written.push((name, sealed));
+        }
+        let name = meta_entry(&record.id);
+        let bytes = serde_json::to_vec(meta).map_err(|_| LifecycleError::Store("cannot write key metadata".into()))?;
+        if !self.shared.store.swap_entry(&name, None, Some(&bytes), None, now).await? {
+            self.remove(written).await;
+            return Err(LifecycleError::Conflict);
+        }
+        written.push((name, bytes));
+        Ok(written)
+    }
+
+    /// Removes entries this operation wrote, if they are still ours.
+    async fn remove(&self, written: Vec<(String, Vec<u8>)>) {
+        let now = self.now();
+        for (name, bytes) in written {
+            if let Err(error) = self.shared.store.swap_entry(&name, Some(&bytes), None, None, now).await {
+                tracing::error!(%error, entry = %name, "cannot remove a lifecycle entry after a failed change");
+            }
+        }
+    }
+
+    /// Stores `records` (one reload); on failure removes `written`.
+    async fn commit(&self, records: &[KeyRecord], written: Vec<(String, Vec<u8>)>) -> Result<(), LifecycleError> {
+        match self.shared.put_key_records(records).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                self.remove(written).await;
+                Err(LifecycleError::Rejected(error))
+            }
+        }
+    }
+
+    /// Creates the environment's client secret if it has none yet; answers
+    /// it (to show once) and the entry written.
+    async fn ensure_client_secret(&self, environment: Environment) -> Result<Option<(Zeroizing<String>, (String, Vec<u8>))>, LifecycleError> {
+        let now = self.now();
+        let name = client_secret_entry(environment);
+        if self.shared.store.entry(&name, now).await?.is_some() {
+            return Ok(None);
+        }
+        let secret = KeyFormat::Base64Secret.issue(environment, &*random::<KEY_RANDOM_BYTES>()?);
+        let sealed = self.lifecycle.store_key()?.seal(&name, secret.as_bytes())?;
+        if self.shared.store.swap_entry(&name, None, Some(&sealed), None, now).await? {
+            Ok(Some((secret, (name, sealed))))
+        } else {
+            // A concurrent first key created it: that answer shows it.
+            Ok(None)
+        }
+    }
+
+    /// Issues a key; the first key of an environment also creates the
+    /// environment's client secret.
+    ///
+    /// # Errors
+    /// A bad request, no store key where one is needed, the store, or the
+    /// plugin rejecting the record; nothing is kept then.
+    pub async fn create(&self, actor: &Actor, request: CreateRequest) -> Result<Issued, LifecycleError> {
+        let format = request.format.unwrap_or(self.lifecycle.config.default_format);
+        if request.expires_in_seconds == Some(0) {
+            return Err(LifecycleError::InvalidRequest("expiresInSeconds must be above 0".into()));
+        }
+        let _guard = RECORDS.lock().await;
+        let now = self.now();
+        // Checked before anything is written: every first key needs it.
+        let client_secret = self.ensure_client_secret(request.environment).await?;
+        let (id, key) = Self::issue(format, request.environment)?;
+        let mut record = KeyRecord::new(id.clone(), &key, request.environment);
+        record.scopes = request.scopes;
+        record.allowed_ips = request.allowed_ips;
+        record.webcode = request.webcode;
+        record.expires_at = request.expires_in_seconds.map(|s| now.saturating_add(s));
+        let meta = KeyMeta { created_at: now, format, created_by: actor.as_str().to_owned(), account: None, replaces: None };
+        let mut undo: Vec<(String, Vec<u8>)> = client_secret.as_ref().map(|(_, entry)| entry.clone()).into_iter().collect();
+        let written = match self.write_companions(&record, &meta, &key).await {
+            Ok(written) => written,
+            Err(e) => {
+                self.remove(undo).await;
+                return Err(e);
+            }
+        };
+        undo.extend(written);
+        self.commit(std::slice::from_ref(&record), undo).await?;
+        self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyCreated, &id).with_detail(format!("environment={}", request.environment.as_str()))).await;
+        if client_secret.is_some() {
+            self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::ClientSecretCreated, request.environment.as_str())).await;
+        }
+        Ok(Issued {
+            key_id: id,
+            key,
+            environment: record.environment,
+            format,
+            created_at: now,
+            expires_at: record.expires_at,
+            client_secret: client_secret.map(|(secret, _)| secret),
+            replaces: None,
+        })
+    }
+
+    /// Every stored key, newest first, without material.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn list(&self) -> Result<Vec<Listed>, LifecycleError> {
+        let now = self.now();
+        let mut listed = Vec::new();
+        for record in self.shared.store.key_records().await? {
+            let meta = self.meta(&record.id).await?;
+            listed.push(Listed::of(&record, meta.as_ref(), now));
+        }
+        listed.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.key_id.cmp(&b.key_id)));
+        Ok(listed)
+    }
+
+    /// One stored key, without material.
+    ///
+    /// # Errors
+    /// Unknown id, or the store.
+    pub async fn get(&self, id: &str) -> Result<Listed, LifecycleError> {
+        let record = self.record(id).await?;
+        let meta = self.meta(id).await?;
+        Ok(Listed::of(&record, meta.as_ref(), self.now()))
+    }
+
+    /// Replaces a key's allow-list and/or scopes; takes effect at once.
+    ///
+    /// # Errors
+    /// Unknown or revoked key, nothing to change, the store, or a rejection.
+    pub async fn edit(&self, actor: &Actor, id: &str, request: EditRequest) -> Result<Listed, LifecycleError> {
+        if request.allowed_ips.is_none() && request.scopes.is_none() {
+            return Err(LifecycleError::InvalidRequest("give allowedIps and/or scopes".into()));
+        }
+        let _guard = RECORDS.lock().await;
+        let mut record = self.record(id).await?;
+        if record.status == KeyStatus::Revoked {
+            return Err(LifecycleError::Revoked(id.to_owned()));
+        }
+        let mut fields = Vec::new();
+        if let Some(ips) = request.allowed_ips {
+            record.allowed_ips = ips;
+            fields.push("allowed_ips");
+        }
+        if let Some(scopes) = request.scopes {
+            record.scopes = scopes;
+            fields.push("scopes");
+        }
+        self.commit(std::slice::from_ref(&record), Vec::new()).await?;
+        let now = self.now();
+        self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyEdited, id).with_detail(format!("fields={}", fields.join(",")))).await;
+        Ok(Listed::of(&record, self.meta(id).await?.as_ref(), now))
+    }
+
+    /// Revokes a key, permanently; it is refused with `revoked_key` at once.
+    ///
+    /// # Errors
+    /// Unknown or already revoked key, the store, or a rejection.
+    pub async fn revoke(&self, actor: &Actor, id: &str) -> Result<Listed, LifecycleError> {
+        let _guard = RECORDS.lock().await;
+        let mut record = self.record(id).await?;
+        if record.status == KeyStatus::Revoked {
+            return Err(LifecycleError::Revoked(id.to_owned()));
+        }
+        record.status = KeyStatus::Revoked;
+        self.commit(std::slice::from_ref(&record), Vec::new()).await?;
+        let now = self.now();
+        self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyRevoked, id)).await;
+        Ok(Listed::of(&record, self.meta(id).await?.as_ref(), now))
+    }
+
+    /// Issues a new key with the same configuration; the old one works for
+    /// its grace (never past its own expiry), then is refused `rotated_out`.
+    ///
+    /// # Errors
+    /// Unknown, revoked or already replaced key, the store, or a rejection.
+    pub async fn regenerate(&self, actor: &Actor, id: &str, request: RegenerateRequest) -> Result<Issued, LifecycleError> {
+        if request.expires_in_seconds == Some(0) {
+            return Err(LifecycleError::InvalidRequest("expiresInSeconds must be above 0".into()));
+        }
+        let _guard = RECORDS.lock().await;
+        let now = self.now();
+        let mut old = self.record(id).await?;
+        if old.status == KeyStatus::Revoked {
+            return Err(LifecycleError::Revoked(id.to_owned()));
+        }
+        if old.superseded_at.is_some() {
+            return Err(LifecycleError::Superseded(id.to_owned()));
+        }
+        let old_meta = self.meta(id).await?;
+        let format = old_meta.as_ref().map_or(self.lifecycle.config.default_format, |m| m.format);
+        let lifetime = request.expires_in_seconds.or_else(|| {
+            let created = old_meta.as_ref()?.created_at;
+            Some(old.expires_at?.saturating_sub(created).max(1))
+        });
+        let (new_id, key) = Self::issue(format, old.environment)?;
+        let mut new = old.successor(new_id.clone(), &key);
+        new.expires_at = lifetime.map(|s| now.saturating_add(s));
+        let grace = request.grace_seconds.unwrap_or(self.lifecycle.config.grace_seconds);
+        old.supersede(now, grace);
+        let meta = KeyMeta {
+            created_at: now,
+            format,
+            created_by: actor.as_str().to_owned(),
+            account: old_meta.and_then(|m| m.account),
+            replaces: Some(id.to_owned()),
+        };
+        let written = self.write_companions(&new, &meta, &key).await?;
+        self.commit(&[new.clone(), old.clone()], written).await?;
+        if let Some(account) = &meta.account {
+            // An account's key regenerated by an operator becomes the
+            // account's current key, so its next renewal supersedes it.
+            let pointer = account_entry(account);
+            if !self.shared.store.swap_entry(&pointer, Some(id.as_bytes()), Some(new_id.as_bytes()), None, now).await? {
+                tracing::warn!(key_id = %id, "the regenerated key was not its account's current key; the account keeps its own");
+            }
+        }
+        self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyCreated, &new_id).with_detail(format!("replaces={id}"))).await;
+        self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyRegenerated, id).with_detail(format!("replaced_by={new_id} grace={grace}"))).await;
+        Ok(Issued {
+            key_id: new_id,
+            key,
+            environment: new.environment,
+            format,
+            created_at: now,
+            expires_at: new.expires_at,
+            client_secret: None,
+            replaces: Some((id.to_owned(), old.usable_until())),
+        })
+    }
+
+    /// Replaces an environment's client secret (creates it if it has none).
+    ///
+    /// # Errors
+    /// No store key, the RNG, or the store.
+    pub async fn rotate_client_secret(&self, actor: &Actor, environment: Environment) -> Result<RotatedSecret, LifecycleError> {
+        let name = client_secret_entry(environment);
+        let store_key = self.lifecycle.store_key()?;
+        for _ in 0..CAS_ATTEMPTS {
+            let now = self.now();
+            let current = self.shared.store.entry(&name, now).await?;
+            let secret = KeyFormat::Base64Secret.issue(environment, &*random::<KEY_RANDOM_BYTES>()?);
+            let sealed = store_key.seal(&name, secret.as_bytes())?;
+            if self.shared.store.swap_entry(&name, current.as_deref(), Some(&sealed), None, now).await? {
+                let action = if current.is_some() { AuditAction::ClientSecretRotated } else { AuditAction::ClientSecretCreated };
+                self.audit(AuditEvent::new(now, actor.as_str(), action, environment.as_str())).await;
+                return Ok(RotatedSecret { environment, client_secret: secret, rotated_at: now });
+            }
+        }
+        Err(LifecycleError::Conflict)
+    }
+
+    /// The environment's client secret, opened (for checking signatures).
+    ///
+    /// # Errors
+    /// No store key, a damaged entry, or the store.
+    pub async fn client_secret(&self, environment: Environment) -> Result<Option<Zeroizing<Vec<u8>>>, LifecycleError> {
+        self.open(&client_secret_entry(environment)).await
+    }
+
+    /// A `base64-secret` key's shared secret, opened.
+    ///
+    /// # Errors
+    /// No store key, a damaged entry, or the store.
+    pub async fn shared_secret(&self, id: &str) -> Result<Option<Zeroizing<Vec<u8>>>, LifecycleError> {
+        self.open(&shared_secret_entry(id)).await
+    }
+
+    async fn open(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, LifecycleError> {
+        match self.shared.store.entry(name, self.now()).await? {
+            Some(sealed) => self.lifecycle.store_key()?.open(name, &sealed).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Installs a renewed secret for `account` (the caller holds the
+    /// account's rate-limit lease): a new key from the account's template,
+    /// expiring after `secret_lifetime_seconds`; the account's previous key
+    /// is superseded with its grace. When renewals race, the last to
+    /// install wins and supersedes every earlier one.
+    ///
+    /// # Errors
+    /// The RNG, sealing, the store, or a rejection; nothing is kept then.
+    pub async fn renew(&self, account: &AccountConfig) -> Result<Issued, LifecycleError> {
+        let _guard = RECORDS.lock().await;
+        let now = self.now();
+        let actor = Actor::account(&account.operation_account_code);
+        let pointer = account_entry(&account.operation_account_code);
+        let format = account.format.unwrap_or(self.lifecycle.config.default_format);
+        let grace = account.grace_seconds.unwrap_or(self.lifecycle.config.grace_seconds);
+        let (id, key) = Self::issue(format, account.environment)?;
+        let mut record = KeyRecord::new(id.clone(), &key, account.environment);
+        record.scopes.clone_from(&account.scopes);
+        record.allowed_ips.clone_from(&account.allowed_ips);
+        record.webcode.clone_from(&account.webcode);
+        record.expires_at = Some(now.saturating_add(account.secret_lifetime_seconds));
+        let mut current = self.shared.store.entry(&pointer, now).await?;
+        let previous = current.as_deref().map(|b| String::from_utf8_lossy(b).into_owned());
+        let meta = KeyMeta {
+            created_at: now,
+            format,
+            created_by: actor.as_str().to_owned(),
+            account: Some(account.operation_account_code.clone()),
+            replaces: previous.clone(),
+        };
+        let written = self.write_companions(&record, &meta, &key).await?;
+        let mut records = vec![record.clone()];
+        records.extend(self.superseded(previous.as_deref(), now, grace).await?);
+        self.commit(&records, written).await?;
+        // Point the account at the new key; a renewal that raced in between
+        // is superseded too, so exactly one key of the account stays current.
+        let mut replaced = previous;
+        let mut installed = false;
+        for _ in 0..CAS_ATTEMPTS {
+            if self.shared.store.swap_entry(&pointer, current.as_deref(), Some(id.as_bytes()), None, now).await? {
+                installed = true;
+                break;
+            }
+            current = self.shared.store.entry(&pointer, now).await?;
+            let raced = current.as_deref().map(|b| String::from_utf8_lossy(b).into_owned());
+            let superseded = self.superseded(raced.as_deref(), now, grace).await?;
+            if !superseded.is_empty() {
+                self.shared.put_key_records(&superseded).await.map_err(LifecycleError::Rejected)?;
+            }
+            replaced = raced;
+        }
+        if !installed {
+            return Err(LifecycleError::Conflict);
+        }
+        let detail = replaced.as_deref().map_or_else(|| format!("grace={grace}"), |r| format!("replaces={r} grace={grace}"));
+        self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::SecretRenewed, &id).with_detail(detail)).await;
+        Ok(Issued {
+            key_id: id,
+            key,
+            environment: account.environment,
+            format,
+            created_at: now,
+            expires_at: record.expires_at,
+            client_secret: None,
+            replaces: replaced.map(|r| (r, None)),
+        })
+    }
+
+    /// The stored record `id`, superseded at `now` (empty when there is none,
+    /// or it is already superseded or revoked).
+    async fn superseded(&self, id: Option<&str>, now: u64, grace: u64) -> Result<Vec<KeyRecord>, LifecycleError> {
+        let Some(id) = id else { return Ok(Vec::new()) };
+        match self.record(id).await {
+            Ok(mut record) if record.superseded_at.is_none() && record.status == KeyStatus::Active => {
+                record.supersede(now, grace);
+                Ok(vec![record])
+            }
+            Ok(_) | Err(LifecycleError::NotFound(_)) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records an event of the renewal endpoint or the delivery.
+    pub async fn audit_event(&self, event: AuditEvent) {
+        self.audit(event).await;
+    }
+}
+
+/// The shared secrets of stored `base64-secret` keys, opened, by key id:
+/// added to the plugin document on every reload, so a created shared secret
+/// verifies signed routes without a restart. An entry that cannot be opened
+/// (no or another store key) is left out and logged: that key's signed
+/// requests then fail closed.
+pub async fn stored_shared_secrets(store: &dyn Store, lifecycle: &Lifecycle, records: &[KeyRecord]) -> BTreeMap<String, Vec<Zeroizing<String>>> {
+    let mut secrets = BTreeMap::new();
+    for record in records.iter().filter(|r| r.status == KeyStatus::Active) {
+        let name = shared_secret_entry(&record.id);
+        // Sealed secrets never expire: any `now` reads them.
+        let sealed = match store.entry(&name, 0).await {
+            Ok(Some(sealed)) => sealed,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::error!(%error, key_id = %record.id, "cannot read a stored shared secret");
+                continue;
+            }
+        };
+        let opened = lifecycle.store_key().and_then(|key| key.open(&name, &sealed));
+        if let Ok(Ok(text)) = opened.map(|bytes| std::str::from_utf8(&bytes).map(|text| Zeroizing::new(text.to_owned()))) {
+            secrets.insert(record.id.clone(), vec![text]);
+        } else {
+            tracing::error!(key_id = %record.id, "a stored shared secret cannot be opened; its signed requests will fail");
+        }
+    }
+    secrets
+}
