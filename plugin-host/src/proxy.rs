@@ -20,7 +20,8 @@
 //!    Other allowed requests stream the upstream's answer back.
 //!
 //! A plugin error, trap or timeout, an unexpected answer, or a store error
-//! fails closed: 503, nothing forwarded.
+//! fails closed: 503, nothing forwarded (`STORE_UNAVAILABLE` for the store,
+//! also while a shared key set is unconfirmed: [`crate::store_watch`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -140,6 +141,10 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
             Err(response) => Handled::new(response, "upstream_error"),
         };
     };
+    if !shared.store_watch.key_set_fresh() {
+        // A key revoked through another gateway could still pass here.
+        return Handled::new(store_unavailable(), "store_error").reason("key_set_stale");
+    }
     let now = shared.clock.now();
     let client_ip = settings.client_ip.resolve(peer.ip(), &parts.headers);
     let webcode = settings.webcode_header.as_ref().and_then(|h| parts.headers.get(h)).map(|v| String::from_utf8_lossy(v.as_bytes()));
@@ -227,9 +232,13 @@ fn protocol_error(what: &str) -> Handled {
     Handled::new(unavailable(), "plugin_error").reason("protocol")
 }
 
+fn store_unavailable() -> Response<ResponseBody> {
+    gateway_error(503, "STORE_UNAVAILABLE", "The gateway's store is unavailable; the request was not forwarded.")
+}
+
 fn store_error(error: &crate::store::StoreError) -> Handled {
     tracing::error!(%error, "store operation failed; failing closed");
-    Handled::new(unavailable(), "store_error")
+    Handled::new(store_unavailable(), "store_error")
 }
 
 async fn timed<T>(shared: &Shared, op: &'static str, future: impl Future<Output = T>) -> T {
