@@ -125,6 +125,18 @@ mod tests {
     }
 
     #[test]
+    fn the_redis_example_parses_with_the_documented_defaults() {
+        let config = FileConfig::parse(include_str!("../examples/payseal-redis.toml")).unwrap();
+        let defaults = crate::config::StoreConfig::default();
+        let store = &config.store;
+        assert_eq!(store.url.as_ref().unwrap().redacted(), "redis://127.0.0.1:6379/0");
+        assert_eq!(
+            (&store.prefix, store.command_timeout_ms, store.key_sync_interval_ms, store.key_stale_after_ms, store.sweep_interval_seconds),
+            (&defaults.prefix, defaults.command_timeout_ms, defaults.key_sync_interval_ms, defaults.key_stale_after_ms, defaults.sweep_interval_seconds)
+        );
+    }
+
+    #[test]
     fn errors_name_the_field_and_never_the_password() {
         for (text, field) in [
             (format!("store = \"http://:hunter2pw@h\"\n{UPSTREAM}"), "store: must start with redis://"),
