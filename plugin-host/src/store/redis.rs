@@ -66,6 +66,9 @@ pub const CLEANUP_GRACE_MS: u64 = 60_000;
 /// Every key record environment (a record id lives under exactly one).
 const ENVIRONMENTS: [Environment; 2] = [Environment::Live, Environment::Test];
 
+/// The largest shift of a cleanup time a script gets (about 31,000 years).
+const MAX_LUA_MS: u64 = 1_000_000_000_000_000;
+
 /// Keys examined per `SCAN` step of a sweep.
 const SCAN_COUNT: usize = 500;
 
@@ -209,7 +212,7 @@ fn split_value(value: &[u8]) -> Result<(u64, &[u8]), StoreError> {
 
 /// `PX` for a value expiring at `expires_at`, written at `now`.
 fn cleanup_px(expires_at: u64, now: u64) -> u64 {
-    expires_at.saturating_sub(now).saturating_mul(1000).saturating_add(CLEANUP_GRACE_MS).min(i64::MAX as u64 / 2)
+    expires_at.saturating_sub(now).saturating_mul(1000).saturating_add(CLEANUP_GRACE_MS).min(MAX_LUA_MS)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
@@ -449,11 +452,21 @@ impl RedisStore {
             let (next, keys): (u64, Vec<String>) = self
                 .run("sweep", redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(SCAN_COUNT).query_async(&mut connection))
                 .await?;
-            for key in keys {
+            // One round trip reads the 20-digit expiry of the whole batch;
+            // only the expired keys get the (single-key) delete script.
+            let mut expiries = redis::pipe();
+            for key in &keys {
+                expiries.getrange(key, 0, 19);
+            }
+            let expiries: Vec<Vec<u8>> = self.run("sweep", expiries.query_async(&mut connection)).await?;
+            for (key, expiry) in keys.iter().zip(expiries) {
                 if swept >= limit {
                     return Ok(swept);
                 }
-                let deleted: i64 = self.run("sweep", self.scripts.sweep_one.key(&key).arg(now).invoke_async(&mut connection)).await?;
+                if expiry.len() != 20 || expiry.as_slice() > now.as_bytes() {
+                    continue;
+                }
+                let deleted: i64 = self.run("sweep", self.scripts.sweep_one.key(key).arg(now).invoke_async(&mut connection)).await?;
                 swept += usize::from(deleted == 1);
             }
             if next == 0 || swept >= limit {
@@ -521,7 +534,8 @@ impl Store for RedisStore {
 
     async fn complete(&self, storage_key: &str, claim: &IdempotencyRecord, record: &IdempotencyRecord) -> Result<bool, StoreError> {
         let mut connection = self.connection();
-        let shift_ms = i128::from(record.expires_at).saturating_sub(i128::from(claim.expires_at)).saturating_mul(1000);
+        // Within what a Lua number (a double) holds exactly.
+        let shift_ms = i128::from(record.expires_at).saturating_sub(i128::from(claim.expires_at)).saturating_mul(1000).clamp(-i128::from(MAX_LUA_MS), i128::from(MAX_LUA_MS));
         let mut invocation = self.scripts.complete.key(self.layout.record(storage_key));
         invocation.arg(encode_record(claim)).arg(encode_record(record)).arg(shift_ms.to_string());
         Ok(self.run("complete", invocation.invoke_async::<i64>(&mut connection)).await? == 1)
@@ -639,6 +653,8 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::Duration;
 
+    use payseal_core::idempotency::IdempotencyRecord;
+
     use super::{RedisOptions, RedisStore, RedisUrl, check_prefix, cleanup_px, split_value, with_expiry};
     use crate::store::Store;
 
@@ -708,6 +724,17 @@ mod tests {
         assert!((150_000..=160_000).contains(&ttl), "{ttl}");
         let ttl: i64 = redis::cmd("PTTL").arg(&expected[0]).query_async(&mut connection).await.unwrap();
         assert_eq!(ttl, -1, "a never-expiring entry has a TTL");
+        // A finished record keeps its cleanup relative to the gateway's
+        // clock: the claim's remaining time moved by the expiry's change.
+        let done = crate::store::suite::finished(&IdempotencyRecord { expires_at: 1_000_086_400, ..claim.clone() }, 201, b"{}");
+        assert!(first.complete("idem:live:{abc}", &claim, &done).await.unwrap());
+        let ttl: i64 = redis::cmd("PTTL").arg(&expected[1]).query_async(&mut connection).await.unwrap();
+        assert!((86_450_000..=86_460_000).contains(&ttl), "{ttl}");
+        // The sweep at a `now` past the record deletes it, and only it.
+        assert_eq!(first.sweep(1_000_086_399, 100).await.unwrap(), 0);
+        assert_eq!(first.sweep(1_000_086_400, 100).await.unwrap(), 1);
+        assert!(first.get("idem:live:{abc}").await.unwrap().is_none());
+        assert_eq!(first.entry("lease:1", u64::MAX - 1).await.unwrap().as_deref(), Some(b"v".as_slice()));
     }
 
     #[test]
