@@ -375,27 +375,21 @@ impl Drop for RedisStore {
 }
 
 fn redis_error(op: &str, error: &redis::RedisError) -> StoreError {
-    StoreError(format!("redis {op}: {}", error.kind_name()))
+    StoreError(format!("redis {op}: {}", error_kind(error)))
 }
 
-/// A short, value-free name of a Redis error.
-trait KindName {
-    fn kind_name(&self) -> String;
-}
-
-impl KindName for redis::RedisError {
-    fn kind_name(&self) -> String {
-        if self.is_timeout() {
-            "timed out".into()
-        } else if self.is_connection_refusal() {
-            "connection refused".into()
-        } else if self.is_connection_dropped() || self.is_io_error() {
-            "connection lost".into()
-        } else {
-            // Server errors name a category (NOSCRIPT, READONLY, OOM, ...);
-            // the detail can quote arguments, so it stays out.
-            self.code().map_or_else(|| format!("{:?}", self.kind()), str::to_owned)
-        }
+/// A short, value-free name of a Redis error: server errors name a category
+/// (`NOSCRIPT`, `READONLY`, `WRONGPASS`, …), and their detail, which can
+/// quote arguments, stays out.
+fn error_kind(error: &redis::RedisError) -> String {
+    if error.is_timeout() {
+        "timed out".into()
+    } else if error.is_connection_refusal() {
+        "connection refused".into()
+    } else if error.is_connection_dropped() || error.is_io_error() {
+        "connection lost".into()
+    } else {
+        error.code().map_or_else(|| format!("{:?}", error.kind()), str::to_owned)
     }
 }
 
@@ -735,6 +729,17 @@ mod tests {
         assert_eq!(first.sweep(1_000_086_400, 100).await.unwrap(), 1);
         assert!(first.get("idem:live:{abc}").await.unwrap().is_none());
         assert_eq!(first.entry("lease:1", u64::MAX - 1).await.unwrap().as_deref(), Some(b"v".as_slice()));
+    }
+
+    /// A refused password fails the start with an error that names the
+    /// category, never the password (the server's detail can quote it).
+    #[tokio::test]
+    #[ignore = "needs Redis: scripts/test-redis.sh"]
+    async fn a_refused_password_is_never_echoed() {
+        let url = url().replacen("redis://", "redis://:hunter2-pw@", 1);
+        let options = RedisOptions { url: RedisUrl::parse(&url, "u").unwrap(), prefix: fresh_prefix(), command_timeout: Duration::from_secs(2) };
+        let error = RedisStore::connect(options).await.unwrap_err();
+        assert!(error.0.starts_with("redis connect: ") && !error.0.contains("hunter2"), "{error}");
     }
 
     #[test]
