@@ -15,6 +15,12 @@
 # Works with CARGO_TARGET_DIR set or unset.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The tests find the plugin under CARGO_TARGET_DIR from the crate's
+# directory: a relative one is made absolute first.
+case "${CARGO_TARGET_DIR:-}" in
+  "" | /*) ;;
+  *) export CARGO_TARGET_DIR="$(pwd)/$CARGO_TARGET_DIR" ;;
+esac
 work=$(mktemp -d)
 pidfile="$work/redis.pid"
 cleanup() {
