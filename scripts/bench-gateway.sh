@@ -7,8 +7,12 @@
 #   3. the gateway with checks on (API key check by the plugin),
 #   4. the gateway with checks on and a fresh idempotency key per request
 #      (plugin lookup + claim + finish: two durable store commits per batch),
+#   5. 3 and 4 again with the store on Redis (redis-server from Debian,
+#      installed when missing, started on a free loopback port, stopped at
+#      the end): several gateways share it; one gateway measures its cost,
 # each with 1 KiB POSTs over 64 connections, and prints throughput and
-# p50/p99 latency as ratios to the pure proxy. At 64 connections on a small
+# p50/p99 latency as ratios to the pure proxy, and the Redis runs as ratios
+# to the same runs on the embedded store. At 64 connections on a small
 # machine every run is saturated and its p50 is mostly queueing, so the added
 # latency is also measured unloaded: one connection, pure proxy against checks on.
 # Goal: checks on keep >= 80 % of pure-proxy throughput and add <= 100 us at p50.
@@ -30,6 +34,10 @@ if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk"
   apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
 fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server"
+  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
 bash scripts/build-plugin.sh >/dev/null
 cargo build --locked --release -q -p payseal-gateway
 payseal="$target_dir/release/payseal"
@@ -39,6 +47,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -s "$work/redis.pid" ]; then kill "$(cat "$work/redis.pid")" 2>/dev/null || true; sleep 0.5; fi
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -61,9 +70,11 @@ upstream=$(wait_line "$work/upstream.out" | sed -E 's#.*http://([^ ]+).*#\1#')
 live_key=sk_live_BenchLiveKey000000000000000000
 digest=$(printf '%s' "$live_key" | sha256sum | cut -d' ' -f1)
 
-# start_gateway NAME CHECKS: starts a gateway; sets addr and gateway_pid.
+# start_gateway NAME CHECKS [STORE]: starts a gateway (STORE: the lines of
+# its [store] table, default a redb file); sets addr and gateway_pid.
 start_gateway() {
   local name=$1 checks=$2
+  local store=${3:-"path = \"$work/$name/store.redb\""}
   mkdir -p "$work/$name"
   cat >"$work/$name/payseal.toml" <<EOF
 [server]
@@ -74,7 +85,7 @@ listen = "127.0.0.1:0"
 [upstream]
 url = "http://$upstream"
 [store]
-path = "$work/$name/store.redb"
+$store
 [plugin]
 wasm = "$wasm"
 [log]
@@ -162,6 +173,18 @@ run checks-on-idempotent "$addr" "$work/idempotent.lua"
 run checks-on-1conn "$addr" "$work/post.lua" 1
 kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
 
+# The same gateway with its store on Redis (no persistence: the bench
+# measures the request path, not Redis's disk).
+redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+  --dir "$work" --pidfile "$work/redis.pid" --logfile "$work/redis.log"
+for _ in $(seq 100); do [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && break; sleep 0.1; done
+start_gateway redis true "url = \"redis://127.0.0.1:$redis_port/0\"
+prefix = \"bench\""
+run redis-checks-on "$addr" "$work/post.lua"
+run redis-idempotent "$addr" "$work/idempotent.lua"
+kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+
 proxy_line=$(printf '%s\n' "${results[@]}" | awk '$1 == "pure-proxy"')
 read -r _ proxy_rps proxy_p50 proxy_p99 <<<"$proxy_line"
 echo
@@ -180,3 +203,12 @@ awk -v r="$(field checks-on 2)" -v R="$proxy_rps" -v a="$(field checks-on 3)" -v
     ratio * 100, (ratio >= 0.8) ? "met" : "missed", added;
   printf "checks on, 1 connection: %+.0f us at p50 over the pure proxy (goal <= +100 us): %s\n",
     added1, (added1 <= 100) ? "met" : "missed" }'
+echo
+echo "store on Redis, as ratios to the same run on the embedded store (redb):"
+printf '%-42s %12s %12s %12s\n' run "rps/redb" "p50/redb" "p99/redb"
+for pair in "redis-checks-on checks-on" "redis-idempotent checks-on-idempotent"; do
+  read -r name base <<<"$pair"
+  awk -v n="$name vs $base" -v r="$(field "$name" 2)" -v a="$(field "$name" 3)" -v b="$(field "$name" 4)" \
+      -v R="$(field "$base" 2)" -v A="$(field "$base" 3)" -v B="$(field "$base" 4)" \
+    'BEGIN { printf "%-42s %12.2f %12.2f %12.2f\n", n, r / R, a / A, b / B }'
+done

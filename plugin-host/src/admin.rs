@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /healthz` | 200 while the process runs |
-//! | `GET /readyz` | 200 while serving, 503 once shutdown starts |
+//! | `GET /readyz` | 200 while serving; 503 `stopping` once shutdown starts, 503 `store_unavailable` while the store does not answer or the key set is unconfirmed ([`crate::store_watch`]) |
 //! | `POST /reload` | re-reads the file and the stored key records; `{"generation":N}` or 500 with the reason |
 //! | `GET /config` | the plugin's view of the configuration (`describe`: secrets redacted, no digests) |
 //! | `GET /keys` | stored key records, without their digests |
@@ -46,10 +46,12 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Respons
     match (&parts.method, path) {
         (&Method::GET, "/healthz") => answer(200, &json!({ "status": "ok" })),
         (&Method::GET, "/readyz") => {
-            if shared.ready.load(Ordering::SeqCst) {
-                answer(200, &json!({ "status": "ready", "generation": shared.runtime.load().generation }))
-            } else {
+            if !shared.ready.load(Ordering::SeqCst) {
                 answer(503, &json!({ "status": "stopping" }))
+            } else if !shared.store_watch.ready() {
+                answer(503, &json!({ "status": "store_unavailable" }))
+            } else {
+                answer(200, &json!({ "status": "ready", "generation": shared.runtime.load().generation }))
             }
         }
         (&Method::GET, "/metrics") => {

@@ -52,8 +52,9 @@ pub struct FileConfig {
     pub server: ServerConfig,
     /// The payment API behind the gateway.
     pub upstream: UpstreamConfig,
-    /// The embedded store.
-    #[serde(default)]
+    /// The store: the `[store]` table (embedded redb, or Redis with `url`),
+    /// or a top-level `store = "redis://…"`.
+    #[serde(default, deserialize_with = "crate::store_config::deserialize")]
     pub store: StoreConfig,
     /// The plugin module and its limits.
     #[serde(default)]
@@ -219,17 +220,44 @@ const fn default_sweep_interval() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// The redb file (relative paths are relative to the config file).
+    /// The redb file (relative paths are relative to the config file);
+    /// unused with `url`.
     #[serde(default = "default_store_path")]
     pub path: PathBuf,
     /// How often expired idempotency records are deleted.
     #[serde(default = "default_sweep_interval")]
     pub sweep_interval_seconds: u64,
+    /// Redis (`redis://[user:password@]host:port/db`) shared by several
+    /// gateways, instead of the redb file.
+    #[serde(default)]
+    pub url: Option<crate::store::RedisUrl>,
+    /// With `url`: the namespace of every Redis key.
+    #[serde(default = "crate::store_config::default_prefix")]
+    pub prefix: String,
+    /// With `url`: the longest wait for one Redis command.
+    #[serde(default = "crate::store_config::default_command_timeout")]
+    pub command_timeout_ms: u64,
+    /// With `url`: how often the key records' version is read (besides
+    /// the pub/sub push).
+    #[serde(default = "crate::store_config::default_sync_interval")]
+    pub key_sync_interval_ms: u64,
+    /// With `url`: the bound. A gateway that has not confirmed its key
+    /// records are current for this long refuses checked requests (503).
+    #[serde(default = "crate::store_config::default_stale_after")]
+    pub key_stale_after_ms: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { path: default_store_path(), sweep_interval_seconds: default_sweep_interval() }
+        Self {
+            path: default_store_path(),
+            sweep_interval_seconds: default_sweep_interval(),
+            url: None,
+            prefix: crate::store_config::default_prefix(),
+            command_timeout_ms: crate::store_config::default_command_timeout(),
+            key_sync_interval_ms: crate::store_config::default_sync_interval(),
+            key_stale_after_ms: crate::store_config::default_stale_after(),
+        }
     }
 }
 
@@ -508,6 +536,7 @@ impl FileConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         Upstream::parse(&self.upstream.url)?;
+        self.store.validate()?;
         self.trusted_proxies()?;
         self.lifecycle.validate()?;
         let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", s.secret_env.is_some(), s.secret_file.is_some()));

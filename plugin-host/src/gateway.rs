@@ -33,7 +33,8 @@ use crate::clock::Clock;
 use crate::config::{EnvLookup, FileConfig, Upstream};
 use crate::metrics::Metrics;
 use crate::plugin::{PluginLimits, PluginPool};
-use crate::store::{RedbStore, Store};
+use crate::store::Store;
+use crate::store_watch::StoreWatch;
 use crate::{admin, proxy};
 
 /// Where the configuration comes from; a reload reads it again.
@@ -127,6 +128,8 @@ pub struct Shared {
     pub client: Client<HttpConnector, Full<Bytes>>,
     /// False once shutdown starts.
     pub ready: AtomicBool,
+    /// The store's health and the key set's freshness ([`crate::store_watch`]).
+    pub store_watch: StoreWatch,
     source: ConfigSource,
     env: EnvLookup,
     reload_lock: Mutex<()>,
@@ -139,7 +142,7 @@ pub struct Shared {
 struct FixedAtStart {
     listen: SocketAddr,
     admin: SocketAddr,
-    store: PathBuf,
+    store: String,
 }
 
 impl std::fmt::Debug for Shared {
@@ -220,9 +223,9 @@ impl Shared {
 
     async fn reload_locked(&self) -> Result<u64, String> {
         let config = self.source.load()?;
-        let fixed = FixedAtStart { listen: config.server.listen, admin: config.admin.listen, store: config.store.path.clone() };
+        let fixed = FixedAtStart { listen: config.server.listen, admin: config.admin.listen, store: config.store.describe() };
         if fixed != self.fixed {
-            tracing::warn!("listen addresses and the store path change only with a restart");
+            tracing::warn!("listen addresses and the store change only with a restart");
         }
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let runtime = build_runtime(&config, self.store.as_ref(), &self.env, generation).await?;
@@ -344,12 +347,7 @@ impl Running {
 /// cannot be loaded or rejects the configuration, or an address in use.
 pub async fn start(source: ConfigSource, env: EnvLookup) -> Result<Running, String> {
     let config = source.load()?;
-    let store_path = config.store.path.clone();
-    let store = tokio::task::spawn_blocking(move || RedbStore::open(&store_path))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot open the store {}: {e}", config.store.path.display()))?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = crate::store_config::open(&config.store).await?;
     start_with_store(source, env, config, store).await
 }
 
@@ -358,6 +356,9 @@ pub async fn start(source: ConfigSource, env: EnvLookup) -> Result<Running, Stri
 /// # Errors
 /// As [`start`].
 pub async fn start_with_store(source: ConfigSource, env: EnvLookup, config: FileConfig, store: Arc<dyn Store>) -> Result<Running, String> {
+    let store_watch = StoreWatch::new(Duration::from_millis(config.store.key_sync_interval_ms), Duration::from_millis(config.store.key_stale_after_ms));
+    // Before the records are read: the first pool holds at least this version.
+    store_watch.init(store.as_ref()).await?;
     let runtime = build_runtime(&config, store.as_ref(), &env, 1).await?;
     let proxy_listener = TcpListener::bind(config.server.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
     let admin_listener = TcpListener::bind(config.admin.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.admin.listen))?;
@@ -374,18 +375,20 @@ pub async fn start_with_store(source: ConfigSource, env: EnvLookup, config: File
         settable_clock: config.admin.settable_clock,
         client,
         ready: AtomicBool::new(true),
+        store_watch,
         source,
         env,
         reload_lock: Mutex::new(()),
         generation: AtomicU64::new(1),
-        fixed: FixedAtStart { listen: config.server.listen, admin: config.admin.listen, store: config.store.path.clone() },
+        fixed: FixedAtStart { listen: config.server.listen, admin: config.admin.listen, store: config.store.describe() },
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (connections, finished) = mpsc::channel(1);
     let header_timeout = config.server.header_timeout();
     tokio::spawn(accept_loop(proxy_listener, Arc::clone(&shared), header_timeout, shutdown_rx.clone(), connections.clone(), Listener::Proxy));
     tokio::spawn(accept_loop(admin_listener, Arc::clone(&shared), header_timeout, shutdown_rx.clone(), connections.clone(), Listener::Admin));
-    tokio::spawn(sweeper(Arc::clone(&shared), Duration::from_secs(config.store.sweep_interval_seconds.max(1)), shutdown_rx));
+    tokio::spawn(sweeper(Arc::clone(&shared), Duration::from_secs(config.store.sweep_interval_seconds.max(1)), shutdown_rx.clone()));
+    tokio::spawn(crate::store_watch::run(Arc::clone(&shared), shutdown_rx));
     tracing::info!(%proxy_addr, %admin_addr, store = shared.store.name(), checks = config.server.checks, "payseal gateway started");
     Ok(Running {
         proxy_addr,

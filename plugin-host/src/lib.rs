@@ -13,6 +13,8 @@ pub mod plugin;
 pub mod proxy;
 pub mod store;
 pub mod tokens;
+pub mod store_config;
+pub mod store_watch;
 
 pub use config::{ConfigError, FileConfig};
 pub use gateway::{ConfigSource, Running, Shared, start, start_with_store};

@@ -94,6 +94,8 @@ fn check_config(args: &[String]) -> Result<(), String> {
             }
         }
         if let Some(toml::Value::Table(t)) = table.get_mut("store") {
+            // A throwaway redb, never the shared Redis.
+            t.remove("url");
             t.insert("path".into(), config.store.path.display().to_string().into());
         } else {
             let mut t = toml::Table::new();

@@ -20,7 +20,8 @@
 //!    Other allowed requests stream the upstream's answer back.
 //!
 //! A plugin error, trap or timeout, an unexpected answer, or a store error
-//! fails closed: 503, nothing forwarded.
+//! fails closed: 503, nothing forwarded (`STORE_UNAVAILABLE` for the store,
+//! also while a shared key set is unconfirmed: [`crate::store_watch`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -74,7 +75,7 @@ fn gateway_error(status: u16, code: &str, message: &str) -> Response<ResponseBod
     json_response(status, serde_json::to_vec(&Body { status, code, message }).unwrap_or_default())
 }
 
-pub(crate) fn unavailable() -> Response<ResponseBody> {
+fn unavailable() -> Response<ResponseBody> {
     gateway_error(503, "GATEWAY_UNAVAILABLE", "The request could not be checked; it was not forwarded.")
 }
 
@@ -129,6 +130,18 @@ pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Inc
     handled.response
 }
 
+/// The gates of a checked request that need the store rather than the
+/// plugin: the key set must be current, and a route that requires an access
+/// token must get a valid one.
+async fn before_the_plugin(shared: &Arc<Shared>, settings: &Settings, parts: &Parts, body: &Bytes) -> Option<Handled> {
+    if !shared.store_watch.key_set_fresh() {
+        // A key revoked through another gateway could still pass here.
+        return Some(Handled::new(store_unavailable(), "store_error").reason("key_set_stale"));
+    }
+    let answered = crate::tokens::gate(shared, settings.tokens.as_deref(), parts, body).await?;
+    Some(Handled::new(answered.response, answered.outcome).reason(answered.reason))
+}
+
 async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr, parts: &Parts, body: Incoming) -> Handled {
     let settings = &runtime.settings;
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -146,8 +159,8 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
             Err(response) => Handled::new(response, "upstream_error"),
         };
     };
-    if let Some(answered) = crate::tokens::gate(shared, settings.tokens.as_deref(), parts, &body).await {
-        return Handled::new(answered.response, answered.outcome).reason(answered.reason);
+    if let Some(refused) = before_the_plugin(shared, settings, parts, &body).await {
+        return refused;
     }
     let now = shared.clock.now();
     let client_ip = settings.client_ip.resolve(peer.ip(), &parts.headers);
@@ -236,9 +249,13 @@ fn protocol_error(what: &str) -> Handled {
     Handled::new(unavailable(), "plugin_error").reason("protocol")
 }
 
+pub(crate) fn store_unavailable() -> Response<ResponseBody> {
+    gateway_error(503, "STORE_UNAVAILABLE", "The gateway's store is unavailable; the request was not forwarded.")
+}
+
 fn store_error(error: &crate::store::StoreError) -> Handled {
     tracing::error!(%error, "store operation failed; failing closed");
-    Handled::new(unavailable(), "store_error")
+    Handled::new(store_unavailable(), "store_error")
 }
 
 async fn timed<T>(shared: &Shared, op: &'static str, future: impl Future<Output = T>) -> T {

@@ -405,7 +405,7 @@ async fn store_failures_fail_closed_and_unlogged_tokens_are_unusable() {
     let executions = upstream.executions();
     store.fail_entry.store(true, Ordering::SeqCst);
     let answer = pay(access.clone()).await;
-    assert_refused(&answer, 503, "GATEWAY_UNAVAILABLE");
+    assert_refused(&answer, 503, "STORE_UNAVAILABLE");
     assert_eq!(upstream.executions(), executions);
     let refresh_body = json!({ "grant_type": "refresh_token", "refresh_token": refresh_token }).to_string();
     assert_grant_error(&token(refresh_body.clone()).await, 503, "temporarily_unavailable");

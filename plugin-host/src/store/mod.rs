@@ -5,7 +5,8 @@
 //! and manage key records (digests only, never keys). The embedded
 //! [`RedbStore`] is the default; a networked store (Redis: `SET NX PX` for
 //! the claim) implements the same trait and must pass the same
-//! [`suite`] (`payseal_gateway::store_test_suite!`).
+//! [`suite`] (`payseal_gateway::store_test_suite!`); [`RedisStore`] is that
+//! networked store, shared by several gateways.
 //!
 //! Besides records, the key lifecycle keeps small entries (rate-limit leases,
 //! token families, sealed client secrets) with a compare-and-swap and an
@@ -18,15 +19,18 @@
 //! [`IdempotencyRecord::is_live`].
 
 mod embedded;
+pub mod redis;
 pub mod suite;
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use payseal_core::idempotency::IdempotencyRecord;
 use payseal_core::keys::KeyRecord;
 
 pub use embedded::{RedbStore, StoreReport};
+pub use redis::{RedisOptions, RedisStore, RedisUrl};
 
 /// A store operation that failed; the request it served fails closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,4 +142,31 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// The store cannot be read.
     async fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError>;
+
+    /// Checks the store answers: the readiness probe. The embedded store
+    /// always does.
+    ///
+    /// # Errors
+    /// The store cannot be reached.
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The version of the key records when other gateways share them: it
+    /// changes with every key record change made through any of them.
+    /// `None` (the default): the records are this process's alone, and its
+    /// own changes reload it.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    async fn key_records_version(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+
+    /// Woken when another gateway may have changed key records (a push,
+    /// e.g. Redis pub/sub); `None` (the default): no push, only polling of
+    /// [`Store::key_records_version`].
+    fn key_record_changes(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
 }

@@ -253,27 +253,37 @@ pub async fn audit_log_appends_in_order(store: Arc<dyn Store>) -> CaseResult {
 }
 
 /// One `#[tokio::test]` per case of the suite, each on a store made by
-/// `$make` (an expression answering `(guard, Arc<dyn Store>)`; the guard,
-/// e.g. a temporary directory, lives as long as the case).
+/// `$make` (an expression answering `(guard, Arc<dyn Store>)`, evaluated in
+/// the case's async body, so it may `.await`; the guard, e.g. a temporary
+/// directory, lives as long as the case). With `, ignore = "why"` every case
+/// is `#[ignore]`d (a store that needs a server the plain test run lacks).
 #[macro_export]
 macro_rules! store_test_suite {
     ($make:expr) => {
-        $crate::store_test_suite!(@cases $make;
+        $crate::store_test_suite!(@cases [] $make);
+    };
+    ($make:expr, ignore = $why:literal) => {
+        $crate::store_test_suite!(@cases [#[ignore = $why]] $make);
+    };
+    (@cases $attrs:tt $make:expr) => {
+        $crate::store_test_suite!(@each $attrs $make;
             absent_key_reads_none, vacant_key_is_claimed_once, expired_record_is_claimable,
             complete_replaces_only_its_own_claim, release_deletes_only_its_own_claim,
             concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, key_records_round_trip,
             entries_swap_from_the_expected_value_only, expired_entries_are_absent_and_swept,
             concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order);
     };
-    (@cases $make:expr; $($case:ident),*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $case() {
-                let (_guard, store) = $make;
-                if let Err(why) = $crate::store::suite::$case(store).await {
-                    panic!("{}: {why}", stringify!($case));
-                }
+    (@each $attrs:tt $make:expr; $($case:ident),*) => {
+        $( $crate::store_test_suite!(@case $attrs $make; $case); )*
+    };
+    (@case [$($attr:tt)*] $make:expr; $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $($attr)*
+        async fn $case() {
+            let (_guard, store) = $make;
+            if let Err(why) = $crate::store::suite::$case(store).await {
+                panic!("{}: {why}", stringify!($case));
             }
-        )*
+        }
     };
 }

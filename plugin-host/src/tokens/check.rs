@@ -24,7 +24,7 @@ pub(super) async fn refusal(shared: &Shared, tokens: &Tokens, parts: &Parts) -> 
             Ok((record, family)) => tokens.policy.check_access(&presented, record.as_ref(), family.as_ref(), now),
             Err(error) => {
                 tracing::error!(%error, "cannot read an access token's records; failing closed");
-                return Some(Answered { response: crate::proxy::unavailable(), outcome: "store_error", reason: "" });
+                return Some(Answered { response: crate::proxy::store_unavailable(), outcome: "store_error", reason: "" });
             }
         },
         Err(rejection) => Err(rejection),

@@ -1,0 +1,155 @@
+//! The `store` setting: which store the gateway opens.
+//!
+//! ```toml
+//! store = "redis://10.0.0.5:6379/0"      # top level, before any [table]
+//! ```
+//!
+//! or the table, for the embedded file or Redis with its options:
+//!
+//! ```toml
+//! [store]
+//! path = "payseal.redb"                  # embedded (the default)
+//! # url = "redis://10.0.0.5:6379/0"      # Redis instead of the file
+//! # prefix = "payseal"                   # namespace of every Redis key
+//! # command_timeout_ms = 500             # Redis down or slow fails closed after this
+//! # key_sync_interval_ms = 250           # version poll, besides pub/sub
+//! # key_stale_after_ms = 2000            # the revocation bound
+//! sweep_interval_seconds = 60
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize as _;
+
+use crate::config::{ConfigError, StoreConfig};
+use crate::store::{RedbStore, RedisOptions, RedisStore, RedisUrl, Store};
+
+pub(crate) fn default_prefix() -> String {
+    "payseal".into()
+}
+
+pub(crate) const fn default_command_timeout() -> u64 {
+    500
+}
+
+pub(crate) const fn default_sync_interval() -> u64 {
+    250
+}
+
+pub(crate) const fn default_stale_after() -> u64 {
+    2_000
+}
+
+/// `store = "redis://…"` or a `[store]` table.
+pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<StoreConfig, D::Error> {
+    match toml::Value::deserialize(deserializer)? {
+        toml::Value::String(text) => {
+            let text = zeroize::Zeroizing::new(text);
+            let url = RedisUrl::parse(&text, "store").map_err(serde::de::Error::custom)?;
+            Ok(StoreConfig { url: Some(url), ..StoreConfig::default() })
+        }
+        table @ toml::Value::Table(_) => StoreConfig::deserialize(table).map_err(|e| serde::de::Error::custom(format!("store.{}", e.message()))),
+        _ => Err(serde::de::Error::custom("store: a redis:// URL or a [store] table")),
+    }
+}
+
+impl StoreConfig {
+    /// Checks the Redis options.
+    ///
+    /// # Errors
+    /// A bad prefix, a zero duration, or a bound shorter than one poll and one command.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::store::redis::check_prefix(&self.prefix, "store.prefix").map_err(ConfigError)?;
+        for (field, value) in [("store.command_timeout_ms", self.command_timeout_ms), ("store.key_sync_interval_ms", self.key_sync_interval_ms)] {
+            if value == 0 {
+                return Err(ConfigError(format!("{field}: must be above 0")));
+            }
+        }
+        if self.key_stale_after_ms < self.key_sync_interval_ms.saturating_add(self.command_timeout_ms) {
+            return Err(ConfigError("store.key_stale_after_ms: must be at least key_sync_interval_ms + command_timeout_ms".into()));
+        }
+        Ok(())
+    }
+
+    /// With `url`: how Redis is reached.
+    pub fn redis_options(&self) -> Option<RedisOptions> {
+        self.url.as_ref().map(|url| RedisOptions {
+            url: url.clone(),
+            prefix: self.prefix.clone(),
+            command_timeout: Duration::from_millis(self.command_timeout_ms),
+        })
+    }
+
+    /// What logs may name: the file, or the Redis URL without its user part.
+    pub fn describe(&self) -> String {
+        self.url.as_ref().map_or_else(|| self.path.display().to_string(), |url| format!("{} (prefix {})", url.redacted(), self.prefix))
+    }
+}
+
+/// Opens the configured store: Redis with `url`, else the redb file.
+///
+/// # Errors
+/// The store cannot be opened or reached; the message never holds a password.
+pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, String> {
+    if let Some(options) = config.redis_options() {
+        let store = RedisStore::connect(options).await.map_err(|e| format!("cannot open the store {}: {e}", config.describe()))?;
+        return Ok(Arc::new(store));
+    }
+    let path = config.path.clone();
+    let store = tokio::task::spawn_blocking(move || RedbStore::open(&path))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot open the store {}: {e}", config.path.display()))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::FileConfig;
+
+    const UPSTREAM: &str = "[upstream]\nurl = \"http://127.0.0.1:9000\"\n";
+
+    #[test]
+    fn a_top_level_url_or_a_table_selects_redis() {
+        let config = FileConfig::parse(&format!("store = \"redis://:hunter2pw@10.0.0.5:6379/1\"\n{UPSTREAM}")).unwrap();
+        let options = config.store.redis_options().unwrap();
+        assert_eq!((options.prefix.as_str(), options.command_timeout.as_millis()), ("payseal", 500));
+        assert_eq!(config.store.key_stale_after_ms, 2000);
+        assert_eq!(config.store.describe(), "redis://10.0.0.5:6379/1 (prefix payseal)");
+        assert!(!format!("{config:?}").contains("hunter2pw"), "Debug shows the password");
+        let table = FileConfig::parse(&format!("{UPSTREAM}[store]\nurl = \"redis://h:1\"\nprefix = \"prod-eu\"\ncommand_timeout_ms = 100\n")).unwrap();
+        assert_eq!(table.store.redis_options().unwrap().prefix, "prod-eu");
+        let redb = FileConfig::parse(&format!("{UPSTREAM}[store]\npath = \"x.redb\"\n")).unwrap();
+        assert!(redb.store.redis_options().is_none());
+    }
+
+    #[test]
+    fn the_redis_example_parses_with_the_documented_defaults() {
+        let config = FileConfig::parse(include_str!("../examples/payseal-redis.toml")).unwrap();
+        let defaults = crate::config::StoreConfig::default();
+        let store = &config.store;
+        assert_eq!(store.url.as_ref().unwrap().redacted(), "redis://127.0.0.1:6379/0");
+        assert_eq!(
+            (&store.prefix, store.command_timeout_ms, store.key_sync_interval_ms, store.key_stale_after_ms, store.sweep_interval_seconds),
+            (&defaults.prefix, defaults.command_timeout_ms, defaults.key_sync_interval_ms, defaults.key_stale_after_ms, defaults.sweep_interval_seconds)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_and_never_the_password() {
+        for (text, field) in [
+            (format!("store = \"http://:hunter2pw@h\"\n{UPSTREAM}"), "store: must start with redis://"),
+            (format!("store = \"rediss://:hunter2pw@h\"\n{UPSTREAM}"), "TLS"),
+            (format!("store = 5\n{UPSTREAM}"), "store: a redis:// URL"),
+            (format!("{UPSTREAM}[store]\nurl = \"redis://:hunter2pw@\"\n"), "store.url: needs a host"),
+            (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\nprefix = \"a{{b}}\"\n"), "store.prefix"),
+            (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\nkey_stale_after_ms = 100\n"), "store.key_stale_after_ms"),
+            (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\ncommand_timeout_ms = 0\n"), "store.command_timeout_ms"),
+            (format!("{UPSTREAM}[store]\nhost = \"h\"\n"), "host"),
+        ] {
+            let e = FileConfig::parse(&text).unwrap_err();
+            assert!(e.0.contains(field) && !e.0.contains("hunter2pw"), "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! Several gateways on one Redis, end to end: real `payseal` processes, a
+//! real `redis-server`, a real upstream. Every test needs Redis, so each is
+//! `#[ignore]`d in the plain `cargo test` and run by `scripts/test-redis.sh`,
+//! which starts a server and sets `PAYSEAL_REDIS_URL`. Tests share that
+//! server under prefixes of their own; the outage test stops and restarts
+//! a server it starts itself (`redis-server` on `PATH`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines, clippy::missing_panics_doc)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Answer, Gateway, Upstream, base_config, record, send, toml_of};
+use serde_json::json;
+
+const LIVE_KEY: &str = "sk_live_RedisGatewayKey0000000000000";
+/// `store.key_stale_after_ms` of every gateway here: the README's bound.
+const BOUND: Duration = Duration::from_secs(2);
+const PAY: &str = "/external/v1/payments";
+
+fn redis_url() -> String {
+    std::env::var("PAYSEAL_REDIS_URL").expect("PAYSEAL_REDIS_URL is not set: run scripts/test-redis.sh")
+}
+
+/// A prefix no other test (or earlier run) uses.
+fn prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("it-{test}-{}-{nanos}", std::process::id())
+}
+
+/// A gateway config on Redis `url` under `prefix`, with one live key.
+fn redis_config(upstream: &Upstream, dir: &Path, url: &str, prefix: &str) -> String {
+    let config = base_config(upstream.addr, dir, "");
+    let redb = format!("path = \"{}\"", dir.join("store.redb").display());
+    assert!(config.contains(&redb), "the harness's store section changed");
+    let mut config = config.replace(&redb, &format!("url = \"{url}\"\nprefix = \"{prefix}\"\nkey_stale_after_ms = {}", BOUND.as_millis()));
+    config.push_str(&toml_of(&json!({
+        "keys": {
+            "policy": { "accepted_formats": ["prefixed"] },
+            "records": [record("k_file", LIVE_KEY, "live")],
+        },
+    })));
+    config
+}
+
+async fn readyz(gateway: &Gateway) -> Answer {
+    send(&gateway.admin_url("/readyz"), "GET", &[], b"").await
+}
+
+/// Polls `probe` every 10 ms until it holds; answers the time it took.
+async fn until(what: &str, limit: Duration, mut probe: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if probe().await {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Two gateways, one key
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: scripts/test-redis.sh"]
+async fn two_gateways_execute_one_idempotency_key_once() {
+    let url = redis_url();
+    let upstream = Upstream::start().await;
+    let prefix = prefix("race");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &url, &prefix), &[]);
+    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &url, &prefix), &[]);
+    let body = vec![b'x'; 1024];
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let target = if i % 2 == 0 { a.url(PAY) } else { b.url(PAY) };
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            send(&target, "POST", &[("x-api-key", LIVE_KEY), ("idempotency-key", "race-shared"), ("x-test-delay-ms", "300")], &body).await
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    assert_eq!(upstream.executions_of("race-shared"), 1, "the upstream executed more than once");
+    let executed: Vec<&Answer> = answers.iter().filter(|a| a.status == 201).collect();
+    assert!(!executed.is_empty(), "nobody got the upstream's answer");
+    assert!(executed.iter().all(|a| a.body == executed[0].body), "answers differ");
+    for answer in &answers {
+        assert!(answer.status == 201 || (answer.status == 409 && answer.json()["code"] == "IDEMPOTENCY_KEY_IN_PROGRESS"), "{} {}", answer.status, answer.text());
+    }
+    // Both gateways replay the one stored answer, byte for byte.
+    for gateway in [&a, &b] {
+        let replay = send(&gateway.url(PAY), "POST", &[("x-api-key", LIVE_KEY), ("idempotency-key", "race-shared")], &body).await;
+        assert_eq!((replay.status, &replay.body), (201, &executed[0].body));
+    }
+    assert_eq!(upstream.executions(), 1);
+    let conflicts = answers.iter().filter(|a| a.status == 409).count();
+    println!("64 requests over two gateways: 1 execution, {} answers of it, {conflicts} in-progress 409s", executed.len());
+}
+
+// ---------------------------------------------------------------------------
+// Revocations reach every gateway within the bound
+
+/// Sends to `gateway` with `key` until it is refused (401, or 503 while it
+/// cannot confirm its key set); answers the delay from `since` (just before
+/// the change was asked for). An allowed answer to a request sent more than
+/// [`BOUND`] after `acked` (the change acknowledged) fails the test.
+async fn refused_after(gateway: &Gateway, key: &str, since: Instant, acked: Instant) -> Duration {
+    loop {
+        let sent = Instant::now();
+        let answer = send(&gateway.url(PAY), "GET", &[("x-api-key", key)], b"").await;
+        match answer.status {
+            401 | 503 => return sent.duration_since(since),
+            200 => {
+                let late = sent.saturating_duration_since(acked);
+                assert!(late <= BOUND, "a revoked key passed {late:?} after the revocation was acknowledged (bound {BOUND:?})");
+            }
+            other => panic!("unexpected answer {other} {}", answer.text()),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: scripts/test-redis.sh"]
+async fn a_key_revoked_through_one_gateway_is_refused_by_the_other_within_the_bound() {
+    let url = redis_url();
+    let upstream = Upstream::start().await;
+    let prefix = prefix("revoke");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &url, &prefix), &[]);
+    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &url, &prefix), &[]);
+    let keys = ["sk_live_RevokedByStatus000000000000", "sk_live_RevokedByDelete000000000000", "sk_live_RevokedSilently000000000000"];
+    let ids = ["k_status", "k_delete", "k_silent"];
+    // Added through A: B learns of them too.
+    let added = Instant::now();
+    for (id, key) in ids.iter().zip(keys) {
+        let answer = a.put_key(&record(id, key, "live")).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    for key in keys {
+        until("B accepts a key added through A", Duration::from_secs(10), async || {
+            send(&b.url(PAY), "GET", &[("x-api-key", key)], b"").await.status == 200
+        })
+        .await;
+    }
+    let addition = added.elapsed();
+
+    // Revoked by a PUT with status revoked, through A.
+    let mut revoked = record(ids[0], keys[0], "live");
+    revoked["status"] = json!("revoked");
+    let since = Instant::now();
+    assert_eq!(a.put_key(&revoked).await.status, 200);
+    let by_status = refused_after(&b, keys[0], since, Instant::now()).await;
+    until("B answers revoked_key", Duration::from_secs(10), async || {
+        send(&b.url(PAY), "GET", &[("x-api-key", keys[0])], b"").await.json()["status"] == 401
+    })
+    .await;
+
+    // Deleted through A's admin.
+    let since = Instant::now();
+    let answer = send(&a.admin_url(&format!("/keys/{}", ids[1])), "DELETE", &[], b"").await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let by_delete = refused_after(&b, keys[1], since, Instant::now()).await;
+
+    // Changed in Redis with no message (a lost pub/sub message): B's
+    // version poll still finds it within the bound.
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let mut silent = record(ids[2], keys[2], "live");
+    silent["status"] = json!("revoked");
+    let since = Instant::now();
+    let _: () = redis::pipe()
+        .atomic()
+        .set(format!("{{{prefix}:keys}}:record:live:{}", ids[2]), silent.to_string())
+        .ignore()
+        .incr(format!("{{{prefix}:keys}}:version"), 1)
+        .ignore()
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let acked = Instant::now();
+    let by_poll = refused_after(&b, keys[2], since, acked).await;
+    // A, which made no change, polls the same way.
+    let by_poll_a = refused_after(&a, keys[2], since, acked).await;
+
+    // The key of the file, untouched, still passes on both.
+    for gateway in [&a, &b] {
+        assert_eq!(send(&gateway.url(PAY), "GET", &[("x-api-key", LIVE_KEY)], b"").await.status, 200);
+    }
+    println!(
+        "revocation through A refused by B after: status revoked {by_status:?}, deleted {by_delete:?}, no pub/sub message {by_poll:?} (A: {by_poll_a:?}) \
+         (bound {BOUND:?}); 3 additions seen by B after {addition:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Redis stopped, slow and restarted under load
+
+/// A `redis-server` of the test's own (append-only file, fsync on every
+/// write: a restart loses nothing it acknowledged), on a free loopback port.
+struct OwnRedis {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl OwnRedis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = Self { child: None, port, dir: tempfile::tempdir().unwrap() };
+        redis.spawn();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let dir: PathBuf = self.dir.path().to_owned();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--appendonly", "yes", "--appendfsync", "always"])
+            .arg("--dir")
+            .arg(&dir)
+            .arg("--logfile")
+            .arg(dir.join("redis.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is not installed: run scripts/test-redis.sh");
+        self.child = Some(child);
+        for _ in 0..500 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server did not listen on {}", self.port);
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(Command::new("kill").arg(format!("-{signal}")).arg(pid).status().unwrap().success());
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            // A stopped process must be woken to die cleanly.
+            let _ = Command::new("kill").arg("-CONT").arg(child.id().to_string()).status();
+        }
+        self.kill();
+    }
+}
+
+/// One answer of the load: its key and what came back.
+struct Sent {
+    key: String,
+    status: u16,
+    code: String,
+}
+
+/// `workers` loops of idempotent POSTs, each with a fresh key, until `stop`.
+fn load(gateway: &Gateway, workers: usize, stop: &Arc<AtomicBool>) -> Vec<tokio::task::JoinHandle<Vec<Sent>>> {
+    (0..workers)
+        .map(|w| {
+            let (url, stop) = (gateway.url(PAY), Arc::clone(stop));
+            tokio::spawn(async move {
+                let mut sent = Vec::new();
+                for i in 0.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let key = format!("load-{w}-{i}");
+                    let answer = send(&url, "POST", &[("x-api-key", LIVE_KEY), ("idempotency-key", &key)], key.as_bytes()).await;
+                    let code = answer.json()["code"].as_str().unwrap_or_default().to_owned();
+                    sent.push(Sent { key, status: answer.status, code });
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                sent
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: scripts/test-redis.sh"]
+async fn redis_stopped_slow_and_restarted_under_load_fails_closed_and_recovers() {
+    // The shared server's presence says the suite runs where Redis is installed.
+    let _ = redis_url();
+    let mut redis = OwnRedis::start();
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = Gateway::start(dir.path(), &redis_config(&upstream, dir.path(), &redis.url(), &prefix("outage")), &[]);
+    assert_eq!(readyz(&gateway).await.status, 200);
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = load(&gateway, 6, &stop);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    // Slow: the server stops answering (SIGSTOP) without closing anything.
+    redis.signal("STOP");
+    let not_ready_slow = until("readyz 503 while Redis hangs", Duration::from_secs(10), async || readyz(&gateway).await.status == 503).await;
+    tokio::time::sleep(BOUND + Duration::from_millis(500)).await;
+    // Past the bound even a request that needs no store write is refused.
+    let plain = send(&gateway.url(PAY), "GET", &[("x-api-key", LIVE_KEY)], b"").await;
+    assert_eq!((plain.status, plain.json()["code"].as_str()), (503, Some("STORE_UNAVAILABLE")), "{}", plain.text());
+    redis.signal("CONT");
+    let ready_after_slow = until("readyz 200 once Redis answers again", Duration::from_secs(20), async || readyz(&gateway).await.status == 200).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Down: killed, then restarted on the same port (its append-only file
+    // brings back every acknowledged record).
+    redis.kill();
+    let not_ready_down = until("readyz 503 while Redis is down", Duration::from_secs(10), async || {
+        let answer = readyz(&gateway).await;
+        answer.status == 503 && answer.json()["status"] == "store_unavailable"
+    })
+    .await;
+    tokio::time::sleep(BOUND + Duration::from_millis(500)).await;
+    redis.spawn();
+    let ready_after_down = until("readyz 200 once Redis is back", Duration::from_secs(20), async || readyz(&gateway).await.status == 200).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut sent = Vec::new();
+    for worker in workers {
+        sent.extend(worker.await.unwrap());
+    }
+
+    // Nothing forwarded unchecked, nothing twice, every refusal a 503 JSON.
+    let mut counts: HashMap<(u16, String), usize> = HashMap::new();
+    for s in &sent {
+        *counts.entry((s.status, s.code.clone())).or_default() += 1;
+        let executions = upstream.executions_of(&s.key);
+        match (s.status, s.code.as_str()) {
+            (201, _) => assert_eq!(executions, 1, "{}: answered 201 but executed {executions} times", s.key),
+            (503, "STORE_UNAVAILABLE") => assert_eq!(executions, 0, "{}: refused with 503 but reached the upstream", s.key),
+            (status, code) => panic!("{}: unexpected answer {status} {code}", s.key),
+        }
+    }
+    let refused = counts.iter().filter(|((s, _), _)| *s == 503).map(|(_, n)| n).sum::<usize>();
+    assert!(refused > 0, "the outage refused nothing: {counts:?}");
+    let last = sent.iter().rev().take(6).filter(|s| s.status == 201).count();
+    assert!(last > 0, "the gateway did not serve again after Redis came back");
+
+    // Every key again: a refused one executes now and an executed one
+    // replays, except a claim left in flight, which answers 409 until it
+    // expires: Redis died between an executed request's claim and its
+    // record, or applied a claim the gateway had given up on (sent to the
+    // hung server, refused with 503, never forwarded). None executes twice.
+    let mut again: HashMap<(u16, u16), usize> = HashMap::new();
+    for s in &sent {
+        let answer = send(&gateway.url(PAY), "POST", &[("x-api-key", LIVE_KEY), ("idempotency-key", &s.key)], s.key.as_bytes()).await;
+        let executions = upstream.executions_of(&s.key);
+        match answer.status {
+            201 => assert_eq!(executions, 1, "{}", s.key),
+            409 => {
+                assert_eq!(answer.json()["code"], "IDEMPOTENCY_KEY_IN_PROGRESS", "{}", s.key);
+                assert_eq!(executions, u64::from(s.status == 201), "{}", s.key);
+            }
+            _ => panic!("{}: {} {}", s.key, answer.status, answer.text()),
+        }
+        *again.entry((s.status, answer.status)).or_default() += 1;
+    }
+    println!(
+        "outage under load: {} requests {counts:?}; readyz 503 after {not_ready_slow:?} (SIGSTOP) and {not_ready_down:?} (killed), \
+         200 again after {ready_after_slow:?} and {ready_after_down:?}; every key again (first, second answer): {again:?}",
+        sent.len()
+    );
+}

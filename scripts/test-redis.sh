@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The gateway on Redis (plugin-host/, issue "several gateway instances on
+# Redis"): the shared store test suite on RedisStore, and the multi-process
+# tests of plugin-host/tests/redis.rs (two gateways on one Redis, revocation
+# across gateways within the bound, Redis hung / killed / restarted under
+# load). Those tests are #[ignore]d in the plain `cargo test`; this script
+# runs them against a real redis-server:
+#   - installs redis-server from Debian when it is missing,
+#   - starts it on a free loopback port (no persistence: tests use their own
+#     key prefixes; the outage test starts a server of its own),
+#   - runs `cargo test -p payseal-gateway --lib --test redis -- --ignored`
+#     (with --nocapture: the tests print what they measured),
+#   - stops the server (trap), and prints one line:
+#       payseal-summary: redis N passed, M failed
+# Works with CARGO_TARGET_DIR set or unset.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+# The tests find the plugin under CARGO_TARGET_DIR from the crate's
+# directory: a relative one is made absolute first.
+case "${CARGO_TARGET_DIR:-}" in
+  "" | /*) ;;
+  *) export CARGO_TARGET_DIR="$(pwd)/$CARGO_TARGET_DIR" ;;
+esac
+work=$(mktemp -d)
+pidfile="$work/redis.pid"
+cleanup() {
+  local pid
+  pid=$(cat "$pidfile" 2>/dev/null)
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+give_up() {
+  echo "redis: $1"
+  echo "payseal-summary: redis 0 passed, 1 failed"
+  exit 1
+}
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server"
+  { apt-get update -qq && apt-get install -y --no-install-recommends redis-server; } >"$work/apt.log" 2>&1 \
+    || { cat "$work/apt.log"; give_up "cannot install redis-server"; }
+fi
+
+bash scripts/build-plugin.sh >"$work/plugin.log" 2>&1 || { cat "$work/plugin.log"; give_up "the plugin does not build (scripts/build-plugin.sh)"; }
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+  --dir "$work" --pidfile "$pidfile" --logfile "$work/redis.log" || give_up "redis-server did not start"
+for _ in $(seq 100); do
+  [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
+  sleep 0.1
+done
+[ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] || { cat "$work/redis.log"; give_up "redis-server does not answer on port $port"; }
+
+export PAYSEAL_REDIS_URL="redis://127.0.0.1:$port/0"
+cargo test --locked -p payseal-gateway --lib --test redis -- --ignored --nocapture >"$work/test.log" 2>&1
+status=$?
+# Shown indented: test.sh counts the summary line below, not cargo's lines
+# (counting both would count every test twice).
+sed 's/^/  /' "$work/test.log"
+
+# Every `test result:` line of this run (the lib's ignored tests, then
+# tests/redis.rs): these tests run nowhere else.
+passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^passed;?$/) n += $(i - 1) } END { print n + 0 }' "$work/test.log")
+failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^failed;?$/) n += $(i - 1) } END { print n + 0 }' "$work/test.log")
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+fi
+echo "payseal-summary: redis $passed passed, $failed failed"
+exit "$status"
