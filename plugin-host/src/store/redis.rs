@@ -57,7 +57,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
-use super::{Claim, Store, StoreError};
+use super::{Claim, KeySwap, Store, StoreError, check_distinct_ids};
 
 /// Added to every `PX`: Redis removes an expired record this long after
 /// the gateway's clock says it expired, never before.
@@ -327,6 +327,52 @@ redis.call('PUBLISH', ARGV[2], version)
 return previous
 ";
 
+/// Compare-and-swap of key records, all or nothing. KEYS: the id set, the
+/// version, then for each swap its record key in every environment, in
+/// [`ENVIRONMENTS`] order (one `{P:keys}` slot). ARGV: the channel, then
+/// five per swap: id, '1' if a record is expected ('0': none), the expected
+/// record's JSON, the environment number of the new record (1-based; '0':
+/// delete), the new record's JSON. The stored record of an id is the first
+/// found in environment order, as [`Store::key_records`] lists it; the
+/// comparison is of the JSON text, which the gateway writes canonically.
+/// Never called with no swap. Answers 1 and bumps and publishes the
+/// version once when it swapped.
+const SWAP_KEYS: &str = r"
+local swaps = (#ARGV - 1) / 5
+local envs = (#KEYS - 2) / swaps
+for i = 0, swaps - 1 do
+  local a = 2 + 5 * i
+  local stored = false
+  for j = 1, envs do
+    stored = redis.call('GET', KEYS[2 + envs * i + j])
+    if stored then break end
+  end
+  if ARGV[a + 1] == '1' then
+    if stored ~= ARGV[a + 2] then return 0 end
+  elseif stored then
+    return 0
+  end
+end
+for i = 0, swaps - 1 do
+  local a = 2 + 5 * i
+  local slot = tonumber(ARGV[a + 3])
+  for j = 1, envs do
+    if j ~= slot then redis.call('DEL', KEYS[2 + envs * i + j]) end
+  end
+  if slot > 0 then
+    redis.call('SET', KEYS[2 + envs * i + slot], ARGV[a + 4])
+    redis.call('SADD', KEYS[1], ARGV[a])
+  else
+    redis.call('SREM', KEYS[1], ARGV[a])
+  end
+end
+if swaps > 0 then
+  local version = redis.call('INCR', KEYS[2])
+  redis.call('PUBLISH', ARGV[1], version)
+end
+return 1
+";
+
 struct Scripts {
     claim: Script,
     complete: Script,
@@ -335,6 +381,7 @@ struct Scripts {
     sweep_one: Script,
     put_key: Script,
     delete_key: Script,
+    swap_keys: Script,
 }
 
 impl Scripts {
@@ -347,6 +394,7 @@ impl Scripts {
             sweep_one: Script::new(SWEEP_ONE),
             put_key: Script::new(PUT_KEY),
             delete_key: Script::new(DELETE_KEY),
+            swap_keys: Script::new(SWAP_KEYS),
         }
     }
 }
@@ -582,6 +630,30 @@ impl Store for RedisStore {
         invocation.arg(id).arg(&self.layout.channel);
         let previous: Option<Vec<u8>> = self.run("delete_key_record", invocation.invoke_async(&mut connection)).await?;
         previous.map(|v| decode(&v, "key record")).transpose()
+    }
+
+    async fn swap_key_records(&self, swaps: &[KeySwap]) -> Result<bool, StoreError> {
+        check_distinct_ids(swaps)?;
+        if swaps.is_empty() {
+            return Ok(true);
+        }
+        let mut connection = self.connection();
+        let mut invocation = self.scripts.swap_keys.prepare_invoke();
+        invocation.key(&self.layout.ids).key(&self.layout.version);
+        invocation.arg(&self.layout.channel);
+        for swap in swaps {
+            for environment in ENVIRONMENTS {
+                invocation.key(self.layout.key_record(environment, swap.id()));
+            }
+            let slot = swap.new_record().and_then(|r| ENVIRONMENTS.iter().position(|e| *e == r.environment)).map_or(0, |i| i + 1);
+            invocation
+                .arg(swap.id())
+                .arg(if swap.expected().is_some() { "1" } else { "0" })
+                .arg(swap.expected().map(encode).unwrap_or_default())
+                .arg(slot)
+                .arg(swap.new_record().map(encode).unwrap_or_default());
+        }
+        Ok(self.run("swap_key_records", invocation.invoke_async::<i64>(&mut connection)).await? == 1)
     }
 
     async fn entry(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>, StoreError> {
