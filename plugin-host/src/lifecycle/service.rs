@@ -14,6 +14,14 @@
 //! Writes are ordered so that a failure leaves a consistent state: sealed
 //! secrets and metadata are written before the key record that makes them
 //! reachable, and removed again when the record is rejected.
+//!
+//! Several gateways may change the same key records at once (one Redis), so
+//! no change writes back a copy it read: each one reads the records, plans
+//! its swaps from them, checks them against the core's
+//! [`check_key_change`], and compare-and-swaps them in
+//! ([`Store::swap_key_records`], all or nothing). A lost race reads and
+//! plans again; an operation that is no longer valid then (an edit of a key
+//! revoked meanwhile) answers its refusal (409 `key_revoked`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -14,7 +14,10 @@
 //! transaction at a time anyway, and one `fsync` then covers a whole batch
 //! of concurrent claims. Each operation still sees the ones before it in the
 //! batch, so the batch is equivalent to committing them one by one. Reads
-//! are MVCC snapshots and never wait for the writer.
+//! are MVCC snapshots and never wait for the writer. A key record swap is
+//! one such operation: it compares every expected record with the stored
+//! one (decoded) and writes all of them or none, so of concurrent swaps from
+//! one expected record the first applied wins and the others see its write.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -8,6 +8,15 @@
 //! [`suite`] (`payseal_gateway::store_test_suite!`); [`RedisStore`] is that
 //! networked store, shared by several gateways.
 //!
+//! Key records change by compare-and-swap ([`Store::swap_key_records`]):
+//! several gateways may plan changes of one record at once, and a change
+//! planned on a copy that another one changed meanwhile must change nothing
+//! rather than write the other change away (an edit undoing a revocation).
+//! A swap names whole records, not versions: the lifecycle holds the record
+//! it read anyway, and the stored layout stays one value per record. It takes
+//! several records, all or nothing, because a regeneration installs a new
+//! key and supersedes the old one in one step.
+//!
 //! Besides records, the key lifecycle keeps small entries (rate-limit leases,
 //! token families, sealed client secrets) with a compare-and-swap and an
 //! optional expiry, and an append-only audit log; both are opaque bytes to

@@ -24,7 +24,8 @@
 //! script touches keys of one Redis Cluster slot: a record alone, or the
 //! `{P:keys}` group (a key record, the id set and the version change
 //! together, in one script that also `PUBLISH`es the new version on the
-//! `{P:keys}:changed` channel).
+//! `{P:keys}:changed` channel). A key record swap is one such script over
+//! every record it names: it compares all, then writes all or nothing.
 //!
 //! # Time
 //!
