@@ -1,5 +1,6 @@
 //! Several gateways on one Redis, end to end: real `payseal` processes, a
-//! real `redis-server`, a real upstream. Every test needs Redis, so each is
+//! real `redis-server`, a real upstream (idempotency, revocations within the
+//! bound, lifecycle changes racing through two gateways, outages). Every test needs Redis, so each is
 //! `#[ignore]`d in the plain `cargo test` and run by `scripts/test-redis.sh`,
 //! which starts a server and sets `PAYSEAL_REDIS_URL`. Tests share that
 //! server under prefixes of their own; the outage test stops and restarts
