@@ -2,8 +2,8 @@
 # The gateway on Redis (plugin-host/, issue "several gateway instances on
 # Redis"): the shared store test suite on RedisStore, and the multi-process
 # tests of plugin-host/tests/redis.rs (two gateways on one Redis, revocation
-# across gateways within the bound, Redis hung / killed / restarted under
-# load). Those tests are #[ignore]d in the plain `cargo test`; this script
+# across gateways within the bound, revokes and edits of one key racing
+# through two gateways, Redis hung / killed / restarted under load). Those tests are #[ignore]d in the plain `cargo test`; this script
 # runs them against a real redis-server:
 #   - installs redis-server from Debian when it is missing,
 #   - starts it on a free loopback port (no persistence: tests use their own

@@ -37,6 +37,10 @@ use crate::store::Store;
 use crate::store_watch::StoreWatch;
 use crate::{admin, proxy};
 
+mod key_writes;
+
+pub use key_writes::{KeyWriteError, Swapped};
+
 /// Where the configuration comes from; a reload reads it again.
 #[derive(Debug, Clone)]
 pub enum ConfigSource {
@@ -234,7 +238,8 @@ impl Shared {
     }
 
     /// Stores a key record and reloads; when the plugin rejects the result
-    /// (e.g. a digest already used by another id) the store is put back.
+    /// (e.g. a digest already used by another id) the store is put back,
+    /// by a compare-and-swap that keeps a concurrent change.
     ///
     /// # Errors
     /// The store fails, or the reload fails (the record is then not kept).
@@ -245,56 +250,11 @@ impl Shared {
         self.metrics.reload(result.is_ok());
         if let Err(error) = &result {
             tracing::warn!(key_id = %record.id, %error, "key record rejected; restoring the previous one");
-            let restored = match previous {
-                Some(previous) => self.store.put_key_record(&previous).await.map(|_| ()),
-                None => self.store.delete_key_record(&record.id).await.map(|_| ()),
-            };
-            if let Err(e) = restored {
-                tracing::error!(key_id = %record.id, error = %e, "cannot restore the key record");
-            }
+            self.undo_put(record, previous).await;
         } else {
             tracing::info!(key_id = %record.id, "key record stored");
         }
         result
-    }
-
-    /// Stores several key records and reloads once (a regeneration: the new
-    /// key and the superseded old one take effect together). When the
-    /// reload fails every record is put back as it was.
-    ///
-    /// # Errors
-    /// The store fails, or the reload fails (no record is then kept).
-    pub async fn put_key_records(&self, records: &[KeyRecord]) -> Result<u64, String> {
-        let _guard = self.reload_lock.lock().await;
-        let mut previous = Vec::with_capacity(records.len());
-        for record in records {
-            match self.store.put_key_record(record).await {
-                Ok(old) => previous.push((record.id.clone(), old)),
-                Err(e) => {
-                    self.restore_key_records(previous).await;
-                    return Err(e.to_string());
-                }
-            }
-        }
-        let result = self.reload_locked().await;
-        self.metrics.reload(result.is_ok());
-        if let Err(error) = &result {
-            tracing::warn!(%error, "key records rejected; restoring the previous ones");
-            self.restore_key_records(previous).await;
-        }
-        result
-    }
-
-    async fn restore_key_records(&self, previous: Vec<(String, Option<KeyRecord>)>) {
-        for (id, old) in previous.into_iter().rev() {
-            let restored = match old {
-                Some(old) => self.store.put_key_record(&old).await.map(|_| ()),
-                None => self.store.delete_key_record(&id).await.map(|_| ()),
-            };
-            if let Err(e) = restored {
-                tracing::error!(key_id = %id, error = %e, "cannot restore the key record");
-            }
-        }
     }
 
     /// Deletes a key record and reloads. `Ok(None)`: there was none.

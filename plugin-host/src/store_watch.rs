@@ -214,6 +214,9 @@ mod tests {
         async fn delete_key_record(&self, _: &str) -> Result<Option<KeyRecord>, StoreError> {
             Ok(None)
         }
+        async fn swap_key_records(&self, _: &[crate::store::KeySwap]) -> Result<bool, StoreError> {
+            Ok(true)
+        }
         async fn entry(&self, _: &str, _: u64) -> Result<Option<Vec<u8>>, StoreError> {
             Ok(None)
         }

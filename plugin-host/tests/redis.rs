@@ -1,5 +1,6 @@
 //! Several gateways on one Redis, end to end: real `payseal` processes, a
-//! real `redis-server`, a real upstream. Every test needs Redis, so each is
+//! real `redis-server`, a real upstream (idempotency, revocations within the
+//! bound, lifecycle changes racing through two gateways, outages). Every test needs Redis, so each is
 //! `#[ignore]`d in the plain `cargo test` and run by `scripts/test-redis.sh`,
 //! which starts a server and sets `PAYSEAL_REDIS_URL`. Tests share that
 //! server under prefixes of their own; the outage test stops and restarts
@@ -385,4 +386,105 @@ async fn redis_stopped_slow_and_restarted_under_load_fails_closed_and_recovers()
          200 again after {ready_after_slow:?} and {ready_after_down:?}; every key again (first, second answer): {again:?}",
         sent.len()
     );
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle writes through two gateways never undo each other
+
+const STORE_KEY: &str = "8f1c1d0e5b6a79e2c4d3b2a1908f7e6d5c4b3a29180f1e2d3c4b5a6978e0d1c2";
+
+async fn lifecycle(gateway: &Gateway, method: &str, path: &str, body: &serde_json::Value) -> Answer {
+    let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+    send(&gateway.admin_url(path), method, &[("content-type", "application/json")], &bytes).await
+}
+
+/// Polls `gateway` with `key` until it answers 401; an allowed answer to a
+/// request sent more than [`BOUND`] after `acked` fails the test.
+async fn revoked_on(gateway: &Gateway, name: &str, key: &str, acked: Instant) {
+    loop {
+        let sent = Instant::now();
+        let answer = send(&gateway.url(PAY), "GET", &[("x-api-key", key)], b"").await;
+        match answer.status {
+            401 => return,
+            200 | 503 => {
+                let late = sent.saturating_duration_since(acked);
+                assert!(late <= BOUND, "{name}: the revoked key answered {} {late:?} after the revocation was acknowledged", answer.status);
+            }
+            other => panic!("{name}: unexpected answer {other} {}", answer.text()),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// An operator revokes a key through B while A edits its allow-list, 20
+/// times over: every key ends revoked in the store and refused by both
+/// gateways within the bound. Without a compare-and-swap of key records, A
+/// writes back its pre-revocation copy and the revocation is undone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis: scripts/test-redis.sh"]
+async fn revokes_and_edits_racing_through_two_gateways_never_undo_the_revocation() {
+    let url = redis_url();
+    let upstream = Upstream::start().await;
+    let prefix = prefix("cas");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let with_lifecycle = |dir: &Path| {
+        let mut config = redis_config(&upstream, dir, &url, &prefix);
+        config.push_str(&toml_of(&json!({ "lifecycle": { "store_key_env": "PAYSEAL_TEST_STORE_KEY" } })));
+        config
+    };
+    let env = [("PAYSEAL_TEST_STORE_KEY", STORE_KEY)];
+    let a = Arc::new(Gateway::start(dir_a.path(), &with_lifecycle(dir_a.path()), &env));
+    let b = Arc::new(Gateway::start(dir_b.path(), &with_lifecycle(dir_b.path()), &env));
+    let (mut edits_applied, mut edits_refused) = (0, 0);
+    for round in 0..20u32 {
+        let created = lifecycle(&a, "POST", "/lifecycle/keys", &json!({ "environment": "live", "allowedIps": ["127.0.0.1/32"] })).await;
+        assert_eq!(created.status, 201, "{}", created.text());
+        let id = created.json()["keyId"].as_str().unwrap().to_owned();
+        let key = created.json()["key"].as_str().unwrap().to_owned();
+        until("B accepts a key created through A", Duration::from_secs(10), async || {
+            send(&b.url(PAY), "GET", &[("x-api-key", &key)], b"").await.status == 200
+        })
+        .await;
+        let editor = {
+            let (a, id) = (Arc::clone(&a), id.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for n in 0..6u32 {
+                    let ips = json!({ "allowedIps": ["127.0.0.1/32", format!("10.{round}.{n}.0/24")] });
+                    let answer = lifecycle(&a, "PATCH", &format!("/lifecycle/keys/{id}"), &ips).await;
+                    let revoked = answer.status == 409;
+                    answers.push((answer.status, answer.json()["code"].as_str().unwrap_or_default().to_owned()));
+                    if revoked {
+                        break;
+                    }
+                }
+                answers
+            })
+        };
+        let revoke = {
+            let (b, id) = (Arc::clone(&b), id.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(u64::from(round % 5) * 15)).await;
+                let answer = lifecycle(&b, "POST", &format!("/lifecycle/keys/{id}/revoke"), &serde_json::Value::Null).await;
+                (answer, Instant::now())
+            })
+        };
+        let (revocation, acked) = revoke.await.unwrap();
+        assert_eq!((revocation.status, revocation.json()["status"].as_str()), (200, Some("REVOKED")), "round {round}: {}", revocation.text());
+        for (status, code) in editor.await.unwrap() {
+            match (status, code.as_str()) {
+                (200, _) => edits_applied += 1,
+                (409, "key_revoked") => edits_refused += 1,
+                other => panic!("round {round}: an edit answered {other:?}"),
+            }
+        }
+        // Every write of the round is done: the store keeps the revocation.
+        for (name, gateway) in [("A", &a), ("B", &b)] {
+            let stored = lifecycle(gateway, "GET", &format!("/lifecycle/keys/{id}"), &serde_json::Value::Null).await;
+            assert_eq!(stored.json()["status"], "REVOKED", "round {round}: the revocation was undone (read through {name}): {}", stored.text());
+        }
+        revoked_on(&a, "A", &key, acked).await;
+        revoked_on(&b, "B", &key, acked).await;
+    }
+    println!("20 rounds of a revoke through B racing edits through A: every key stays revoked; {edits_applied} edits applied before, {edits_refused} refused after");
 }

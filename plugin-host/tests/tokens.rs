@@ -331,6 +331,9 @@ impl payseal_gateway::Store for FaultyStore {
     async fn delete_key_record(&self, id: &str) -> Result<Option<payseal_core::keys::KeyRecord>, payseal_gateway::StoreError> {
         self.inner.delete_key_record(id).await
     }
+    async fn swap_key_records(&self, swaps: &[payseal_gateway::store::KeySwap]) -> Result<bool, payseal_gateway::StoreError> {
+        self.inner.swap_key_records(swaps).await
+    }
     async fn entry(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>, payseal_gateway::StoreError> {
         if self.fail_entry.load(Ordering::SeqCst) {
             return Err(failed());

@@ -4,6 +4,7 @@
 //! A gateway never holds a presented key longer than it takes to hash it; it
 //! compares digests, in constant time, against every record.
 
+mod change;
 mod check;
 mod format;
 mod issue;
@@ -16,6 +17,7 @@ mod renewal_answer;
 mod schedule;
 mod renewal_endpoint;
 
+pub use change::{KeyChangeRefusal, check_key_change};
 pub use check::{Allowed, KeySet, KeySetError, Request};
 pub use format::KeyFormat;
 pub use ip::{IpNet, InvalidIpNet, canonical as canonical_ip};

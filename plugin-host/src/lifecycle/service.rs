@@ -14,26 +14,71 @@
 //! Writes are ordered so that a failure leaves a consistent state: sealed
 //! secrets and metadata are written before the key record that makes them
 //! reachable, and removed again when the record is rejected.
+//!
+//! Several gateways may change the same key records at once (one Redis), so
+//! no change writes back a copy it read: each one reads the records, plans
+//! its swaps from them, checks them against the core's
+//! [`check_key_change`], and compare-and-swaps them in
+//! ([`Store::swap_key_records`], all or nothing). A lost race reads and
+//! plans again; an operation that is no longer valid then (an edit of a key
+//! revoked meanwhile) answers its refusal (409 `key_revoked`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use payseal_core::Environment;
-use payseal_core::keys::{ID_RANDOM_BYTES, KEY_RANDOM_BYTES, KeyFormat, KeyRecord, KeyStatus, key_id};
+use payseal_core::keys::{ID_RANDOM_BYTES, KEY_RANDOM_BYTES, KeyChangeRefusal, KeyFormat, KeyRecord, KeyStatus, check_key_change, key_id};
 use zeroize::Zeroizing;
 
 pub use super::types::{Actor, CreateRequest, EditRequest, Issued, KeyMeta, Listed, RegenerateRequest, RotatedSecret};
 use super::{AccountConfig, Lifecycle, LifecycleError, random};
 use crate::audit::{AuditAction, AuditEvent};
-use crate::gateway::Shared;
-use crate::store::Store;
+use crate::gateway::{KeyWriteError, Shared, Swapped};
+use crate::store::{KeySwap, Store};
 
-/// Serializes read-modify-write of key records within this process (two
-/// concurrent edits of one key must not lose one).
+/// Serializes lifecycle changes within this process. Only an economy: what
+/// keeps concurrent changes from losing one another, across every gateway
+/// sharing the store, is that every key record write is a compare-and-swap
+/// from the records it was planned on ([`Service::change_records`]).
 static RECORDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How many times a compare-and-swap is retried when another writer won.
+/// Every lost race is another writer's win, so the retries end; past this
+/// many the answer is 409 `concurrent_change`.
 const CAS_ATTEMPTS: usize = 16;
+
+/// The stored record `id` among `records`.
+fn find<'r>(records: &'r [KeyRecord], id: &str) -> Result<&'r KeyRecord, LifecycleError> {
+    records.iter().find(|r| r.id == id).ok_or_else(|| LifecycleError::NotFound(id.to_owned()))
+}
+
+/// The swap of the stored `current` for `next`.
+fn replace(current: &KeyRecord, next: &KeyRecord) -> Result<KeySwap, LifecycleError> {
+    KeySwap::new(Some(current.clone()), Some(next.clone())).map_err(|e| LifecycleError::Store(e.to_string()))
+}
+
+/// The swap superseding the stored record `id` at `now` (none when there is
+/// no such record, or it is already superseded or revoked).
+fn supersede(records: &[KeyRecord], id: Option<&str>, now: u64, grace: u64) -> Result<Option<KeySwap>, LifecycleError> {
+    match id.and_then(|id| records.iter().find(|r| r.id == id)) {
+        Some(current) if current.superseded_at.is_none() && current.status == KeyStatus::Active => {
+            let mut next = current.clone();
+            next.supersede(now, grace);
+            replace(current, &next).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The lifecycle's answer to a change the core's rule forbids.
+fn refused(id: &str, refusal: KeyChangeRefusal) -> LifecycleError {
+    match refusal {
+        KeyChangeRefusal::Revoked => LifecycleError::Revoked(id.to_owned()),
+        KeyChangeRefusal::Superseded => LifecycleError::Superseded(id.to_owned()),
+        // No lifecycle change plans another identity: a bug, refused whole.
+        other => LifecycleError::Rejected(format!("the change of key {id:?} is refused ({})", other.code())),
+    }
+}
 
 fn meta_entry(id: &str) -> String {
     format!("lifecycle/key/{id}")
@@ -105,18 +150,18 @@ impl<'a> Service<'a> {
 
     /// Writes what must exist before `record` is reachable: its metadata and,
     /// for a shared secret, the sealed secret. Answers the entries written.
-    async fn write_companions(&self, record: &KeyRecord, meta: &KeyMeta, key: &str) -> Result<Vec<(String, Vec<u8>)>, LifecycleError> {
+    async fn write_companions(&self, id: &str, meta: &KeyMeta, key: &str) -> Result<Vec<(String, Vec<u8>)>, LifecycleError> {
         let now = self.now();
         let mut written = Vec::new();
         if meta.format == KeyFormat::Base64Secret {
-            let name = shared_secret_entry(&record.id);
+            let name = shared_secret_entry(id);
             let sealed = self.lifecycle.store_key()?.seal(&name, key.as_bytes())?;
             if !self.shared.store.swap_entry(&name, None, Some(&sealed), None, now).await? {
                 return Err(LifecycleError::Conflict);
             }
             written.push((name, sealed));
         }
-        let name = meta_entry(&record.id);
+        let name = meta_entry(id);
         let bytes = serde_json::to_vec(meta).map_err(|_| LifecycleError::Store("cannot write key metadata".into()))?;
         if !self.shared.store.swap_entry(&name, None, Some(&bytes), None, now).await? {
             self.remove(written).await;
@@ -136,13 +181,47 @@ impl<'a> Service<'a> {
         }
     }
 
-    /// Stores `records` (one reload); on failure removes `written`.
-    async fn commit(&self, records: &[KeyRecord], written: Vec<(String, Vec<u8>)>) -> Result<(), LifecycleError> {
-        match self.shared.put_key_records(records).await {
-            Ok(_) => Ok(()),
+    /// Reads the key records, plans a change of them with `plan` (the swaps
+    /// from the records read, and what to answer), checks every changed
+    /// record against the core's rule ([`check_key_change`]) and swaps the
+    /// change in, reloading the pool. When another writer (on any gateway)
+    /// changed one of the records meanwhile, the swap changes nothing and
+    /// this reads and plans again, so an operation that is no longer valid
+    /// (e.g. an edit of a key revoked meanwhile) answers its refusal.
+    ///
+    /// # Errors
+    /// `plan`'s, the rule's, the store's, a rejection, or
+    /// [`LifecycleError::Conflict`] after [`CAS_ATTEMPTS`] lost races.
+    async fn change_records<T>(&self, mut plan: impl FnMut(&[KeyRecord]) -> Result<(Vec<KeySwap>, T), LifecycleError>) -> Result<T, LifecycleError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let records = self.shared.store.key_records().await?;
+            let (swaps, planned) = plan(&records)?;
+            for swap in &swaps {
+                if let (Some(current), Some(next)) = (swap.expected(), swap.new_record()) {
+                    check_key_change(current, next).map_err(|refusal| refused(swap.id(), refusal))?;
+                }
+            }
+            if swaps.is_empty() {
+                return Ok(planned);
+            }
+            match self.shared.swap_key_records(&swaps).await {
+                Ok(Swapped::Stored(_)) => return Ok(planned),
+                Ok(Swapped::Lost) => tracing::debug!("a concurrent key record change won; reading the records again"),
+                Err(KeyWriteError::Store(e)) => return Err(LifecycleError::Store(e)),
+                Err(e) => return Err(LifecycleError::Rejected(e.to_string())),
+            }
+        }
+        Err(LifecycleError::Conflict)
+    }
+
+    /// [`Service::change_records`]; on failure removes `written` (what the
+    /// change wrote to be reachable from its records).
+    async fn commit<T>(&self, plan: impl FnMut(&[KeyRecord]) -> Result<(Vec<KeySwap>, T), LifecycleError>, written: Vec<(String, Vec<u8>)>) -> Result<T, LifecycleError> {
+        match self.change_records(plan).await {
+            Ok(planned) => Ok(planned),
             Err(error) => {
                 self.remove(written).await;
-                Err(LifecycleError::Rejected(error))
+                Err(error)
             }
         }
     }
@@ -188,7 +267,7 @@ impl<'a> Service<'a> {
         record.expires_at = request.expires_in_seconds.map(|s| now.saturating_add(s));
         let meta = KeyMeta { created_at: now, format, created_by: actor.as_str().to_owned(), account: None, replaces: None };
         let mut undo: Vec<(String, Vec<u8>)> = client_secret.as_ref().map(|(_, entry)| entry.clone()).into_iter().collect();
-        let written = match self.write_companions(&record, &meta, &key).await {
+        let written = match self.write_companions(&id, &meta, &key).await {
             Ok(written) => written,
             Err(e) => {
                 self.remove(undo).await;
@@ -196,7 +275,14 @@ impl<'a> Service<'a> {
             }
         };
         undo.extend(written);
-        self.commit(std::slice::from_ref(&record), undo).await?;
+        let create = |records: &[KeyRecord]| {
+            // A fresh random id: taken only if the generator repeated itself.
+            if records.iter().any(|r| r.id == record.id) {
+                return Err(LifecycleError::Conflict);
+            }
+            Ok((vec![KeySwap::create(record.clone())], ()))
+        };
+        self.commit(create, undo).await?;
         self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyCreated, &id).with_detail(format!("environment={}", request.environment.as_str()))).await;
         if client_secret.is_some() {
             self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::ClientSecretCreated, request.environment.as_str())).await;
@@ -246,21 +332,24 @@ impl<'a> Service<'a> {
         if request.allowed_ips.is_none() && request.scopes.is_none() {
             return Err(LifecycleError::InvalidRequest("give allowedIps and/or scopes".into()));
         }
+        let fields: Vec<&str> = [request.allowed_ips.as_ref().map(|_| "allowed_ips"), request.scopes.as_ref().map(|_| "scopes")].into_iter().flatten().collect();
         let _guard = RECORDS.lock().await;
-        let mut record = self.record(id).await?;
-        if record.status == KeyStatus::Revoked {
-            return Err(LifecycleError::Revoked(id.to_owned()));
-        }
-        let mut fields = Vec::new();
-        if let Some(ips) = request.allowed_ips {
-            record.allowed_ips = ips;
-            fields.push("allowed_ips");
-        }
-        if let Some(scopes) = request.scopes {
-            record.scopes = scopes;
-            fields.push("scopes");
-        }
-        self.commit(std::slice::from_ref(&record), Vec::new()).await?;
+        let record = self
+            .change_records(|records| {
+                let current = find(records, id)?;
+                if current.status == KeyStatus::Revoked {
+                    return Err(LifecycleError::Revoked(id.to_owned()));
+                }
+                let mut next = current.clone();
+                if let Some(ips) = &request.allowed_ips {
+                    next.allowed_ips.clone_from(ips);
+                }
+                if let Some(scopes) = &request.scopes {
+                    next.scopes.clone_from(scopes);
+                }
+                Ok((vec![replace(current, &next)?], next))
+            })
+            .await?;
         let now = self.now();
         self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyEdited, id).with_detail(format!("fields={}", fields.join(",")))).await;
         Ok(Listed::of(&record, self.meta(id).await?.as_ref(), now))
@@ -272,12 +361,16 @@ impl<'a> Service<'a> {
     /// Unknown or already revoked key, the store, or a rejection.
     pub async fn revoke(&self, actor: &Actor, id: &str) -> Result<Listed, LifecycleError> {
         let _guard = RECORDS.lock().await;
-        let mut record = self.record(id).await?;
-        if record.status == KeyStatus::Revoked {
-            return Err(LifecycleError::Revoked(id.to_owned()));
-        }
-        record.status = KeyStatus::Revoked;
-        self.commit(std::slice::from_ref(&record), Vec::new()).await?;
+        let record = self
+            .change_records(|records| {
+                let current = find(records, id)?;
+                if current.status == KeyStatus::Revoked {
+                    return Err(LifecycleError::Revoked(id.to_owned()));
+                }
+                let next = KeyRecord { status: KeyStatus::Revoked, ..current.clone() };
+                Ok((vec![replace(current, &next)?], next))
+            })
+            .await?;
         let now = self.now();
         self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyRevoked, id)).await;
         Ok(Listed::of(&record, self.meta(id).await?.as_ref(), now))
@@ -294,33 +387,46 @@ impl<'a> Service<'a> {
         }
         let _guard = RECORDS.lock().await;
         let now = self.now();
-        let mut old = self.record(id).await?;
-        if old.status == KeyStatus::Revoked {
-            return Err(LifecycleError::Revoked(id.to_owned()));
-        }
-        if old.superseded_at.is_some() {
-            return Err(LifecycleError::Superseded(id.to_owned()));
-        }
+        // Refused before anything is written; checked again on every read
+        // of the change below, which another gateway may have revoked or
+        // replaced meanwhile.
+        let valid = |current: &KeyRecord| {
+            if current.status == KeyStatus::Revoked {
+                return Err(LifecycleError::Revoked(id.to_owned()));
+            }
+            if current.superseded_at.is_some() {
+                return Err(LifecycleError::Superseded(id.to_owned()));
+            }
+            Ok(())
+        };
+        let first = self.record(id).await?;
+        valid(&first)?;
         let old_meta = self.meta(id).await?;
         let format = old_meta.as_ref().map_or(self.lifecycle.config.default_format, |m| m.format);
-        let lifetime = request.expires_in_seconds.or_else(|| {
-            let created = old_meta.as_ref()?.created_at;
-            Some(old.expires_at?.saturating_sub(created).max(1))
-        });
-        let (new_id, key) = Self::issue(format, old.environment)?;
-        let mut new = old.successor(new_id.clone(), &key);
-        new.expires_at = lifetime.map(|s| now.saturating_add(s));
+        let (new_id, key) = Self::issue(format, first.environment)?;
         let grace = request.grace_seconds.unwrap_or(self.lifecycle.config.grace_seconds);
-        old.supersede(now, grace);
         let meta = KeyMeta {
             created_at: now,
             format,
             created_by: actor.as_str().to_owned(),
-            account: old_meta.and_then(|m| m.account),
+            account: old_meta.as_ref().and_then(|m| m.account.clone()),
             replaces: Some(id.to_owned()),
         };
-        let written = self.write_companions(&new, &meta, &key).await?;
-        self.commit(&[new.clone(), old.clone()], written).await?;
+        let created_at = old_meta.map(|m| m.created_at);
+        let written = self.write_companions(&new_id, &meta, &key).await?;
+        let regenerate = |records: &[KeyRecord]| {
+            let current = find(records, id)?;
+            valid(current)?;
+            let lifetime = request.expires_in_seconds.or_else(|| Some(current.expires_at?.saturating_sub(created_at?).max(1)));
+            let mut new = current.successor(new_id.clone(), &key);
+            new.expires_at = lifetime.map(|s| now.saturating_add(s));
+            let mut old = current.clone();
+            old.supersede(now, grace);
+            // One swap: the new key and the superseded old one take effect
+            // together, or neither does.
+            Ok((vec![KeySwap::create(new.clone()), replace(current, &old)?], (new, old)))
+        };
+        let (new, old) = self.commit(regenerate, written).await?;
         if let Some(account) = &meta.account {
             // An account's key regenerated by an operator becomes the
             // account's current key, so its next renewal supersedes it.
@@ -417,10 +523,13 @@ impl<'a> Service<'a> {
             account: Some(account.operation_account_code.clone()),
             replaces: previous.clone(),
         };
-        let written = self.write_companions(&record, &meta, &key).await?;
-        let mut records = vec![record.clone()];
-        records.extend(self.superseded(previous.as_deref(), now, grace).await?);
-        self.commit(&records, written).await?;
+        let written = self.write_companions(&id, &meta, &key).await?;
+        let install = |records: &[KeyRecord]| {
+            let mut swaps = vec![KeySwap::create(record.clone())];
+            swaps.extend(supersede(records, previous.as_deref(), now, grace)?);
+            Ok((swaps, ()))
+        };
+        self.commit(install, written).await?;
         // Point the account at the new key; a renewal that raced in between
         // is superseded too, so exactly one key of the account stays current.
         let mut replaced = previous;
@@ -432,10 +541,7 @@ impl<'a> Service<'a> {
             }
             current = self.shared.store.entry(&pointer, now).await?;
             let raced = current.as_deref().map(|b| String::from_utf8_lossy(b).into_owned());
-            let superseded = self.superseded(raced.as_deref(), now, grace).await?;
-            if !superseded.is_empty() {
-                self.shared.put_key_records(&superseded).await.map_err(LifecycleError::Rejected)?;
-            }
+            self.change_records(|records| Ok((supersede(records, raced.as_deref(), now, grace)?.into_iter().collect(), ()))).await?;
             replaced = raced;
         }
         if !installed {
@@ -453,20 +559,6 @@ impl<'a> Service<'a> {
             client_secret: None,
             replaces: replaced.map(|r| (r, None)),
         })
-    }
-
-    /// The stored record `id`, superseded at `now` (empty when there is none,
-    /// or it is already superseded or revoked).
-    async fn superseded(&self, id: Option<&str>, now: u64, grace: u64) -> Result<Vec<KeyRecord>, LifecycleError> {
-        let Some(id) = id else { return Ok(Vec::new()) };
-        match self.record(id).await {
-            Ok(mut record) if record.superseded_at.is_none() && record.status == KeyStatus::Active => {
-                record.supersede(now, grace);
-                Ok(vec![record])
-            }
-            Ok(_) | Err(LifecycleError::NotFound(_)) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
     }
 
     /// Records an event of the renewal endpoint or the delivery.

@@ -14,7 +14,10 @@
 //! transaction at a time anyway, and one `fsync` then covers a whole batch
 //! of concurrent claims. Each operation still sees the ones before it in the
 //! batch, so the batch is equivalent to committing them one by one. Reads
-//! are MVCC snapshots and never wait for the writer.
+//! are MVCC snapshots and never wait for the writer. A key record swap is
+//! one such operation: it compares every expected record with the stored
+//! one (decoded) and writes all of them or none, so of concurrent swaps from
+//! one expected record the first applied wins and the others see its write.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +29,7 @@ use payseal_core::keys::KeyRecord;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use tokio::sync::oneshot;
 
-use super::{Claim, Store, StoreError};
+use super::{Claim, KeySwap, Store, StoreError, check_distinct_ids};
 
 /// storage key → JSON of the core's `IdempotencyRecord`.
 const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency");
@@ -68,6 +71,7 @@ enum Op {
     Sweep { now: u64, limit: usize },
     PutKey { record: KeyRecord },
     DeleteKey { id: String },
+    SwapKeys { swaps: Vec<KeySwap> },
     SwapEntry { key: String, expected: Option<Vec<u8>>, new: Option<Vec<u8>>, expires_at: Option<u64>, now: u64 },
     Audit { event: String },
 }
@@ -252,6 +256,17 @@ impl Store for RedbStore {
         }
     }
 
+    async fn swap_key_records(&self, swaps: &[KeySwap]) -> Result<bool, StoreError> {
+        check_distinct_ids(swaps)?;
+        if swaps.is_empty() {
+            return Ok(true);
+        }
+        match self.submit(Op::SwapKeys { swaps: swaps.to_vec() }).await? {
+            Answer::Done(done) => Ok(done),
+            _ => Err(unexpected()),
+        }
+    }
+
     async fn entry(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read().map_err(storage)?;
         let table = txn.open_table(ENTRIES).map_err(storage)?;
@@ -432,6 +447,7 @@ fn apply(tables: &mut Tables<'_>, op: &Op) -> Result<Result<Answer, StoreError>,
             let previous = tables.keys.remove(id.as_str())?;
             previous.map(|v| decode(v.value(), "key record")).transpose().map(Answer::Previous)
         }
+        Op::SwapKeys { swaps } => swap_keys(tables, swaps)?,
         Op::SwapEntry { key, expected, new, expires_at, now } => {
             let stored = tables.entries.get(key.as_str())?.map(|v| v.value().to_vec());
             let live = stored.as_deref().and_then(|s| live_entry(s, *now));
@@ -464,6 +480,27 @@ fn apply(tables: &mut Tables<'_>, op: &Op) -> Result<Result<Answer, StoreError>,
             Ok(Answer::Sequence(last + 1))
         }
     })
+}
+
+/// Compares every swap's expected record with the stored one before any
+/// write: all or nothing, inside the one write transaction, so no other
+/// write sees half of it.
+fn swap_keys(tables: &mut Tables<'_>, swaps: &[KeySwap]) -> Result<Result<Answer, StoreError>, redb::StorageError> {
+    for swap in swaps {
+        let stored = tables.keys.get(swap.id())?.map(|v| decode::<KeyRecord>(v.value(), "key record"));
+        match stored.transpose() {
+            Ok(stored) if stored.as_ref() == swap.expected() => {}
+            Ok(_) => return Ok(Ok(Answer::Done(false))),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    for swap in swaps {
+        match swap.new_record() {
+            Some(record) => tables.keys.insert(swap.id(), encode(record).as_slice())?,
+            None => tables.keys.remove(swap.id())?,
+        };
+    }
+    Ok(Ok(Answer::Done(true)))
 }
 
 /// Deletes up to `limit` lifecycle entries expired at `now`.

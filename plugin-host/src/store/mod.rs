@@ -8,6 +8,15 @@
 //! [`suite`] (`payseal_gateway::store_test_suite!`); [`RedisStore`] is that
 //! networked store, shared by several gateways.
 //!
+//! Key records change by compare-and-swap ([`Store::swap_key_records`]):
+//! several gateways may plan changes of one record at once, and a change
+//! planned on a copy that another one changed meanwhile must change nothing
+//! rather than write the other change away (an edit undoing a revocation).
+//! A swap names whole records, not versions: the lifecycle holds the record
+//! it read anyway, and the stored layout stays one value per record. It takes
+//! several records, all or nothing, because a regeneration installs a new
+//! key and supersedes the old one in one step.
+//!
 //! Besides records, the key lifecycle keeps small entries (rate-limit leases,
 //! token families, sealed client secrets) with a compare-and-swap and an
 //! optional expiry, and an append-only audit log; both are opaque bytes to
@@ -52,6 +61,71 @@ pub enum Claim {
     Claimed,
     /// Another live record holds the key; the plugin decides with it.
     Held(IdempotencyRecord),
+}
+
+/// One record's part of [`Store::swap_key_records`]: the record stored
+/// under [`id`](KeySwap::id) must be [`expected`](KeySwap::expected) and
+/// becomes [`new_record`](KeySwap::new_record). Both name the same id (checked when made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySwap {
+    id: String,
+    expected: Option<KeyRecord>,
+    new: Option<KeyRecord>,
+}
+
+impl KeySwap {
+    /// `expected` (`None`: no record) becomes `new` (`None`: deleted).
+    ///
+    /// # Errors
+    /// Both are `None`, or they name different ids.
+    pub fn new(expected: Option<KeyRecord>, new: Option<KeyRecord>) -> Result<Self, StoreError> {
+        let id = match (&expected, &new) {
+            (Some(a), Some(b)) if a.id != b.id => return Err(StoreError("a key record swap names two ids".into())),
+            (Some(r), _) | (None, Some(r)) => r.id.clone(),
+            (None, None) => return Err(StoreError("a key record swap names no record".into())),
+        };
+        Ok(Self { id, expected, new })
+    }
+
+    /// Stores `new` where no record has its id yet.
+    pub fn create(new: KeyRecord) -> Self {
+        Self { id: new.id.clone(), expected: None, new: Some(new) }
+    }
+
+    /// The record's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What must be stored for the swap to happen (`None`: nothing).
+    pub fn expected(&self) -> Option<&KeyRecord> {
+        self.expected.as_ref()
+    }
+
+    /// What is stored after it (`None`: nothing).
+    pub fn new_record(&self) -> Option<&KeyRecord> {
+        self.new.as_ref()
+    }
+
+    /// The swap that undoes this one, if nothing changed the record since.
+    #[must_use]
+    pub fn reversed(&self) -> Self {
+        Self { id: self.id.clone(), expected: self.new.clone(), new: self.expected.clone() }
+    }
+}
+
+/// Refuses a swap list naming one id twice (its outcome would depend on
+/// the order of the swaps).
+///
+/// # Errors
+/// The id that repeats is not named; the message says what is wrong.
+pub fn check_distinct_ids(swaps: &[KeySwap]) -> Result<(), StoreError> {
+    let mut ids: Vec<&str> = swaps.iter().map(KeySwap::id).collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|w| w[0] == w[1]) {
+        return Err(StoreError("a key record swap names one id twice".into()));
+    }
+    Ok(())
 }
 
 /// Persistence of key and idempotency records. Every method is atomic.
@@ -111,6 +185,20 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// The store cannot be written.
     async fn delete_key_record(&self, id: &str) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// Compare-and-swap of key records, all or nothing: if the record
+    /// stored under every swap's id is exactly its
+    /// [`expected`](KeySwap::expected) (`None`: there is none), stores every
+    /// [`new_record`](KeySwap::new_record) (`None`: deletes the record), bumps the key
+    /// records' version once and answers `true`; otherwise changes nothing
+    /// and answers `false`. Concurrent swaps from the same expected records
+    /// have exactly one winner, across every gateway sharing the store. An
+    /// empty list changes nothing and answers `true`.
+    ///
+    /// # Errors
+    /// Two swaps name one id, the store cannot be written, or a stored
+    /// record cannot be decoded.
+    async fn swap_key_records(&self, swaps: &[KeySwap]) -> Result<bool, StoreError>;
 
     /// The entry under `key`; `None` when there is none or it expired at
     /// `now` (`expires_at <= now`).

@@ -24,7 +24,8 @@
 //! script touches keys of one Redis Cluster slot: a record alone, or the
 //! `{P:keys}` group (a key record, the id set and the version change
 //! together, in one script that also `PUBLISH`es the new version on the
-//! `{P:keys}:changed` channel).
+//! `{P:keys}:changed` channel). A key record swap is one such script over
+//! every record it names: it compares all, then writes all or nothing.
 //!
 //! # Time
 //!
@@ -57,7 +58,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
-use super::{Claim, Store, StoreError};
+use super::{Claim, KeySwap, Store, StoreError, check_distinct_ids};
 
 /// Added to every `PX`: Redis removes an expired record this long after
 /// the gateway's clock says it expired, never before.
@@ -327,6 +328,53 @@ redis.call('PUBLISH', ARGV[2], version)
 return previous
 ";
 
+/// Compare-and-swap of key records, all or nothing. KEYS: the id set, the
+/// version, then for each swap its record key in every environment, in
+/// [`ENVIRONMENTS`] order (one `{P:keys}` slot). ARGV: the channel, then
+/// five per swap: id, '1' if a record is expected ('0': none), the expected
+/// record's JSON, the environment number of the new record (1-based; '0':
+/// delete), the new record's JSON. The stored record of an id is the first
+/// found in environment order, as [`Store::key_records`] lists it; the
+/// comparison is of the JSON text. Never called with no swap. Answers
+/// `{0, false}` when it swapped (and bumped and published the version
+/// once), else `{i, stored}`: the first swap (1-based) whose expected record
+/// differs, and the text stored for it (`false`: none).
+const SWAP_KEYS: &str = r"
+local swaps = (#ARGV - 1) / 5
+local envs = (#KEYS - 2) / swaps
+for i = 0, swaps - 1 do
+  local a = 2 + 5 * i
+  local stored = false
+  for j = 1, envs do
+    stored = redis.call('GET', KEYS[2 + envs * i + j])
+    if stored then break end
+  end
+  if ARGV[a + 1] == '1' then
+    if stored ~= ARGV[a + 2] then return {i + 1, stored} end
+  elseif stored then
+    return {i + 1, stored}
+  end
+end
+for i = 0, swaps - 1 do
+  local a = 2 + 5 * i
+  local slot = tonumber(ARGV[a + 3])
+  for j = 1, envs do
+    if j ~= slot then redis.call('DEL', KEYS[2 + envs * i + j]) end
+  end
+  if slot > 0 then
+    redis.call('SET', KEYS[2 + envs * i + slot], ARGV[a + 4])
+    redis.call('SADD', KEYS[1], ARGV[a])
+  else
+    redis.call('SREM', KEYS[1], ARGV[a])
+  end
+end
+if swaps > 0 then
+  local version = redis.call('INCR', KEYS[2])
+  redis.call('PUBLISH', ARGV[1], version)
+end
+return {0, false}
+";
+
 struct Scripts {
     claim: Script,
     complete: Script,
@@ -335,6 +383,7 @@ struct Scripts {
     sweep_one: Script,
     put_key: Script,
     delete_key: Script,
+    swap_keys: Script,
 }
 
 impl Scripts {
@@ -347,6 +396,7 @@ impl Scripts {
             sweep_one: Script::new(SWEEP_ONE),
             put_key: Script::new(PUT_KEY),
             delete_key: Script::new(DELETE_KEY),
+            swap_keys: Script::new(SWAP_KEYS),
         }
     }
 }
@@ -470,6 +520,29 @@ impl RedisStore {
         }
     }
 
+    /// One run of [`SWAP_KEYS`] with these expected texts: `(0, _)` swapped,
+    /// else the 1-based index of the first swap that differs and the text
+    /// stored for it.
+    async fn try_swap_key_records(&self, swaps: &[KeySwap], expected: &[Option<Vec<u8>>]) -> Result<(usize, Option<Vec<u8>>), StoreError> {
+        let mut connection = self.connection();
+        let mut invocation = self.scripts.swap_keys.prepare_invoke();
+        invocation.key(&self.layout.ids).key(&self.layout.version);
+        invocation.arg(&self.layout.channel);
+        for (swap, expected) in swaps.iter().zip(expected) {
+            for environment in ENVIRONMENTS {
+                invocation.key(self.layout.key_record(environment, swap.id()));
+            }
+            let slot = swap.new_record().and_then(|r| ENVIRONMENTS.iter().position(|e| *e == r.environment)).map_or(0, |i| i + 1);
+            invocation
+                .arg(swap.id())
+                .arg(if expected.is_some() { "1" } else { "0" })
+                .arg(expected.as_deref().unwrap_or_default())
+                .arg(slot)
+                .arg(swap.new_record().map(encode).unwrap_or_default());
+        }
+        self.run("swap_key_records", invocation.invoke_async(&mut connection)).await
+    }
+
     fn key_record_keys(&self, first: Environment, id: &str) -> Vec<String> {
         let mut keys = vec![self.layout.ids.clone(), self.layout.version.clone(), self.layout.key_record(first, id)];
         keys.extend(ENVIRONMENTS.iter().filter(|e| **e != first).map(|e| self.layout.key_record(*e, id)));
@@ -584,6 +657,30 @@ impl Store for RedisStore {
         previous.map(|v| decode(&v, "key record")).transpose()
     }
 
+    async fn swap_key_records(&self, swaps: &[KeySwap]) -> Result<bool, StoreError> {
+        check_distinct_ids(swaps)?;
+        if swaps.is_empty() {
+            return Ok(true);
+        }
+        // The gateway writes records canonically, but one written another
+        // way (by hand, or by an older version) holds the same record in
+        // other text: when the stored text decodes to the expected record,
+        // the swap is tried again from that exact text, still compared
+        // atomically by the script. At most once per swap.
+        let mut expected: Vec<Option<Vec<u8>>> = swaps.iter().map(|s| s.expected().map(encode)).collect();
+        for _ in 0..=swaps.len() {
+            let (differs, stored) = self.try_swap_key_records(swaps, &expected).await?;
+            let Some(index) = differs.checked_sub(1) else { return Ok(true) };
+            let (Some(wanted), Some(stored)) = (swaps.get(index).and_then(KeySwap::expected), stored) else { return Ok(false) };
+            let same_record = decode::<KeyRecord>(&stored, "key record").is_ok_and(|r| r == *wanted);
+            if !same_record || expected[index].as_deref() == Some(stored.as_slice()) {
+                return Ok(false);
+            }
+            expected[index] = Some(stored);
+        }
+        Ok(false)
+    }
+
     async fn entry(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let mut connection = self.connection();
         let value: Option<Vec<u8>> = self.run("entry", connection.get(self.layout.entry(key))).await?;
@@ -650,7 +747,7 @@ mod tests {
     use payseal_core::idempotency::IdempotencyRecord;
 
     use super::{RedisOptions, RedisStore, RedisUrl, check_prefix, cleanup_px, split_value, with_expiry};
-    use crate::store::Store;
+    use crate::store::{KeySwap, Store};
 
     /// A store on the server of `scripts/test-redis.sh`, in a prefix of its own.
     async fn store() -> ((), Arc<dyn Store>) {
@@ -729,6 +826,37 @@ mod tests {
         assert_eq!(first.sweep(1_000_086_400, 100).await.unwrap(), 1);
         assert!(first.get("idem:live:{abc}").await.unwrap().is_none());
         assert_eq!(first.entry("lease:1", u64::MAX - 1).await.unwrap().as_deref(), Some(b"v".as_slice()));
+    }
+
+    /// A key record stored in another JSON form (written by hand) is the
+    /// record it decodes to: a swap from that record takes it, a swap from
+    /// another one does not.
+    #[tokio::test]
+    #[ignore = "needs Redis: scripts/test-redis.sh"]
+    async fn a_key_record_written_by_hand_is_swapped_from_the_record_it_holds() {
+        let prefix = fresh_prefix();
+        let store = RedisStore::connect(options(&prefix)).await.unwrap();
+        let record = payseal_core::keys::KeyRecord::new("k_hand", "sk_live_HandWritten00000000000000000", payseal_core::Environment::Live);
+        let canonical = serde_json::to_value(&record).unwrap();
+        let fields: Vec<String> = canonical.as_object().unwrap().iter().rev().map(|(k, v)| format!("{k:?} : {v}")).collect();
+        let by_hand = format!("{{ {} }}", fields.join(" ,\n "));
+        assert_ne!(by_hand.as_bytes(), serde_json::to_vec(&record).unwrap().as_slice());
+        let client = redis::Client::open(url().as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::pipe()
+            .set(format!("{{{prefix}:keys}}:record:live:k_hand"), &by_hand)
+            .ignore()
+            .sadd(format!("{{{prefix}:keys}}:ids"), "k_hand")
+            .ignore()
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(store.key_records().await.unwrap(), vec![record.clone()]);
+        let stale = payseal_core::keys::KeyRecord { scopes: vec!["stale".into()], ..record.clone() };
+        let revoked = payseal_core::keys::KeyRecord { status: payseal_core::keys::KeyStatus::Revoked, ..record.clone() };
+        assert!(!store.swap_key_records(&[KeySwap::new(Some(stale), Some(revoked.clone())).unwrap()]).await.unwrap());
+        assert!(store.swap_key_records(&[KeySwap::new(Some(record), Some(revoked.clone())).unwrap()]).await.unwrap());
+        assert_eq!(store.key_records().await.unwrap(), vec![revoked]);
     }
 
     /// A refused password fails the start with an error that names the

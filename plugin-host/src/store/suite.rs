@@ -15,7 +15,9 @@ use payseal_core::Environment;
 use payseal_core::idempotency::{IdempotencyRecord, RecordState, StoredResponse};
 use payseal_core::keys::KeyRecord;
 
-use super::{Claim, Store};
+use payseal_core::keys::KeyStatus;
+
+use super::{Claim, KeySwap, Store};
 
 /// The `now` of every case.
 pub const NOW: u64 = 1_800_000_000;
@@ -177,6 +179,108 @@ pub async fn key_records_round_trip(store: Arc<dyn Store>) -> CaseResult {
     check(!store.key_records().await.map_err(err)?.iter().any(|r| r.id == "suite_key"), "a deleted record is listed")
 }
 
+fn stored_key(listed: &[KeyRecord], id: &str) -> Option<KeyRecord> {
+    listed.iter().find(|r| r.id == id).cloned()
+}
+
+/// Key records: a swap from a wrong expected record (another, or none where
+/// one is stored, or one where none is) changes nothing; from the stored
+/// one it stores the new one, moves it between environments and deletes.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn key_swaps_from_a_wrong_expected_record_change_nothing(store: Arc<dyn Store>) -> CaseResult {
+    let active = KeyRecord::new("suite_swap", "sk_live_SuiteSwap0000000000000000000", Environment::Live);
+    store.put_key_record(&active).await.map_err(err)?;
+    let revoked = KeyRecord { status: KeyStatus::Revoked, ..active.clone() };
+    let mut edited = active.clone();
+    edited.scopes = vec!["edited".into()];
+    let stale = KeyRecord { scopes: vec!["stale".into()], ..active.clone() };
+    let swap = |expected: Option<&KeyRecord>, new: Option<&KeyRecord>| KeySwap::new(expected.cloned(), new.cloned());
+    check(!store.swap_key_records(&[swap(Some(&stale), Some(&edited)).map_err(err)?]).await.map_err(err)?, "swapped from a record that was not stored")?;
+    check(!store.swap_key_records(&[KeySwap::create(edited.clone())]).await.map_err(err)?, "swapped from no record where one is stored")?;
+    check(stored_key(&store.key_records().await.map_err(err)?, "suite_swap").as_ref() == Some(&active), "a refused swap changed the record")?;
+    check(store.swap_key_records(&[swap(Some(&active), Some(&revoked)).map_err(err)?]).await.map_err(err)?, "did not swap from the stored record")?;
+    // The loser's copy is the record before: its swap changes nothing.
+    check(!store.swap_key_records(&[swap(Some(&active), Some(&edited)).map_err(err)?]).await.map_err(err)?, "a stale copy undid a swap")?;
+    check(stored_key(&store.key_records().await.map_err(err)?, "suite_swap").as_ref() == Some(&revoked), "the swapped record differs")?;
+    // Moving environments replaces the record; deleting removes it.
+    let moved = KeyRecord { environment: Environment::Test, ..revoked.clone() };
+    check(store.swap_key_records(&[swap(Some(&revoked), Some(&moved)).map_err(err)?]).await.map_err(err)?, "did not move the record")?;
+    let listed = store.key_records().await.map_err(err)?;
+    check(listed.iter().filter(|r| r.id == "suite_swap").eq([&moved]), "a moved record is listed twice or differs")?;
+    check(!store.swap_key_records(&[swap(Some(&revoked), None).map_err(err)?]).await.map_err(err)?, "deleted from a stale record")?;
+    check(store.swap_key_records(&[swap(Some(&moved), None).map_err(err)?]).await.map_err(err)?, "did not delete")?;
+    check(stored_key(&store.key_records().await.map_err(err)?, "suite_swap").is_none(), "a deleted record is listed")?;
+    check(KeySwap::new(Some(active.clone()), Some(KeyRecord { id: "other".into(), ..active.clone() })).is_err(), "a swap of two ids was made")?;
+    let twice = [KeySwap::create(active.clone()), KeySwap::create(active.clone())];
+    check(store.swap_key_records(&twice).await.is_err(), "a swap list naming one id twice was accepted")?;
+    check(store.swap_key_records(&[]).await.map_err(err)?, "an empty swap list failed")
+}
+
+/// Key records: a swap expecting no record creates only when there is none.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn key_swaps_expecting_none_create_only_when_absent(store: Arc<dyn Store>) -> CaseResult {
+    let first = KeyRecord::new("suite_create", "sk_live_SuiteCreateA000000000000000", Environment::Live);
+    let second = KeyRecord::new("suite_create", "sk_live_SuiteCreateB000000000000000", Environment::Test);
+    check(store.swap_key_records(&[KeySwap::create(first.clone())]).await.map_err(err)?, "did not create an absent record")?;
+    check(!store.swap_key_records(&[KeySwap::create(second.clone())]).await.map_err(err)?, "created over a stored record (of another environment)")?;
+    check(stored_key(&store.key_records().await.map_err(err)?, "suite_create") == Some(first), "the created record was replaced")
+}
+
+/// Key records: several swaps are all or nothing (a regeneration: the new
+/// key and the superseded old one), and bump the version once.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn key_swaps_of_several_records_are_all_or_nothing(store: Arc<dyn Store>) -> CaseResult {
+    let old = KeyRecord::new("suite_old", "sk_live_SuiteOld00000000000000000000", Environment::Live);
+    store.put_key_record(&old).await.map_err(err)?;
+    let version = store.key_records_version().await.map_err(err)?;
+    let new = old.successor("suite_new", "sk_live_SuiteNew00000000000000000000");
+    let mut superseded = old.clone();
+    superseded.supersede(NOW, 60);
+    let stale = KeyRecord { scopes: vec!["stale".into()], ..old.clone() };
+    let losing = [KeySwap::create(new.clone()), KeySwap::new(Some(stale), Some(superseded.clone())).map_err(err)?];
+    check(!store.swap_key_records(&losing).await.map_err(err)?, "swapped with one expected record wrong")?;
+    check(stored_key(&store.key_records().await.map_err(err)?, "suite_new").is_none(), "half of a refused swap was kept")?;
+    check(store.key_records_version().await.map_err(err)? == version, "a refused swap bumped the version")?;
+    let winning = [KeySwap::create(new.clone()), KeySwap::new(Some(old), Some(superseded.clone())).map_err(err)?];
+    check(store.swap_key_records(&winning).await.map_err(err)?, "did not swap two records")?;
+    let listed = store.key_records().await.map_err(err)?;
+    check(stored_key(&listed, "suite_new") == Some(new) && stored_key(&listed, "suite_old") == Some(superseded), "the swapped records differ")?;
+    check(store.key_records_version().await.map_err(err)? == version.map(|v| v + 1), "a swap did not bump the version exactly once")
+}
+
+/// 64 concurrent swaps from the same key record: exactly one wins.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn concurrent_key_swaps_have_one_winner(store: Arc<dyn Store>) -> CaseResult {
+    let seed = KeyRecord::new("suite_key_race", "sk_live_SuiteRace0000000000000000000", Environment::Live);
+    check(store.swap_key_records(&[KeySwap::create(seed.clone())]).await.map_err(err)?, "seed")?;
+    let mut tasks = Vec::new();
+    for i in 0..64u32 {
+        let (store, seed) = (Arc::clone(&store), seed.clone());
+        tasks.push(tokio::spawn(async move {
+            let new = KeyRecord { scopes: vec![format!("scope-{i}")], ..seed.clone() };
+            let swap = KeySwap::new(Some(seed), Some(new.clone())).map_err(err)?;
+            store.swap_key_records(&[swap]).await.map(|won| (new, won)).map_err(err)
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (new, won) = task.await.map_err(err)??;
+        if won {
+            winners.push(new);
+        }
+    }
+    check(winners.len() == 1, &format!("{} swaps won", winners.len()))?;
+    check(stored_key(&store.key_records().await.map_err(err)?, "suite_key_race").as_ref() == winners.first(), "the stored record is not the winner's")
+}
+
 /// Entries: a swap stores only from the expected value, and deletes.
 ///
 /// # Errors
@@ -271,7 +375,9 @@ macro_rules! store_test_suite {
             complete_replaces_only_its_own_claim, release_deletes_only_its_own_claim,
             concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, key_records_round_trip,
             entries_swap_from_the_expected_value_only, expired_entries_are_absent_and_swept,
-            concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order);
+            concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order,
+            key_swaps_from_a_wrong_expected_record_change_nothing, key_swaps_expecting_none_create_only_when_absent,
+            key_swaps_of_several_records_are_all_or_nothing, concurrent_key_swaps_have_one_winner);
     };
     (@each $attrs:tt $make:expr; $($case:ident),*) => {
         $( $crate::store_test_suite!(@case $attrs $make; $case); )*
