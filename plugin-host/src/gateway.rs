@@ -216,6 +216,25 @@ impl Shared {
     /// runtime stays.
     pub async fn reload(&self) -> Result<u64, String> {
         let _guard = self.reload_lock.lock().await;
+        self.reload_counted().await
+    }
+
+    /// Reloads for a key records `version` the store watch saw, unless a
+    /// reload since (e.g. after a change this gateway made itself, which the
+    /// watch may hear of before that reload ends) already holds it.
+    /// `Ok(None)`: no reload was needed.
+    ///
+    /// # Errors
+    /// As [`Shared::reload`].
+    pub async fn reload_for_version(&self, version: u64) -> Result<Option<u64>, String> {
+        let _guard = self.reload_lock.lock().await;
+        if self.store_watch.holds(version) {
+            return Ok(None);
+        }
+        self.reload_counted().await.map(Some)
+    }
+
+    async fn reload_counted(&self) -> Result<u64, String> {
         let result = self.reload_locked().await;
         self.metrics.reload(result.is_ok());
         match &result {
@@ -232,8 +251,16 @@ impl Shared {
             tracing::warn!("listen addresses and the store change only with a restart");
         }
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        // Read before the records: the pool then holds at least this version,
+        // and the store watch does not reload a second time for a change this
+        // gateway made itself.
+        let started = std::time::Instant::now();
+        let version = self.store.key_records_version().await.ok().flatten();
         let runtime = build_runtime(&config, self.store.as_ref(), &self.env, generation).await?;
         self.runtime.store(Arc::new(runtime));
+        if let Some(version) = version {
+            self.store_watch.built_from(version, started);
+        }
         Ok(generation)
     }
 

@@ -86,6 +86,21 @@ impl StoreWatch {
         Ok(())
     }
 
+    /// Notes a pool built from key records read after the records' version
+    /// was `version` (read at `read_started`): the pool holds at least that
+    /// version's changes, so the watch neither reloads for it again nor
+    /// counts the key set stale before the bound.
+    pub fn built_from(&self, version: u64, read_started: Instant) {
+        self.applied.fetch_max(version, Ordering::SeqCst);
+        self.confirm(read_started);
+    }
+
+    /// The running pool holds the key records of `version` (versions only
+    /// grow: a pool built from a later version holds this one).
+    pub fn holds(&self, version: u64) -> bool {
+        version <= self.applied.load(Ordering::SeqCst)
+    }
+
     /// The last probe reached the store, and the key set is fresh.
     pub fn ready(&self) -> bool {
         self.reachable.load(Ordering::SeqCst) && self.key_set_fresh()
@@ -151,7 +166,7 @@ async fn check(shared: &Shared, next_reload: &mut Instant) {
         }
     };
     watch.set_reachable(true, None);
-    if version == watch.applied.load(Ordering::SeqCst) {
+    if watch.holds(version) {
         watch.confirm(started);
         return;
     }
@@ -160,11 +175,12 @@ async fn check(shared: &Shared, next_reload: &mut Instant) {
     }
     // The reload reads the records after `version` was read: it holds at
     // least that version's changes.
-    match shared.reload().await {
-        Ok(_) => {
-            watch.applied.store(version, Ordering::SeqCst);
-            watch.confirm(started);
-            tracing::info!(version, "key records changed in the store; reloaded");
+    match shared.reload_for_version(version).await {
+        Ok(reloaded) => {
+            watch.built_from(version, started);
+            if reloaded.is_some() {
+                tracing::info!(version, "key records changed in the store; reloaded");
+            }
         }
         Err(_) => *next_reload = Instant::now() + RELOAD_RETRY,
     }

@@ -204,6 +204,38 @@ async fn a_key_revoked_through_one_gateway_is_refused_by_the_other_within_the_bo
     );
 }
 
+/// `payseal_reloads_total{result="ok"}` of a gateway.
+async fn reloads(gateway: &Gateway) -> u64 {
+    let text = send(&gateway.admin_url("/metrics"), "GET", &[], b"").await.text();
+    text.lines()
+        .find(|line| line.starts_with("payseal_reloads_total{") && line.contains("result=\"ok\""))
+        .and_then(|line| line.rsplit(' ').next())
+        .map_or(0, |count| count.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: scripts/test-redis.sh"]
+async fn a_key_change_reloads_each_gateway_once() {
+    let url = redis_url();
+    let upstream = Upstream::start().await;
+    let prefix = prefix("reload-once");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &url, &prefix), &[]);
+    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &url, &prefix), &[]);
+    let key = "sk_live_ReloadedOnce0000000000000000";
+    let before = (reloads(&a).await, reloads(&b).await);
+    assert_eq!(a.put_key(&record("k_once", key, "live")).await.status, 200);
+    until("B accepts the key added through A", Duration::from_secs(10), async || {
+        send(&b.url(PAY), "GET", &[("x-api-key", key)], b"").await.status == 200
+    })
+    .await;
+    // Several version polls later, neither gateway has reloaded again: A's
+    // own reload counted the version it was built from.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let after = (reloads(&a).await, reloads(&b).await);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1), "reloads of A and B for one change");
+}
+
 // ---------------------------------------------------------------------------
 // Redis stopped, slow and restarted under load
 
