@@ -55,6 +55,7 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Respons
             }
         }
         (&Method::GET, "/metrics") => {
+            shared.metrics.store_state(shared.store_watch.ready(), shared.store_watch.key_set_fresh());
             let mut response = Response::new(full(shared.metrics.encode()));
             response.headers_mut().insert(
                 CONTENT_TYPE,

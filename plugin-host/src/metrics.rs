@@ -9,12 +9,16 @@
 //! - `payseal_store_op_seconds{op}`: store operation latency.
 //! - `payseal_upstream_seconds`: time to the upstream's answer head.
 //! - `payseal_reloads_total{result}`, `payseal_swept_records_total`.
+//! - `payseal_store_ready` (1 while the store answers and the key set is
+//!   confirmed current, as `/readyz`), `payseal_key_set_fresh` (0 while
+//!   checked requests are refused because a shared key set is unconfirmed).
 
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -59,6 +63,8 @@ pub struct Metrics {
     upstream: Histogram,
     reloads: Family<ResultLabels, Counter>,
     swept: Counter,
+    store_ready: Gauge,
+    key_set_fresh: Gauge,
 }
 
 impl Default for Metrics {
@@ -83,7 +89,11 @@ impl Metrics {
         registry.register("upstream_seconds", "Time to the upstream's response head", upstream.clone());
         registry.register("reloads", "Configuration reloads by result", reloads.clone());
         registry.register("swept_records", "Expired idempotency records deleted", swept.clone());
-        Self { registry, requests, plugin, store, upstream, reloads, swept }
+        let store_ready = Gauge::default();
+        let key_set_fresh = Gauge::default();
+        registry.register("store_ready", "1 while the store answers and the key set is current (as /readyz)", store_ready.clone());
+        registry.register("key_set_fresh", "0 while a shared key set is unconfirmed and checked requests are refused", key_set_fresh.clone());
+        Self { registry, requests, plugin, store, upstream, reloads, swept, store_ready, key_set_fresh }
     }
 
     /// Counts one request.
@@ -117,6 +127,12 @@ impl Metrics {
         self.swept.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
+    /// Sets the store gauges (read when `/metrics` is served).
+    pub fn store_state(&self, ready: bool, key_set_fresh: bool) {
+        self.store_ready.set(i64::from(ready));
+        self.key_set_fresh.set(i64::from(key_set_fresh));
+    }
+
     /// The `OpenMetrics` text.
     pub fn encode(&self) -> String {
         let mut text = String::new();
@@ -139,5 +155,15 @@ mod tests {
         let text = m.encode();
         assert!(text.contains("payseal_requests_total{outcome=\"refused\",reason=\"unknown_key\"} 2"), "{text}");
         assert!(text.contains("payseal_plugin_call_seconds_count{function=\"check_request\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn store_gauges_follow_the_last_state() {
+        let m = Metrics::new();
+        m.store_state(true, true);
+        assert!(m.encode().contains("payseal_store_ready 1\n"));
+        m.store_state(false, true);
+        let text = m.encode();
+        assert!(text.contains("payseal_store_ready 0\n") && text.contains("payseal_key_set_fresh 1\n"), "{text}");
     }
 }

@@ -356,6 +356,8 @@ async fn redis_stopped_slow_and_restarted_under_load_fails_closed_and_recovers()
     // Past the bound even a request that needs no store write is refused.
     let plain = send(&gateway.url(PAY), "GET", &[("x-api-key", LIVE_KEY)], b"").await;
     assert_eq!((plain.status, plain.json()["code"].as_str()), (503, Some("STORE_UNAVAILABLE")), "{}", plain.text());
+    let metrics = send(&gateway.admin_url("/metrics"), "GET", &[], b"").await.text();
+    assert!(metrics.contains("payseal_store_ready 0\n") && metrics.contains("payseal_key_set_fresh 0\n"), "{metrics}");
     redis.signal("CONT");
     let ready_after_slow = until("readyz 200 once Redis answers again", Duration::from_secs(20), async || readyz(&gateway).await.status == 200).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -371,6 +373,8 @@ async fn redis_stopped_slow_and_restarted_under_load_fails_closed_and_recovers()
     tokio::time::sleep(BOUND + Duration::from_millis(500)).await;
     redis.spawn();
     let ready_after_down = until("readyz 200 once Redis is back", Duration::from_secs(20), async || readyz(&gateway).await.status == 200).await;
+    let metrics = send(&gateway.admin_url("/metrics"), "GET", &[], b"").await.text();
+    assert!(metrics.contains("payseal_store_ready 1\n") && metrics.contains("payseal_key_set_fresh 1\n"), "{metrics}");
     tokio::time::sleep(Duration::from_millis(800)).await;
     stop.store(true, Ordering::SeqCst);
     let mut sent = Vec::new();
