@@ -6,6 +6,18 @@
 //! quotes a value from the document (a value may be a secret), and a secret
 //! read from the document is moved into a [`Secret`], its text wiped, and shown
 //! as `"[redacted]"` when the document is written back out.
+//!
+//! The sections both guests read are declared and prepared here too, one
+//! module each ([`keys`], [`signed_requests`], [`routes`]): a guest's own
+//! document embeds them and keeps only its own sections (the plugin's
+//! `webhooks`, `limits`…, the filter's `envoy`).
+
+pub mod keys;
+pub mod routes;
+mod section_error;
+pub mod signed_requests;
+
+pub use section_error::SectionError;
 
 use payseal_core::Secret;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

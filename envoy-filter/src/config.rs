@@ -8,14 +8,14 @@
 //! Unknown fields are errors. Secrets are read into [`Secret`]s at once and
 //! the text they came in is wiped; no error names a value.
 
-use std::collections::BTreeMap;
-
-use payseal_core::keys::{KeyRecord, KeySet, Policy};
-use payseal_core::rfc9421;
+use payseal_config::SectionError;
+use payseal_config::keys::KeysSection;
+use payseal_config::signed_requests::SignedRequestsSection;
 use payseal_core::routes::{IdempotencySettings, Route, RoutePolicy};
-use payseal_core::signing::{DEFAULT_TOLERANCE, dvpay};
-use payseal_config::ConfigSecret;
 use serde::Deserialize;
+
+pub use payseal_config::keys::Keys;
+pub use payseal_config::signed_requests::SignedRequests;
 
 /// Largest request body buffered for a signed or idempotent route by default: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,12 +47,12 @@ impl core::fmt::Display for ConfigError {
 
 impl core::error::Error for ConfigError {}
 
-fn default_tolerance() -> u64 {
-    DEFAULT_TOLERANCE
-}
-
-fn default_key_header() -> String {
-    "x-api-key".into()
+/// A shared section the core refused (`keys.records`, `routes`), in the
+/// core's words.
+impl From<SectionError> for ConfigError {
+    fn from(e: SectionError) -> Self {
+        Self::new(e.field(), e.to_string())
+    }
 }
 
 fn default_max_body() -> usize {
@@ -67,11 +67,11 @@ fn default_max_stored_response() -> usize {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    keys: RawKeys,
+    keys: KeysSection,
     #[serde(default)]
     routes: Vec<Route>,
     #[serde(default)]
-    signed_requests: RawSignedRequests,
+    signed_requests: SignedRequestsSection,
     #[serde(default)]
     idempotency: IdempotencySettings,
     #[serde(default)]
@@ -79,38 +79,6 @@ struct RawConfig {
     #[cfg(feature = "test-clock")]
     #[serde(default)]
     clock: Option<TestClock>,
-}
-
-/// The plugin's `keys` section.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawKeys {
-    #[serde(default)]
-    policy: Policy,
-    #[serde(default)]
-    records: Vec<KeyRecord>,
-    #[serde(default = "default_key_header")]
-    header: String,
-}
-
-/// The plugin's `signed_requests` section.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSignedRequests {
-    /// Key record id → its DVPay API secrets (several during a rotation).
-    #[serde(default)]
-    secrets: BTreeMap<String, Vec<ConfigSecret>>,
-    /// Key record id → its RFC 9421 keys (`keyid` → base64 secret).
-    #[serde(default)]
-    rfc9421: BTreeMap<String, BTreeMap<String, ConfigSecret>>,
-    #[serde(default = "default_tolerance")]
-    tolerance: u64,
-}
-
-impl Default for RawSignedRequests {
-    fn default() -> Self {
-        Self { secrets: BTreeMap::new(), rfc9421: BTreeMap::new(), tolerance: DEFAULT_TOLERANCE }
-    }
 }
 
 /// What only the Envoy adapter needs (the `envoy` section).
@@ -150,26 +118,6 @@ struct TestClock {
     fixed_now: u64,
 }
 
-/// The key check's configuration, prepared.
-pub struct Keys {
-    /// Records, validated and indexed.
-    pub set: KeySet,
-    /// The gateway's policy.
-    pub policy: Policy,
-    /// The header carrying the API key.
-    pub header: String,
-}
-
-/// Signed-route verifiers, per key record id.
-pub struct SignedRequests {
-    /// Key id → DVPay verifier of its secrets.
-    pub dvpay: BTreeMap<String, dvpay::Verifier>,
-    /// Key id → RFC 9421 verifier of its keys.
-    pub rfc9421: BTreeMap<String, rfc9421::Verifier>,
-    /// Accepted distance of a request timestamp from `now`, seconds.
-    pub tolerance: u64,
-}
-
 /// The whole configuration, prepared once per plugin.
 pub struct Config {
     /// API keys.
@@ -191,29 +139,9 @@ impl Config {
     /// A [`ConfigError`] naming the first bad field (and never its value).
     pub fn parse(text: &[u8]) -> Result<Self, ConfigError> {
         let raw: RawConfig = parse(text)?;
-        let keys = Keys {
-            set: KeySet::new(raw.keys.records).map_err(|e| ConfigError::new("keys.records", e.to_string()))?,
-            policy: raw.keys.policy,
-            header: raw.keys.header,
-        };
-        let routes =
-            RoutePolicy::new(raw.routes, raw.idempotency).map_err(|e| ConfigError::new("routes", e.to_string()))?;
-        let signed = raw.signed_requests;
-        let signed_requests = SignedRequests {
-            dvpay: signed
-                .secrets
-                .iter()
-                .map(|(id, secrets)| (id.clone(), dvpay::Verifier::new(secrets.iter().map(|s| &s.0))))
-                .collect(),
-            rfc9421: signed
-                .rfc9421
-                .iter()
-                .map(|(id, keys)| {
-                    (id.clone(), rfc9421::Verifier::new(keys.iter().map(|(kid, s)| (kid.as_str(), &s.0))))
-                })
-                .collect(),
-            tolerance: signed.tolerance,
-        };
+        let keys = raw.keys.prepare()?;
+        let routes = payseal_config::routes::prepare(raw.routes, raw.idempotency)?;
+        let signed_requests = raw.signed_requests.prepare();
         if raw.envoy.webcode_header.as_deref().is_some_and(str::is_empty) {
             return Err(ConfigError::new("envoy.webcode_header", "must name a header"));
         }
@@ -249,7 +177,7 @@ mod tests {
         let config = Config::parse(format!(r#"{{"keys":{{"records":[{RECORD}]}}}}"#).as_bytes()).unwrap();
         assert_eq!(config.keys.header, "x-api-key");
         assert_eq!(config.envoy, EnvoySettings::default());
-        assert_eq!(config.signed_requests.tolerance, DEFAULT_TOLERANCE);
+        assert_eq!(config.signed_requests.tolerance, payseal_core::signing::DEFAULT_TOLERANCE);
         assert_eq!(config.fixed_now, None);
     }
 

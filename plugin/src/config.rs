@@ -8,16 +8,20 @@
 
 use std::collections::BTreeMap;
 
-use payseal_core::keys::{KeyRecord, KeySet, Policy};
+use payseal_config::keys::KeysSection;
+use payseal_config::signed_requests::SignedRequestsSection;
+use payseal_config::ConfigSecret;
 use payseal_core::redirect::{Kdf, OpenError, Opener, Profile};
 use payseal_core::rfc9421;
 use payseal_core::routes::{IdempotencySettings, Route, RoutePolicy};
 use payseal_core::signing::{DEFAULT_TOLERANCE, cybersource, dvpay, standard_webhooks, stripe};
 use payseal_core::{Environment, Secret};
-use payseal_config::ConfigSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{self, PluginError, Source};
+
+pub use payseal_config::keys::Keys;
+pub use payseal_config::signed_requests::SignedRequests;
 
 /// The manifest config key that holds the configuration document.
 pub const CONFIG_KEY: &str = "payseal";
@@ -27,10 +31,6 @@ pub const DEFAULT_MAX_INPUT_BYTES: usize = 1024 * 1024;
 
 fn default_tolerance() -> u64 {
     DEFAULT_TOLERANCE
-}
-
-fn default_key_header() -> String {
-    "x-api-key".into()
 }
 
 fn default_max_input() -> usize {
@@ -50,11 +50,11 @@ fn default_kdf() -> String {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    keys: Option<RawKeys>,
+    keys: Option<KeysSection>,
     #[serde(default)]
     routes: Vec<Route>,
     #[serde(default)]
-    signed_requests: RawSignedRequests,
+    signed_requests: SignedRequestsSection,
     #[serde(default)]
     idempotency: IdempotencySettings,
     #[serde(default)]
@@ -65,39 +65,6 @@ struct RawConfig {
     signers: BTreeMap<String, RawSigner>,
     #[serde(default)]
     limits: Limits,
-}
-
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct RawKeys {
-    #[serde(default)]
-    policy: Policy,
-    #[serde(default)]
-    records: Vec<KeyRecord>,
-    /// The header carrying the API key.
-    #[serde(default = "default_key_header")]
-    header: String,
-}
-
-/// The per-key secrets of signed routes.
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct RawSignedRequests {
-    /// Key record id → its DVPay API secrets (several during a rotation).
-    #[serde(default)]
-    secrets: BTreeMap<String, Vec<ConfigSecret>>,
-    /// Key record id → its RFC 9421 signing keys (`keyid` → base64 secret):
-    /// a merchant signs with its own keys only.
-    #[serde(default)]
-    rfc9421: BTreeMap<String, BTreeMap<String, ConfigSecret>>,
-    #[serde(default = "default_tolerance")]
-    tolerance: u64,
-}
-
-impl Default for RawSignedRequests {
-    fn default() -> Self {
-        Self { secrets: BTreeMap::new(), rfc9421: BTreeMap::new(), tolerance: DEFAULT_TOLERANCE }
-    }
 }
 
 /// Limits on what a call may cost.
@@ -193,26 +160,6 @@ enum RawSigner {
     StandardWebhooks {
         secret: ConfigSecret,
     },
-}
-
-/// The key check's configuration, prepared.
-pub struct Keys {
-    /// Records, validated and indexed.
-    pub set: KeySet,
-    /// The gateway's policy.
-    pub policy: Policy,
-    /// The header carrying the API key.
-    pub header: String,
-}
-
-/// Signed-route verifiers, per key record id.
-pub struct SignedRequests {
-    /// Key id → DVPay verifier of its secrets.
-    pub verifiers: BTreeMap<String, dvpay::Verifier>,
-    /// Key id → RFC 9421 verifier of its signing keys.
-    pub rfc9421: BTreeMap<String, rfc9421::Verifier>,
-    /// Accepted distance of `X-Timestamp` from `now`.
-    pub tolerance: u64,
 }
 
 /// A webhook (or incoming request) verifier, prepared.
@@ -312,30 +259,9 @@ fn public_view(raw: &RawConfig) -> Result<serde_json::Value, PluginError> {
 }
 
 fn prepare(raw: RawConfig, view: serde_json::Value) -> Result<Config, PluginError> {
-    let keys = match raw.keys {
-        Some(k) => Some(Keys {
-            set: KeySet::new(k.records).map_err(|e| PluginError::config("keys.records", e.to_string()))?,
-            policy: k.policy,
-            header: k.header,
-        }),
-        None => None,
-    };
-    let signed_requests = SignedRequests {
-        verifiers: raw
-            .signed_requests
-            .secrets
-            .iter()
-            .map(|(id, secrets)| (id.clone(), dvpay::Verifier::new(secrets.iter().map(|s| &s.0))))
-            .collect(),
-        rfc9421: raw
-            .signed_requests
-            .rfc9421
-            .iter()
-            .map(|(id, keys)| (id.clone(), rfc9421::Verifier::new(keys.iter().map(|(kid, s)| (kid.as_str(), &s.0)))))
-            .collect(),
-        tolerance: raw.signed_requests.tolerance,
-    };
-    let routes = RoutePolicy::new(raw.routes, raw.idempotency).map_err(|e| PluginError::config("routes", e.to_string()))?;
+    let keys = raw.keys.map(KeysSection::prepare).transpose()?;
+    let signed_requests = raw.signed_requests.prepare();
+    let routes = payseal_config::routes::prepare(raw.routes, raw.idempotency)?;
     let webhooks = raw.webhooks.into_iter().map(|(name, w)| (name, webhook(w))).collect();
     let mut redirect = BTreeMap::new();
     for (name, r) in raw.redirect {

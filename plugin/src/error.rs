@@ -80,6 +80,14 @@ impl PluginError {
     }
 }
 
+/// A shared section the core refused (`keys.records`, `routes`): an invalid
+/// configuration naming that field, in the core's words.
+impl From<payseal_config::SectionError> for PluginError {
+    fn from(e: payseal_config::SectionError) -> Self {
+        Self::config(e.field(), e.to_string())
+    }
+}
+
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -288,7 +288,7 @@ pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError
     // 500: the gateway's configuration, not the client, is at fault).
     let verified = match plan.signature {
         None => Ok(()),
-        Some(RouteSignature::Dvpay) => match signed_requests.verifiers.get(&allowed.key_id) {
+        Some(RouteSignature::Dvpay) => match signed_requests.dvpay.get(&allowed.key_id) {
             Some(verifier) => verifier.verify(&body, &input.headers, clock).map(drop),
             None => dvpay::Verifier::new([]).verify(&body, &input.headers, clock).map(drop),
         },
