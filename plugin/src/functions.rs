@@ -405,6 +405,22 @@ pub fn finish_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginErro
     Ok(Reply::new("finish_request", &output, outcome, None))
 }
 
+/// What a configured scheme is used as, for the error of a missing field.
+#[derive(Clone, Copy)]
+enum Role {
+    Verifier,
+    Signer,
+}
+
+/// `value`, or the input error naming `field` as one the `scheme`'s `role` needs.
+fn needed<T>(value: Option<T>, field: &str, scheme: &str, role: Role) -> Result<T, PluginError> {
+    let role = match role {
+        Role::Verifier => "verifier",
+        Role::Signer => "signer",
+    };
+    value.ok_or_else(|| PluginError::input(field, &format!("is required by a {scheme} {role}")))
+}
+
 // ---------------------------------------------------------------------------
 // verify_webhook
 
@@ -453,10 +469,6 @@ enum VerifyOutput {
     },
 }
 
-fn required<'a>(value: Option<&'a str>, field: &str, scheme: &str) -> Result<&'a str, PluginError> {
-    value.ok_or_else(|| PluginError::input(field, &format!("is required by a {scheme} verifier")))
-}
-
 /// `verify_webhook`: any scheme of `signing.md`, or RFC 9421, with the named
 /// verifier's secrets and tolerance.
 ///
@@ -477,14 +489,14 @@ pub fn verify_webhook(config: &Config, bytes: &[u8]) -> Result<Reply, PluginErro
         Webhook::Stripe(v, tolerance) => by_index(v.verify(&body, &input.headers, clock(*tolerance))),
         Webhook::StandardWebhooks(v, tolerance) => by_index(v.verify(&body, &input.headers, clock(*tolerance))),
         Webhook::Cybersource(v, tolerance) => {
-            let method = required(input.method.as_deref(), "method", scheme)?;
-            let target = required(input.target.as_deref(), "target", scheme)?;
+            let method = needed(input.method.as_deref(), "method", scheme, Role::Verifier)?;
+            let target = needed(input.target.as_deref(), "target", scheme, Role::Verifier)?;
             by_index(v.verify(method, target, &input.headers, &body, clock(*tolerance)))
         }
         Webhook::Rfc9421(v, components, tolerance) => {
             let request = VerifyRequest {
-                method: required(input.method.as_deref(), "method", scheme)?,
-                url: required(input.url.as_deref(), "url", scheme)?,
+                method: needed(input.method.as_deref(), "method", scheme, Role::Verifier)?,
+                url: needed(input.url.as_deref(), "url", scheme, Role::Verifier)?,
                 headers: &input.headers,
                 body: &body,
             };
@@ -631,10 +643,6 @@ struct SignFailed {
 /// Headers and what was signed, or the core's refusal to sign.
 type Signing = Result<(Vec<(&'static str, String)>, Signed), SignatureError>;
 
-fn needed<T>(value: Option<T>, field: &str, scheme: &str) -> Result<T, PluginError> {
-    value.ok_or_else(|| PluginError::input(field, &format!("is required by a {scheme} signer")))
-}
-
 /// `sign_request`: headers for an outgoing request (DVPay, Cybersource,
 /// RFC 9421) or a webhook (Stripe, Standard Webhooks) with the named signer.
 ///
@@ -651,7 +659,7 @@ pub fn sign_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError>
         }
         Signer::Rfc9421(signer) => ("rfc9421", sign_rfc9421(signer, input)?),
         Signer::Stripe(signer) => {
-            let now = needed(input.now, "now", "stripe")?;
+            let now = needed(input.now, "now", "stripe", Role::Signer)?;
             let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
             let signing = signer
                 .sign(&body, now)
@@ -669,7 +677,7 @@ pub fn sign_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError>
 }
 
 fn sign_dvpay(signer: &dvpay::Signer, sends_key: bool, input: SignInput) -> Result<Signing, PluginError> {
-    let now = needed(input.now, "now", "dvpay")?;
+    let now = needed(input.now, "now", "dvpay", Role::Signer)?;
     let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
     let key = input.idempotency_key.as_deref().unwrap_or_default();
     Ok(signer.sign(&body, now, key).map(|made| {
@@ -694,8 +702,8 @@ fn sign_cybersource(
     let body = wire::body(input.body, input.body_base64.as_deref(), "")?;
     let request = cybersource::Request {
         host,
-        method: needed(input.method.as_deref(), "method", "cybersource")?,
-        target: needed(input.target.as_deref(), "target", "cybersource")?,
+        method: needed(input.method.as_deref(), "method", "cybersource", Role::Signer)?,
+        target: needed(input.target.as_deref(), "target", "cybersource", Role::Signer)?,
         date: &date,
         merchant_id,
         body: body.as_deref(),
@@ -725,8 +733,8 @@ fn sign_rfc9421(signer: &rfc9421::Signer, input: SignInput) -> Result<Signing, P
         })
         .collect();
     let request = SignRequest {
-        method: needed(input.method.as_deref(), "method", "rfc9421")?,
-        url: needed(input.url.as_deref(), "url", "rfc9421")?,
+        method: needed(input.method.as_deref(), "method", "rfc9421", Role::Signer)?,
+        url: needed(input.url.as_deref(), "url", "rfc9421", Role::Signer)?,
         headers: &input.headers,
         body: &body,
         label: input.label.as_deref().unwrap_or("sig1"),
@@ -749,8 +757,8 @@ fn sign_rfc9421(signer: &rfc9421::Signer, input: SignInput) -> Result<Signing, P
 }
 
 fn sign_standard_webhooks(signer: &standard_webhooks::Signer, input: SignInput) -> Result<Signing, PluginError> {
-    let now = needed(input.now, "now", "standard_webhooks")?;
-    let id = needed(input.id, "id", "standard_webhooks")?;
+    let now = needed(input.now, "now", "standard_webhooks", Role::Signer)?;
+    let id = needed(input.id, "id", "standard_webhooks", Role::Signer)?;
     let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
     Ok(signer.sign(&id, now, &body).map(|signature| {
         let headers = vec![
@@ -815,4 +823,34 @@ pub fn describe(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
         config: &config.view,
     };
     Ok(Reply::new("describe", &output, "described", None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn missing_field(config: &str, call: fn(&Config, &[u8]) -> Result<Reply, PluginError>, input: &str) -> PluginError {
+        let config = Config::parse(Some(config)).unwrap();
+        call(&config, input.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn a_field_the_verifier_needs_is_named_with_its_scheme() {
+        let config = r#"{"webhooks":{"cs":{"scheme":"cybersource","keys":[{"key_id":"k","secret":"c2VjcmV0"}]},
+                         "sig":{"scheme":"rfc9421","keys":{"k":"c2VjcmV0LWEtMDEyMzQ1Njc4OQ=="}}}}"#;
+        let e = missing_field(config, verify_webhook, r#"{"webhook":"cs","now":1,"method":"POST"}"#);
+        assert_eq!(e, PluginError::input("target", "is required by a cybersource verifier"));
+        let e = missing_field(config, verify_webhook, r#"{"webhook":"sig","now":1}"#);
+        assert_eq!(e, PluginError::input("method", "is required by a rfc9421 verifier"));
+    }
+
+    #[test]
+    fn a_field_the_signer_needs_is_named_with_its_scheme() {
+        let config = r#"{"signers":{"st":{"scheme":"stripe","secret":"whsec_x"},
+                         "sw":{"scheme":"standard_webhooks","secret":"whsec_c2VjcmV0LWEtMDEyMzQ1Njc4OQ=="}}}"#;
+        let e = missing_field(config, sign_request, r#"{"signer":"st"}"#);
+        assert_eq!(e, PluginError::input("now", "is required by a stripe signer"));
+        let e = missing_field(config, sign_request, r#"{"signer":"sw","now":1}"#);
+        assert_eq!(e, PluginError::input("id", "is required by a standard_webhooks signer"));
+    }
 }
