@@ -94,7 +94,7 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Respons
                 let Some(bytes) = read(body).await else { return answer(400, &json!({ "error": "unreadable body" })) };
                 let record: KeyRecord = match serde_json::from_slice(&bytes) {
                     Ok(record) => record,
-                    Err(e) => return answer(400, &json!({ "error": format!("not a key record: {}", e.classify_message()) })),
+                    Err(e) => return answer(400, &json!({ "error": format!("not a key record: {}", value_free_message(&e)) })),
                 };
                 if record.id != id {
                     return answer(400, &json!({ "error": "the record's id differs from the path" }));
@@ -139,22 +139,38 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Respons
     }
 }
 
-/// serde's message for a bad key record: the category and position only
-/// (a record holds no secret, but its values are not echoed either).
-trait ClassifyMessage {
-    fn classify_message(&self) -> String;
+/// serde's message for a bad admin request body without the value it
+/// quotes: the field name of a missing or unknown field, else the category
+/// and position (a body may hold no secret, but its values are not echoed
+/// either). The lifecycle API answers with the same text.
+pub(crate) fn value_free_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    for kept in ["missing field `", "unknown field `"] {
+        if let Some(rest) = text.split(kept).nth(1)
+            && let Some((name, _)) = rest.split_once('`')
+        {
+            return format!("{kept}{name}`");
+        }
+    }
+    let what = match error.classify() {
+        serde_json::error::Category::Data => "invalid value",
+        _ => "invalid JSON",
+    };
+    format!("{what} at line {} column {}", error.line(), error.column())
 }
 
-impl ClassifyMessage for serde_json::Error {
-    fn classify_message(&self) -> String {
-        let text = self.to_string();
-        for kept in ["missing field `", "unknown field `"] {
-            if let Some(rest) = text.split(kept).nth(1)
-                && let Some((name, _)) = rest.split_once('`')
-            {
-                return format!("{kept}{name}`");
-            }
-        }
-        format!("invalid value at line {} column {}", self.line(), self.column())
+#[cfg(test)]
+mod tests {
+    use super::value_free_message;
+
+    #[test]
+    fn bad_bodies_are_described_without_their_values() {
+        let missing = serde_json::from_str::<payseal_core::keys::KeyRecord>(r#"{"id":"sk_live_Secret"}"#).unwrap_err();
+        assert_eq!(value_free_message(&missing), "missing field `key_sha256`");
+        let value = serde_json::from_str::<payseal_core::keys::KeyRecord>(r#"{"id":"k","key_sha256":"sk_live_Secret","environment":"live"}"#).unwrap_err();
+        let text = value_free_message(&value);
+        assert!(text.starts_with("invalid value at line 1 column ") && !text.contains("sk_live"), "{text}");
+        let syntax = serde_json::from_str::<serde_json::Value>("{\"a\": sk_live_Secret}").unwrap_err();
+        assert!(value_free_message(&syntax).starts_with("invalid JSON at line 1 column "));
     }
 }

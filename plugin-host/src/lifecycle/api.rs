@@ -50,20 +50,7 @@ fn parse<T: DeserializeOwned + Default>(body: &[u8], allow_empty: bool) -> Resul
     if allow_empty && body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| LifecycleError::InvalidRequest(describe(&e)))
-}
-
-/// serde's message without the value it quotes.
-fn describe(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    for kept in ["missing field `", "unknown field `"] {
-        if let Some(rest) = text.split(kept).nth(1)
-            && let Some((name, _)) = rest.split_once('`')
-        {
-            return format!("{kept}{name}`");
-        }
-    }
-    format!("invalid JSON at line {} column {}", e.line(), e.column())
+    serde_json::from_slice(body).map_err(|e| LifecycleError::InvalidRequest(crate::admin::value_free_message(&e)))
 }
 
 /// Handles a request under [`PREFIX`]; `body` is already read.
@@ -76,7 +63,7 @@ pub async fn handle(shared: &Shared, parts: &Parts, body: &[u8]) -> Response<Res
     let result = match (method, segments.as_slice()) {
         (&Method::POST, ["keys"]) => match serde_json::from_slice(body) {
             Ok(request) => service.create(&actor, request).await.map(|issued| shown_once(201, &issued.body())),
-            Err(e) => Err(LifecycleError::InvalidRequest(describe(&e))),
+            Err(e) => Err(LifecycleError::InvalidRequest(crate::admin::value_free_message(&e))),
         },
         (&Method::GET, ["keys"]) => service.list().await.map(|listed| ok(200, &listed)),
         (&Method::GET, ["keys", id]) => service.get(id).await.map(|listed| ok(200, &listed)),
