@@ -65,7 +65,7 @@ pub fn json_response(status: u16, body: impl Into<Bytes>) -> Response<ResponseBo
 }
 
 /// An answer of the gateway itself (not a payseal refusal): same shape.
-fn gateway_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
+pub(crate) fn gateway_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
     #[derive(Serialize)]
     struct Body<'a> {
         status: u16,

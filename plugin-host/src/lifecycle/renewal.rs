@@ -84,8 +84,7 @@ pub async fn handle(shared: &Arc<Shared>, runtime: &Runtime, code_url: &str, bod
         }
         Err(Failure::Internal(error)) => {
             tracing::error!(%error, code = error.code(), "renewal failed");
-            let body = serde_json::json!({ "status": 503, "code": "GATEWAY_UNAVAILABLE", "message": "The secret could not be renewed; retry later." });
-            (json_response(503, body.to_string()), "renewal_failed")
+            (crate::proxy::gateway_error(503, "GATEWAY_UNAVAILABLE", "The secret could not be renewed; retry later."), "renewal_failed")
         }
     }
 }
