@@ -62,6 +62,10 @@ if [ -e scripts/build-plugin.sh ]; then
   check build-plugin bash scripts/build-plugin.sh
 fi
 check clippy cargo clippy --locked --workspace --all-targets -- -D warnings
+# The gateway's modules import each other without a circle; lifecycle and
+# tokens never import the proxy, the admin router or the composition root.
+check use-graph python3 scripts/check-use-graph.py plugin-host/src \
+  --forbid lifecycle:proxy,admin,server --forbid tokens:proxy,admin,server
 # Unit, property, secret-hygiene and native vector tests; benches run once each in test mode.
 suite rust cargo test --locked --no-fail-fast --workspace --all-targets
 suite rust-doc cargo test --locked --no-fail-fast --workspace --doc

@@ -68,13 +68,25 @@ def buffer_filter(max_bytes: int = 1048576) -> str:
     return render("buffer-filter.yaml", MAX_BYTES=max_bytes)
 
 
-def listener(name: str, port: int, access_log: str, filters: list[str], trusted_hops: int = 1) -> str:
+def listener(
+    name: str,
+    port: int,
+    access_log: str,
+    filters: list[str],
+    trusted_hops: int = 1,
+    cluster: str = "upstream",
+    timeout: str = "10s",
+) -> str:
+    """`cluster`: `upstream`, or `dead` (every connection refused); `timeout`:
+    the route's upstream response timeout."""
     return render(
         "listener.yaml",
         NAME=name,
         PORT=port,
         ACCESS_LOG=access_log,
         TRUSTED_HOPS=trusted_hops,
+        CLUSTER=cluster,
+        TIMEOUT=timeout,
         HTTP_FILTERS=indent("\n".join(f.rstrip("\n") for f in filters), 8) if filters else "",
     )
 
@@ -84,6 +96,9 @@ def bootstrap(admin_port: int, upstream_port: int, listeners: list[str]) -> str:
         "bootstrap.yaml",
         ADMIN_PORT=admin_port,
         UPSTREAM_PORT=upstream_port,
+        # Bound and closed at once: nothing listens there while Envoy runs
+        # (another process could take it, which would only fail a test).
+        DEAD_PORT=free_port(),
         LISTENERS=indent("\n".join(l.rstrip("\n") for l in listeners), 2),
     )
 

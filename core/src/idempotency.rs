@@ -82,6 +82,10 @@ pub enum RecordState {
     InFlight,
     /// Answered; replay this.
     Finished(StoredResponse),
+    /// Sent, and no answer came (timeout, reset, an answer cut off or too
+    /// large to keep): the charge may have run, so the key stays taken until
+    /// the record expires or an operator resolves it.
+    OutcomeUnknown,
 }
 
 /// What a store keeps under [`IdempotentRequest::storage_key`].
@@ -114,6 +118,8 @@ pub enum Conflict {
     DifferentEndpoint,
     /// The first request has not finished.
     InProgress,
+    /// The first request was sent and never answered: it may have executed.
+    OutcomeUnknown,
 }
 
 impl Conflict {
@@ -128,6 +134,9 @@ impl Conflict {
             Self::DifferentBody => "Idempotency key reused with a different request body.",
             Self::DifferentEndpoint => "Idempotency key already used for a different endpoint.",
             Self::InProgress => "Idempotency key is already being processed.",
+            Self::OutcomeUnknown => {
+                "The outcome of the first request with this idempotency key is unknown; it is held until an operator resolves it or the key expires."
+            }
         }
     }
 
@@ -137,6 +146,7 @@ impl Conflict {
             Self::DifferentBody => "IDEMPOTENCY_KEY_REUSED",
             Self::DifferentEndpoint => "IDEMPOTENCY_KEY_OTHER_ENDPOINT",
             Self::InProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
+            Self::OutcomeUnknown => "IDEMPOTENCY_OUTCOME_UNKNOWN",
         }
     }
 
@@ -178,29 +188,51 @@ pub fn decide(stored: Option<&IdempotencyRecord>, request: &IdempotentRequest<'_
     } else {
         match &record.state {
             RecordState::InFlight => Decision::Conflict(Conflict::InProgress),
+            RecordState::OutcomeUnknown => Decision::Conflict(Conflict::OutcomeUnknown),
             RecordState::Finished(response) => Decision::Replay(response.clone()),
         }
     }
 }
 
-/// What to do with the claim once the upstream answered.
+/// What happened to a claimed request's forwarding (`idempotency.md`,
+/// "When the upstream's outcome is not known").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpstreamOutcome {
+    /// The upstream answered, whole.
+    Answered(StoredResponse),
+    /// Never sent: the connection was refused, no route, or the request was
+    /// refused before its first byte went out. Nothing executed.
+    NotSent,
+    /// Sent, and no (whole) answer came: timeout, reset, an answer cut off
+    /// or too large to keep. The upstream may have executed it.
+    NoAnswer,
+}
+
+/// What to do with the claim once the upstream's outcome is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 pub enum Completion {
     /// Keep this finished record for replay.
     Store(IdempotencyRecord),
-    /// Delete the claim so a retry can execute (5xx or transport error).
+    /// Delete the claim so a retry can execute: the upstream answered 5xx
+    /// (it said it failed) or the request was never sent.
     Release,
+    /// Replace the claim with this record of unknown outcome: retries get
+    /// 409 `IDEMPOTENCY_OUTCOME_UNKNOWN` until it expires or an operator
+    /// releases it. Releasing would risk running the charge twice.
+    KeepUnknown(IdempotencyRecord),
 }
 
-/// Completes a claim with the upstream's `response`, or `None` for a
-/// transport error. 4xx answers are stored and replayed like successes.
-pub fn finish(claim: IdempotencyRecord, response: Option<StoredResponse>) -> Completion {
-    match response {
-        Some(response) if response.status < 500 => {
+/// Completes a claim with the forwarding's `outcome`. 2xx, 3xx and 4xx
+/// answers are stored and replayed; a 5xx or a request never sent is
+/// released; a request sent and never answered is kept as unknown.
+pub fn finish(claim: IdempotencyRecord, outcome: UpstreamOutcome) -> Completion {
+    match outcome {
+        UpstreamOutcome::Answered(response) if response.status < 500 => {
             Completion::Store(IdempotencyRecord { state: RecordState::Finished(response), ..claim })
         }
-        _ => Completion::Release,
+        UpstreamOutcome::Answered(_) | UpstreamOutcome::NotSent => Completion::Release,
+        UpstreamOutcome::NoAnswer => Completion::KeepUnknown(IdempotencyRecord { state: RecordState::OutcomeUnknown, ..claim }),
     }
 }
 
@@ -213,9 +245,9 @@ mod tests {
     }
 
     fn finished(claim: IdempotencyRecord, status: u16) -> Option<IdempotencyRecord> {
-        match finish(claim, Some(StoredResponse { status, headers: Vec::new(), body: b"{}".to_vec() })) {
+        match finish(claim, UpstreamOutcome::Answered(StoredResponse { status, headers: Vec::new(), body: b"{}".to_vec() })) {
             Completion::Store(r) => Some(r),
-            Completion::Release => None,
+            Completion::Release | Completion::KeepUnknown(_) => None,
         }
     }
 
@@ -236,7 +268,20 @@ mod tests {
         let Decision::Execute(claim) = decide(None, &req("K", "/p", b""), 0, 10) else { panic!() };
         assert_eq!(finished(claim.clone(), 502), None);
         assert!(finished(claim.clone(), 422).is_some());
-        assert_eq!(finish(claim, None), Completion::Release);
+        assert_eq!(finish(claim, UpstreamOutcome::NotSent), Completion::Release);
+    }
+
+    #[test]
+    fn a_request_sent_and_never_answered_keeps_its_key() {
+        let a = req("K", "/p", b"1");
+        let Decision::Execute(claim) = decide(None, &a, 0, 10) else { panic!() };
+        let Completion::KeepUnknown(unknown) = finish(claim, UpstreamOutcome::NoAnswer) else { panic!() };
+        assert_eq!(decide(Some(&unknown), &a, 1, 10), Decision::Conflict(Conflict::OutcomeUnknown));
+        assert_eq!(decide(Some(&unknown), &req("K", "/p", b"2"), 1, 10), Decision::Conflict(Conflict::DifferentBody));
+        assert!(matches!(decide(Some(&unknown), &a, 10, 10), Decision::Execute(_)), "expired");
+        assert_eq!(Conflict::OutcomeUnknown.code(), "IDEMPOTENCY_OUTCOME_UNKNOWN");
+        let json = serde_json::to_string(&unknown).unwrap();
+        assert!(json.contains(r#""state":"outcome_unknown""#), "{json}");
     }
 
     #[test]

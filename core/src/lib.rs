@@ -8,6 +8,7 @@ extern crate alloc;
 
 mod encoding;
 mod environment;
+pub mod gate;
 pub mod idempotency;
 pub mod keys;
 mod mac;

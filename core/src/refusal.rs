@@ -31,6 +31,91 @@ impl Refusal {
         message: "This endpoint requires an idempotency key header.",
     };
 
+    /// The request target has no canonical form (`gate.md`): 400.
+    pub const PATH_NOT_CANONICAL: Self = Self {
+        status: 400,
+        code: "INVALID_REQUEST",
+        reason: "path_not_canonical",
+        message: "The request path is not in canonical form.",
+    };
+
+    /// A single-valued field was sent more than once (`gate.md`): 400.
+    pub const DUPLICATE_FIELD: Self = Self {
+        status: 400,
+        code: "INVALID_REQUEST",
+        reason: "duplicate_field",
+        message: "A header that must appear once was sent more than once.",
+    };
+
+    /// The body is over the runtime's limit: 413, before anything is checked
+    /// with it.
+    pub const BODY_TOO_LARGE: Self = Self {
+        status: 413,
+        code: "PAYLOAD_TOO_LARGE",
+        reason: "body_too_large",
+        message: "The request body is larger than this gateway accepts.",
+    };
+
+    /// The body did not arrive within the runtime's body timeout: 408.
+    pub const BODY_TIMEOUT: Self = Self {
+        status: 408,
+        code: "REQUEST_TIMEOUT",
+        reason: "body_timeout",
+        message: "The request body did not arrive in time.",
+    };
+
+    /// The body could not be read (a bad `Content-Length`, a broken chunk): 400.
+    pub const BAD_BODY: Self = Self {
+        status: 400,
+        code: "INVALID_REQUEST",
+        reason: "bad_body",
+        message: "The request body could not be read.",
+    };
+
+    /// The runtime holds as many request bodies as it may: 503, retry later.
+    pub const BODIES_LIMIT: Self = Self {
+        status: 503,
+        code: "GATEWAY_BUSY",
+        reason: "bodies_limit",
+        message: "The gateway holds as many request bodies as it may; retry later.",
+    };
+
+    /// The runtime's store failed or cannot confirm the key set: 503, nothing
+    /// forwarded.
+    pub const STORE_UNAVAILABLE: Self = Self {
+        status: 503,
+        code: "STORE_UNAVAILABLE",
+        reason: "store_unavailable",
+        message: "The gateway's store is unavailable; the request was not forwarded.",
+    };
+
+    /// The idempotency claim could not be written (contention past the retry
+    /// bound, or an unreadable record): 503, nothing forwarded.
+    pub const IDEMPOTENCY_UNAVAILABLE: Self = Self {
+        status: 503,
+        code: "IDEMPOTENCY_UNAVAILABLE",
+        reason: "idempotency_unavailable",
+        message: "The idempotency store cannot take this request now; retry it.",
+    };
+
+    /// The checks could not run (a plugin trap, timeout or unreadable
+    /// answer): 503, nothing forwarded.
+    pub const GATEWAY_UNAVAILABLE: Self = Self {
+        status: 503,
+        code: "GATEWAY_UNAVAILABLE",
+        reason: "checks_unavailable",
+        message: "The request could not be checked; it was not forwarded.",
+    };
+
+    /// The runtime's configuration could not be read: every request is
+    /// refused (500) rather than let through unchecked.
+    pub const INVALID_CONFIGURATION: Self = Self {
+        status: 500,
+        code: "CONFIGURATION_ERROR",
+        reason: "invalid_config",
+        message: "The payseal configuration is invalid.",
+    };
+
     /// The response body: `{"status":…,"code":"…","message":"…"}`.
     pub fn body(&self) -> String {
         body(self.status, self.code, self.message)
@@ -49,6 +134,7 @@ impl From<Conflict> for Refusal {
             Conflict::DifferentBody => "idempotency_body_mismatch",
             Conflict::DifferentEndpoint => "idempotency_endpoint_mismatch",
             Conflict::InProgress => "idempotency_in_progress",
+            Conflict::OutcomeUnknown => "idempotency_outcome_unknown",
         };
         Self { status: c.status(), code: c.code(), reason, message: c.message() }
     }

@@ -40,7 +40,8 @@ pub struct Rfc9421Route {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
-    /// Path prefix, matched on the path without its query (as scopes are).
+    /// Path prefix, matched on whole segments of the canonical path without
+    /// its query, any case (as scopes are).
     pub prefix: String,
     /// Methods it applies to, any case; empty for all.
     #[serde(default)]
@@ -122,11 +123,11 @@ impl core::fmt::Display for RouteError {
 impl core::error::Error for RouteError {}
 
 /// Whether a route given by `prefix` and `methods` (any case; empty for
-/// all) covers `method` `path`; the path is matched without its query. The
-/// one matcher of every configured route list.
+/// all) covers `method` `path`: the canonical path without its query, on
+/// whole segments, ASCII case-insensitively ([`crate::gate::prefix_covers`]).
+/// The one matcher of every configured route list.
 pub fn route_matches(prefix: &str, methods: &[String], method: &str, path: &str) -> bool {
-    let path = path.split_once('?').map_or(path, |(p, _)| p);
-    path.starts_with(prefix) && (methods.is_empty() || methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+    crate::gate::prefix_covers(prefix, path) && (methods.is_empty() || methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
 }
 
 /// All routes and the idempotency settings.
@@ -227,6 +228,8 @@ mod tests {
         assert!(p.route("POST", "/pay/refund?x=1").is_some());
         assert!(p.route("GET", "/pay/refund").is_none());
         assert!(p.route("POST", "/other?/pay/").is_none());
+        assert!(p.route("POST", "/PAY/refund").is_some(), "any case");
+        assert!(p.route("POST", "/payx").is_none(), "whole segments");
     }
 
     #[test]

@@ -12,14 +12,30 @@ pub const MAX_SECONDS: u64 = 9_999_999_999;
 /// Parses a decimal unix-seconds timestamp, as sent in `X-Timestamp`,
 /// `webhook-timestamp` or Stripe's `t=`.
 ///
-/// Only ASCII digits are accepted: no sign, no spaces, no fraction. Values
-/// above [`MAX_SECONDS`] are millisecond timestamps and are refused.
+/// Only the canonical spelling is accepted: ASCII digits with no sign, no
+/// spaces, no fraction and no leading zero (`0` alone aside). Values above
+/// [`MAX_SECONDS`] are millisecond timestamps and are refused.
 pub fn parse_unix_seconds(text: &str) -> Option<u64> {
-    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.len() > 20 || !is_canonical_digits(text.as_bytes()) {
         return None;
     }
     let value: u64 = text.parse().ok()?;
     (value <= MAX_SECONDS).then_some(value)
+}
+
+/// Whether `digits` is a number written the one way it can be: ASCII digits,
+/// at least one, and no leading zero (`0` alone aside).
+///
+/// Every timestamp on the wire must pass this (`signing.md`, "Numbers on the
+/// wire are canonical"): MACs cover the timestamp text as sent, and DVPay
+/// concatenates body and timestamp with no separator, so if `00` + `T` meant
+/// `T`, the signature of `{"amount":1000}` at `T` would also sign
+/// `{"amount":10}` at `00T`.
+pub(crate) fn is_canonical_digits(digits: &[u8]) -> bool {
+    match digits {
+        [] | [b'0', _, ..] => false,
+        _ => digits.iter().all(u8::is_ascii_digit),
+    }
 }
 
 /// Whether `timestamp` lies within `tolerance` seconds of `now`, in the past or
@@ -150,6 +166,25 @@ mod tests {
     }
 
     #[test]
+    fn unix_seconds_have_one_spelling() {
+        assert_eq!(parse_unix_seconds("0"), Some(0), "zero alone is canonical");
+        // Each is another spelling of a valid value: refused, not normalized.
+        for bad in ["00", "01", "01719500000", "0001719500000", "1719 500000", "\t1719500000", "1719500000\n"] {
+            assert_eq!(parse_unix_seconds(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn canonical_digits() {
+        for good in ["0", "7", "10", "1719500000", "99999999999999999999999"] {
+            assert!(is_canonical_digits(good.as_bytes()), "{good:?}");
+        }
+        for bad in ["", "00", "07", "-0", "-1", "+1", " 1", "1.0", "1e3", "x"] {
+            assert!(!is_canonical_digits(bad.as_bytes()), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn fixdate_known_values() {
         assert_eq!(parse_imf_fixdate("Thu, 27 Jun 2024 13:07:17 GMT"), Some(1_719_493_637));
         assert_eq!(parse_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
@@ -183,6 +218,13 @@ mod tests {
         fn parsers_never_panic(text in ".{0,40}") {
             let _ = parse_imf_fixdate(&text);
             let _ = parse_unix_seconds(&text);
+        }
+
+        #[test]
+        fn canonical_seconds_round_trip(seconds in 0..=MAX_SECONDS) {
+            // What a signer writes (`{seconds}`) is exactly what verifiers accept.
+            prop_assert_eq!(parse_unix_seconds(&alloc::format!("{seconds}")), Some(seconds));
+            prop_assert_eq!(parse_unix_seconds(&alloc::format!("0{seconds}")), None);
         }
     }
 }

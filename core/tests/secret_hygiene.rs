@@ -173,6 +173,8 @@ fn redirect_failures() {
     for (o, t, now) in [
         (&opener, "x".repeat(20_000), 0),
         (&opener, "!!".to_owned(), 0),
+        // 33 bytes of 0x02: a version byte v1 does not know.
+        (&opener, "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC".to_owned(), 0),
         (&other, token.clone(), 0),
         (&opener, token.clone(), 11),
     ] {
@@ -185,7 +187,9 @@ fn redirect_failures() {
     seen.error(e.code(), &e);
     assert!(opener.open(&not_json, 0).is_ok());
     assert_clean(&format!("{opener:?}"));
-    let want: BTreeSet<_> = ["too_large", "malformed", "authentication", "expired", "invalid_payload", "invalid_secret"].into();
+    let want: BTreeSet<_> =
+        ["too_large", "malformed", "unsupported_version", "authentication", "expired", "invalid_payload", "invalid_secret"]
+            .into();
     assert_eq!(seen.codes, want);
 }
 

@@ -94,8 +94,8 @@ pub struct EnvoySettings {
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
     /// Largest upstream response body kept for an idempotent replay; a larger
-    /// answer leaves its key claimed until the record expires (it is never
-    /// executed twice, and never replayed cut short).
+    /// answer leaves its key "outcome unknown" until the record expires (it
+    /// is never executed twice, and never replayed cut short).
     #[serde(default = "default_max_stored_response")]
     pub max_stored_response_bytes: usize,
 }

@@ -10,14 +10,14 @@ use std::rc::Rc;
 use std::time::UNIX_EPOCH;
 
 use payseal_core::Refusal;
+use payseal_core::gate::{Admitted, Forward};
 use payseal_core::idempotency::{IdempotentRequest, StoredResponse};
-use payseal_core::keys::Allowed;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Status};
 
 use crate::config::{Config, ConfigError};
-use crate::gate::{self, Head, Step, adapter};
+use crate::gate::{self, Request, Seen};
 use crate::store::{self, Claim, Completed, SharedStore, StoreError, Ticket};
 
 proxy_wasm::main! {{
@@ -99,26 +99,8 @@ impl RootContext for Root {
 
 /// An admitted request waiting for its body.
 struct Pending {
-    allowed: Allowed,
-    method: String,
-    path: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    client_ip: Option<IpAddr>,
-    now: u64,
-}
-
-impl Pending {
-    fn head(&self) -> Head<'_> {
-        Head {
-            method: &self.method,
-            path: &self.path,
-            url: &self.url,
-            headers: &self.headers,
-            client_ip: self.client_ip,
-            now: self.now,
-        }
-    }
+    request: Request,
+    admitted: Admitted,
 }
 
 /// A forwarded request holding an idempotency claim, and its answer so far.
@@ -135,10 +117,6 @@ struct Filter {
     pending: Option<Pending>,
     exchange: Option<Exchange>,
 }
-
-/// Response headers that describe one transfer, not the answer: a replay gets its own.
-const NOT_REPLAYED: &[&str] =
-    &[":status", "content-length", "transfer-encoding", "connection", "keep-alive", "date", "server"];
 
 fn now(config: &Config) -> u64 {
     config.fixed_now.unwrap_or_else(|| {
@@ -163,6 +141,22 @@ fn request_headers() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Envoy's `response.code_details`: `via_upstream` for an upstream's
+/// answer, else why Envoy answered itself; `None` when unreadable.
+fn code_details() -> Option<String> {
+    let bytes = hostcalls::get_property(vec!["response", "code_details"]).ok().flatten()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Applies [`gate::forwarding_edits`] to the request headers. Only possible
+/// while Envoy holds them (`on_http_request_headers`).
+fn edit_forwarding_headers(request: &Request) -> Result<(), Status> {
+    for (name, value) in gate::forwarding_edits(&request.headers, request.client_ip) {
+        hostcalls::set_map_value(MapType::HttpRequestHeaders, &name, value.as_deref())?;
+    }
+    Ok(())
+}
+
 fn note(name: &str, value: &str) {
     let _ = hostcalls::set_property(vec![name], Some(value.as_bytes()));
 }
@@ -183,69 +177,66 @@ impl Filter {
         self.config.as_deref().and_then(|loaded| loaded.as_ref().ok())
     }
 
-    /// Acts on a route step; `body` is what the fingerprint covers.
-    fn act(&mut self, config: &Config, pending: &Pending, step: Step, body: &[u8]) -> Action {
-        match step {
-            Step::Refuse(refusal) => refuse(refusal),
-            Step::Forward(None) => Action::Continue,
-            Step::Forward(Some(key)) => {
-                let request = IdempotentRequest {
-                    key: &key,
-                    method: &pending.method,
-                    path: &pending.path,
-                    body,
-                    environment: pending.allowed.environment,
-                    key_id: &pending.allowed.key_id,
-                };
-                let ttl = config.routes.idempotency().ttl_seconds;
-                match store::claim(&Shared, &request, pending.now, ttl) {
-                    Claim::Execute(ticket) => {
-                        self.exchange =
-                            Some(Exchange { ticket, status: None, headers: Vec::new(), body: Vec::new(), too_large: false });
-                        Action::Continue
-                    }
-                    Claim::Replay(response) => {
-                        note("payseal_reason", "idempotent_replay");
-                        let headers = response.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-                        let _ = hostcalls::send_http_response(u32::from(response.status), headers, Some(&response.body));
-                        Action::Pause
-                    }
-                    Claim::Refuse(refusal) => refuse(refusal),
-                }
+    /// Forwards a request that passed the gate; with an idempotency key,
+    /// claims it first. `body` is what the fingerprint covers.
+    fn forward(&mut self, config: &Config, request: &Request, forward: Forward, body: &[u8]) -> Action {
+        let Some(key) = forward.idempotency_key else { return Action::Continue };
+        let request = IdempotentRequest {
+            key: &key,
+            method: &request.method,
+            path: forward.target.as_str(),
+            body,
+            environment: forward.environment,
+            key_id: &forward.key_id,
+        };
+        let ttl = config.routes.idempotency().ttl_seconds;
+        match store::claim(&Shared, &request, now(config), ttl) {
+            Claim::Execute(ticket) => {
+                self.exchange = Some(Exchange { ticket, status: None, headers: Vec::new(), body: Vec::new(), too_large: false });
+                Action::Continue
             }
-            // A step taken with the body never asks for it again.
-            Step::NeedBody => refuse(adapter::INVALID_CONFIGURATION),
+            Claim::Replay(response) => {
+                note("payseal_reason", "idempotent_replay");
+                let headers = response.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                let _ = hostcalls::send_http_response(u32::from(response.status), headers, Some(&response.body));
+                Action::Pause
+            }
+            Claim::Refuse(refusal) => refuse(refusal),
         }
     }
 
-    /// Completes the claim once the answer is whole (`complete`), or releases
-    /// it when the stream ended without one.
-    fn finish(&mut self, answered: bool) {
+    /// Completes the claim with what happened to the forwarded request:
+    /// `whole` when the answer ended (`end_of_stream`), `false` when the
+    /// stream ended first. The core decides store, release or keep.
+    fn finish(&mut self, whole: bool) {
         let Some(exchange) = self.exchange.take() else { return };
         let Some(config) = self.config.clone() else { return };
         let Ok(config) = config.as_ref() else { return };
-        if exchange.too_large {
-            log(
-                LogLevel::Warn,
-                "payseal: an idempotent response is larger than envoy.max_stored_response_bytes; its key stays claimed until it expires",
-            );
-            return;
-        }
-        let response = match (answered, exchange.status) {
-            (true, Some(status)) => Some(StoredResponse { status, headers: exchange.headers, body: exchange.body }),
-            // The upstream answered, but the stream ended before the whole
-            // answer passed: it may have executed, and there is nothing whole
-            // to replay. The claim stays until it expires.
-            (false, Some(_)) => {
-                log(LogLevel::Warn, "payseal: an idempotent answer was cut off; its key stays claimed until it expires");
-                return;
-            }
-            // No answer at all (a reset or failure before the upstream
-            // answered): the core releases the claim.
-            (_, None) => None,
+        let seen = match (exchange.too_large, whole, exchange.status) {
+            (true, _, _) => Seen::TooLarge,
+            (false, true, Some(status)) => Seen::Whole(StoredResponse { status, headers: exchange.headers, body: exchange.body }),
+            (false, false, Some(_)) => Seen::CutOff,
+            (false, _, None) => Seen::Nothing,
         };
-        if store::complete(&Shared, &exchange.ticket, response, now(config)) == Completed::Failed {
-            log(LogLevel::Warn, "payseal: an idempotency record could not be completed; its key stays claimed until it expires");
+        let details = code_details();
+        let outcome = gate::upstream_outcome(details.as_deref(), seen);
+        match store::complete(&Shared, &exchange.ticket, outcome, now(config)) {
+            Completed::Stored | Completed::Released => {}
+            Completed::KeptUnknown => log(
+                LogLevel::Warn,
+                &format!(
+                    "payseal: an idempotent request was sent and not answered whole ({}); \
+                     its key is held as outcome unknown until it expires",
+                    details.as_deref().unwrap_or("no code details")
+                ),
+            ),
+            Completed::Expired => {
+                log(LogLevel::Warn, "payseal: an idempotency claim expired before its answer; nothing was stored");
+            }
+            Completed::Failed => log(
+                LogLevel::Warn,
+                "payseal: an idempotency record could not be completed; its key stays claimed until it expires",
+            ),
         }
     }
 }
@@ -254,35 +245,35 @@ impl Context for Filter {}
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let Some(config) = self.config.clone() else { return refuse(adapter::INVALID_CONFIGURATION) };
-        let Ok(config) = config.as_ref() else { return refuse(adapter::INVALID_CONFIGURATION) };
-        let headers = request_headers();
-        let pseudo = |name: &str| gate::combined(&headers, name).unwrap_or_default();
-        let (method, path) = (pseudo(":method"), pseudo(":path"));
-        let url = format!("{}://{}{}", pseudo(":scheme"), pseudo(":authority"), path);
-        let (client_ip, now) = (client_ip(), now(config));
-        let head = Head { method: &method, path: &path, url: &url, headers: &headers, client_ip, now };
-        let allowed = match gate::admit(config, &head) {
-            Ok(allowed) => allowed,
+        let Some(config) = self.config.clone() else { return refuse(Refusal::INVALID_CONFIGURATION) };
+        let Ok(config) = config.as_ref() else { return refuse(Refusal::INVALID_CONFIGURATION) };
+        let request = Request::new(request_headers(), client_ip(), now(config));
+        let admitted = match gate::head(config, &request) {
+            Ok(admitted) => admitted,
             Err(refusal) => return refuse(refusal),
         };
-        note("payseal_key_id", &allowed.key_id);
-        let body: Option<&[u8]> = if end_of_stream { Some(b"") } else { None };
-        let step = gate::route_step(config, &head, &allowed, body);
-        let pending = Pending { allowed, method, path, url, headers, client_ip, now };
-        match step {
-            Step::NeedBody => {
-                // Envoy turns a paused `on_http_request_headers` into "stop
-                // all", and would never hand over the body. So the headers
-                // continue, and the body is held (`on_http_request_body`)
-                // until it is whole and decided: nothing of it reaches the
-                // upstream before. An `envoy.filters.http.buffer` filter
-                // after this one also keeps the headers from the upstream
-                // until then (README).
-                self.pending = Some(pending);
-                Action::Continue
-            }
-            step => self.act(config, &pending, step, b""),
+        note("payseal_key_id", &admitted.allowed.key_id);
+        // Headers can only be changed now, so before the body is checked:
+        // a request refused later is not forwarded at all.
+        if let Err(status) = edit_forwarding_headers(&request) {
+            log(LogLevel::Error, &format!("payseal: the forwarding headers could not be replaced ({status:?}); refused"));
+            return refuse(Refusal::GATEWAY_UNAVAILABLE);
+        }
+        if admitted.needs_body && !end_of_stream {
+            // Envoy turns a paused `on_http_request_headers` into "stop
+            // all", and would never hand over the body. So the headers
+            // continue, and the body is held (`on_http_request_body`)
+            // until it is whole and decided: nothing of it reaches the
+            // upstream before. An `envoy.filters.http.buffer` filter
+            // after this one also keeps the headers from the upstream
+            // until then (README).
+            self.pending = Some(Pending { request, admitted });
+            return Action::Continue;
+        }
+        // No body to wait for: the route does not read it, or there is none.
+        match gate::body(config, &request, admitted, b"") {
+            Ok(forward) => self.forward(config, &request, forward, b""),
+            Err(refusal) => refuse(refusal),
         }
     }
 
@@ -290,20 +281,22 @@ impl HttpContext for Filter {
         if self.pending.is_none() {
             return Action::Continue;
         }
-        let Some(config) = self.config.clone() else { return refuse(adapter::INVALID_CONFIGURATION) };
-        let Ok(config) = config.as_ref() else { return refuse(adapter::INVALID_CONFIGURATION) };
+        let Some(config) = self.config.clone() else { return refuse(Refusal::INVALID_CONFIGURATION) };
+        let Ok(config) = config.as_ref() else { return refuse(Refusal::INVALID_CONFIGURATION) };
         if body_size > config.envoy.max_body_bytes {
             self.pending = None;
-            return refuse(adapter::BODY_TOO_LARGE);
+            return refuse(Refusal::BODY_TOO_LARGE);
         }
         if !end_of_stream {
             // Envoy buffers the body until the end of the stream.
             return Action::Pause;
         }
-        let Some(pending) = self.pending.take() else { return Action::Continue };
+        let Some(Pending { request, admitted }) = self.pending.take() else { return Action::Continue };
         let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size).ok().flatten().unwrap_or_default();
-        let step = gate::route_step(config, &pending.head(), &pending.allowed, Some(&body));
-        self.act(config, &pending, step, &body)
+        match gate::body(config, &request, admitted, &body) {
+            Ok(forward) => self.forward(config, &request, forward, &body),
+            Err(refusal) => refuse(refusal),
+        }
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
@@ -325,7 +318,7 @@ impl HttpContext for Filter {
                 let value = String::from_utf8_lossy(&value).into_owned();
                 if name == ":status" {
                     exchange.status = value.parse().ok();
-                } else if !NOT_REPLAYED.contains(&name.as_str()) && !name.starts_with("x-envoy-") {
+                } else if payseal_core::gate::forward::is_replayed_response_header(&name) {
                     exchange.headers.push((name, value));
                 }
             }
@@ -362,7 +355,8 @@ impl HttpContext for Filter {
     }
 
     fn on_log(&mut self) {
-        // The stream ended before its answer did (reset, timeout): release.
+        // The stream ended before its answer did: a request never sent is
+        // released, any other kept as outcome unknown (`gate::upstream_outcome`).
         self.finish(false);
     }
 }

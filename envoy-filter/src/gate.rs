@@ -1,46 +1,98 @@
-//! What the filter asks the core about a request, in the Extism plugin's
-//! order: the key check of `keys.md`, then the route's signature, then the
-//! idempotency plan. Pure functions over the prepared [`Config`]: the proxy-wasm
-//! glue only collects the request's facts and acts on the answer.
+//! What the filter asks the core about a request: the core's request gate
+//! ([`payseal_core::gate`], `shared/spec/gate.md`), translated. The filter
+//! sequences no check of its own; it collects what Envoy knows, asks
+//! [`Gate::head`] and [`Gate::body`], and maps Envoy's facts (its header list,
+//! `source.address`, `response.code_details`) to the core's types.
+//!
+//! One rule is Envoy's, not a check: Envoy forwards `:path` as sent and the
+//! filter cannot rewrite it, so a target that is not already in canonical
+//! form is refused (`gate.md`: "a runtime that cannot rewrite the target
+//! refuses any request whose target is not already canonical").
 
 use std::net::{IpAddr, SocketAddr};
 
-use payseal_core::keys::{Allowed, Request};
-use payseal_core::routes::{IdempotencyPlan, RouteSignature};
-use payseal_core::signing::{Clock, SignatureError, dvpay};
-use payseal_core::{HeaderMap, Refusal, rfc9421};
+use payseal_core::Refusal;
+use payseal_core::gate::{Admitted, CanonicalTarget, Forward, Gate, Head, forward};
+use payseal_core::idempotency::{StoredResponse, UpstreamOutcome};
 
 use crate::config::Config;
 
 /// What Envoy told the filter about a request before its body.
-#[derive(Clone, Copy, Debug)]
-pub struct Head<'a> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
     /// `:method`.
-    pub method: &'a str,
-    /// `:path`, with its query, as sent.
-    pub path: &'a str,
-    /// `:scheme://:authority:path`, the URL an RFC 9421 signature covers.
-    pub url: &'a str,
+    pub method: String,
+    /// `:path`, with its query, as sent (and as Envoy forwards it).
+    pub path: String,
+    /// `:scheme://:authority`: the origin an RFC 9421 signature covers.
+    pub origin: String,
     /// Every request header, pseudo-headers included, in Envoy's order.
-    pub headers: &'a [(String, String)],
+    pub headers: Vec<(String, String)>,
     /// The client's address as Envoy determined it (`source.address`).
     pub client_ip: Option<IpAddr>,
     /// Unix seconds.
     pub now: u64,
 }
 
-/// The values of `name`, joined as HTTP combines a repeated field (`, `) and
-/// not trimmed: the key check must see the key exactly as sent.
-pub fn combined(headers: &[(String, String)], name: &str) -> Option<String> {
-    let mut joined: Option<String> = None;
-    headers.for_each_value(name, &mut |value| match joined.as_mut() {
-        Some(acc) => {
-            acc.push_str(", ");
-            acc.push_str(value);
+impl Request {
+    /// The request whose headers (pseudo-headers included) are `headers`.
+    pub fn new(headers: Vec<(String, String)>, client_ip: Option<IpAddr>, now: u64) -> Self {
+        let pseudo = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let (method, path) = (pseudo(":method"), pseudo(":path"));
+        let origin = format!("{}://{}", pseudo(":scheme"), pseudo(":authority"));
+        Self { method, path, origin, headers, client_ip, now }
+    }
+
+    fn head(&self) -> Head<'_, [(String, String)]> {
+        Head {
+            method: &self.method,
+            target: &self.path,
+            headers: &self.headers,
+            client_ip: self.client_ip,
+            origin: Some(&self.origin),
+            now: self.now,
         }
-        None => joined = Some(value.to_owned()),
-    });
-    joined
+    }
+}
+
+/// The core's gate over the prepared configuration.
+pub fn gate(config: &Config) -> Gate<'_> {
+    Gate {
+        keys: &config.keys.set,
+        policy: &config.keys.policy,
+        key_header: &config.keys.header,
+        webcode_header: config.envoy.webcode_header.as_deref(),
+        single_valued: &[],
+        routes: &config.routes,
+        signed: &config.signed_requests,
+    }
+}
+
+/// The head checks of [`Gate::head`], and a target Envoy would forward in
+/// another spelling than the one checked refused first (path form is the
+/// first check of `gate.md`).
+///
+/// # Errors
+/// The core's refusal for the first failing check;
+/// [`Refusal::PATH_NOT_CANONICAL`] for a target not canonical as sent.
+pub fn head(config: &Config, request: &Request) -> Result<Admitted, Refusal> {
+    if CanonicalTarget::parse(&request.path).is_ok_and(|target| !target.is_as_sent(&request.path)) {
+        return Err(Refusal::PATH_NOT_CANONICAL);
+    }
+    let admitted = gate(config).head(&request.head())?;
+    // What every rule matched is what Envoy forwards, or nothing is.
+    if !admitted.target.is_as_sent(&request.path) {
+        return Err(Refusal::PATH_NOT_CANONICAL);
+    }
+    Ok(admitted)
+}
+
+/// The body checks of [`Gate::body`] for an admitted request.
+///
+/// # Errors
+/// The core's refusal for the first failing check.
+pub fn body(config: &Config, request: &Request, admitted: Admitted, body: &[u8]) -> Result<Forward, Refusal> {
+    gate(config).body(&request.head(), admitted, body)
 }
 
 /// The address in Envoy's `source.address` property: `ip:port`,
@@ -50,119 +102,97 @@ pub fn parse_address(bytes: &[u8]) -> Option<IpAddr> {
     text.parse::<SocketAddr>().map(|s| s.ip()).or_else(|_| text.parse::<IpAddr>()).ok()
 }
 
-/// The key check of `keys.md`, first failure deciding.
-///
-/// # Errors
-/// The core's refusal for the first failing check.
-pub fn admit(config: &Config, head: &Head<'_>) -> Result<Allowed, Refusal> {
-    let keys = &config.keys;
-    let api_key = combined(head.headers, &keys.header);
-    let webcode = config.envoy.webcode_header.as_deref().and_then(|name| combined(head.headers, name));
-    let request = Request {
-        api_key: api_key.as_deref(),
-        method: head.method,
-        path: head.path,
-        client_ip: head.client_ip,
-        webcode: webcode.as_deref(),
-    };
-    keys.set.check(&request, &keys.policy, head.now).map_err(Refusal::from)
-}
+/// `X-Forwarded-Proto` as the filter sees it is Envoy's decision, like the
+/// client address: before any filter runs, the connection manager writes it
+/// from the downstream connection (`use_remote_address: true` and no trusted
+/// hop overwrites a client's) or keeps the one the trusted proxies in front
+/// sent (`xff_num_trusted_hops` > 0). Envoy's router matches no route
+/// without it.
+pub const ENVOY_FORWARDED_PROTO: &str = "x-forwarded-proto";
 
-/// What to do with an admitted request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[must_use]
-pub enum Step {
-    /// The route needs the body (a signature, or an idempotency fingerprint):
-    /// buffer it and ask again.
-    NeedBody,
-    /// Answer with this refusal; do not forward.
-    Refuse(Refusal),
-    /// Forward; with an idempotency key, claim it first.
-    Forward(Option<String>),
-}
-
-/// The route's signature and idempotency plan for an admitted request;
-/// `body` is `None` until the body was buffered.
-pub fn route_step(config: &Config, head: &Head<'_>, allowed: &Allowed, body: Option<&[u8]>) -> Step {
-    let plan = config.routes.plan(head.method, head.path, head.headers);
-    let needs_body = plan.signature.is_some() || matches!(plan.idempotency, IdempotencyPlan::Key(_));
-    let Some(body) = body else {
-        return match plan.idempotency {
-            // Nothing to verify first: refuse at once.
-            IdempotencyPlan::Refuse(refusal) if plan.signature.is_none() => Step::Refuse(refusal),
-            _ if needs_body => Step::NeedBody,
-            _ => Step::Forward(None),
-        };
-    };
-    if let Some(signature) = plan.signature
-        && let Err(e) = verify(config, head, allowed, signature, body)
-    {
-        return Step::Refuse(e.into());
-    }
-    match plan.idempotency {
-        IdempotencyPlan::Refuse(refusal) => Step::Refuse(refusal),
-        IdempotencyPlan::Key(key) => Step::Forward(Some(key)),
-        IdempotencyPlan::None => Step::Forward(None),
-    }
-}
-
-/// The route's signature with the secrets of the key that called. A key
-/// without configured secrets gets the core's `invalid_secret` (a 500: the
-/// gateway's configuration, not the client, is at fault), as in the plugin.
-fn verify(
-    config: &Config,
-    head: &Head<'_>,
-    allowed: &Allowed,
-    signature: RouteSignature<'_>,
-    body: &[u8],
-) -> Result<(), SignatureError> {
-    let signed = &config.signed_requests;
-    let clock = Clock { now: head.now, tolerance: signed.tolerance };
-    match signature {
-        RouteSignature::Dvpay => match signed.dvpay.get(&allowed.key_id) {
-            Some(verifier) => verifier.verify(body, head.headers, clock).map(drop),
-            None => dvpay::Verifier::new([]).verify(body, head.headers, clock).map(drop),
-        },
-        RouteSignature::Rfc9421 { required } => {
-            let request = rfc9421::VerifyRequest { method: head.method, url: head.url, headers: head.headers, body };
-            let required: Vec<&str> = required.iter().map(String::as_str).collect();
-            match signed.rfc9421.get(&allowed.key_id) {
-                Some(verifier) => verifier.verify(&request, &required, clock).map(drop),
-                None => Err(SignatureError::InvalidSecret("no RFC 9421 key is configured for this API key")),
-            }
+/// The request-header edits before an admitted request is forwarded
+/// (`gate.md`, "What the upstream receives"), in order: every header the
+/// core names in [`forward::is_client_forwarding_header`] removed (`None`),
+/// but Envoy's own [`ENVOY_FORWARDED_PROTO`]; then `x-forwarded-for` and
+/// `forwarded` written from the client address Envoy resolved, when it
+/// resolved one.
+pub fn forwarding_edits(headers: &[(String, String)], client_ip: Option<IpAddr>) -> Vec<(String, Option<String>)> {
+    let mut edits: Vec<(String, Option<String>)> = Vec::new();
+    for (name, _) in headers {
+        let name = name.to_ascii_lowercase();
+        if forward::is_client_forwarding_header(&name)
+            && name != ENVOY_FORWARDED_PROTO
+            && !edits.iter().any(|(n, _)| *n == name)
+        {
+            edits.push((name, None));
         }
     }
+    if let Some(ip) = client_ip {
+        edits.push(("x-forwarded-for".to_owned(), Some(forward::x_forwarded_for(ip))));
+        edits.push(("forwarded".to_owned(), Some(forward::forwarded(ip))));
+    }
+    edits
 }
 
-/// Refusals of the adapter itself: built from the core's [`Refusal`] so the
-/// body has the one shape (`Refusal::body`).
-pub mod adapter {
-    use payseal_core::Refusal;
+/// What of the upstream's answer to a claimed request passed the filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// A whole answer: status, headers and every byte of the body.
+    Whole(StoredResponse),
+    /// A whole answer over `envoy.max_stored_response_bytes`: not kept.
+    TooLarge,
+    /// A status, then the stream ended before the answer did.
+    CutOff,
+    /// No answer at all.
+    Nothing,
+}
 
-    /// The filter's configuration could not be read: every request is refused.
-    pub const INVALID_CONFIGURATION: Refusal = Refusal {
-        status: 500,
-        code: "CONFIGURATION_ERROR",
-        reason: "invalid_config",
-        message: "The payseal filter configuration is invalid.",
-    };
+/// `response.code_details` of an answer that came from the upstream.
+pub const VIA_UPSTREAM: &str = "via_upstream";
 
-    /// The body of a signed or idempotent route is over `envoy.max_body_bytes`.
-    pub const BODY_TOO_LARGE: Refusal = Refusal {
-        status: 413,
-        code: "PAYLOAD_TOO_LARGE",
-        reason: "body_too_large",
-        message: "The request body is larger than this gateway accepts.",
-    };
+/// Envoy's reset reasons (`upstream_reset_before_response_started{…}`)
+/// that mean the request never reached the upstream: no connection, a
+/// circuit breaker, or a stream the upstream refused unprocessed
+/// (HTTP/2 `REFUSED_STREAM`, RFC 9113 §8.7).
+const NOT_SENT_RESETS: &[&str] = &[
+    "connection_failure",
+    "local_connection_failure",
+    "remote_connection_failure",
+    "connection_timeout",
+    "overflow",
+    "local_refused_stream_reset",
+    "remote_refused_stream_reset",
+];
 
-    /// The idempotency claim could not be written (contention past the retry
-    /// bound, or an unreadable record): the request is not forwarded.
-    pub const IDEMPOTENCY_UNAVAILABLE: Refusal = Refusal {
-        status: 503,
-        code: "IDEMPOTENCY_UNAVAILABLE",
-        reason: "idempotency_unavailable",
-        message: "The idempotency store cannot take this request now; retry it.",
-    };
+/// Envoy's local-reply details that mean no upstream was picked at all.
+const NOT_SENT_REPLIES: &[&str] =
+    &["no_healthy_upstream", "route_not_found", "cluster_not_found", "no_route", "maintenance_mode", "direct_response"];
+
+/// Whether `response.code_details` says the request certainly never reached
+/// the upstream. Anything else that is not an upstream answer (a timeout, a
+/// reset or closed connection after sending, a client that went away) may
+/// have executed.
+pub fn never_sent(code_details: &str) -> bool {
+    if let Some(reason) = code_details.strip_prefix("upstream_reset_before_response_started{") {
+        // `{reason}` or `{reason|transport failure}` (`,` in older Envoys).
+        let reason = reason.trim_end_matches('}').split(['|', ',']).next().unwrap_or_default();
+        return NOT_SENT_RESETS.contains(&reason);
+    }
+    NOT_SENT_REPLIES.contains(&code_details)
+}
+
+/// The core's [`UpstreamOutcome`] of a claimed request, from what passed the
+/// filter and Envoy's `response.code_details` (`None`: unreadable). Only an
+/// answer from the upstream that passed whole is an answer; only a request
+/// Envoy certainly never sent is released; everything else is kept as
+/// outcome unknown (`idempotency.md`, "When the upstream's outcome is not
+/// known").
+pub fn upstream_outcome(code_details: Option<&str>, seen: Seen) -> UpstreamOutcome {
+    match (code_details, seen) {
+        (Some(VIA_UPSTREAM), Seen::Whole(response)) => UpstreamOutcome::Answered(response),
+        (Some(details), _) if never_sent(details) => UpstreamOutcome::NotSent,
+        _ => UpstreamOutcome::NoAnswer,
+    }
 }
 
 #[cfg(test)]
@@ -180,68 +210,158 @@ mod tests {
         Config::parse(text.as_bytes()).unwrap()
     }
 
-    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect()
+    /// A POST to `path` with Envoy's pseudo-headers and `pairs`.
+    fn request(path: &str, pairs: &[(&str, &str)]) -> Request {
+        let pseudo = [(":method", "POST"), (":path", path), (":scheme", "http"), (":authority", "h")];
+        let headers = pseudo.iter().chain(pairs).map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+        Request::new(headers, None, 1_719_500_000)
     }
 
-    fn head<'a>(path: &'a str, headers: &'a [(String, String)]) -> Head<'a> {
-        Head { method: "POST", path, url: "http://h/x", headers, client_ip: None, now: 1_719_500_000 }
+    fn refused(config: &Config, request: &Request) -> Refusal {
+        match head(config, request) {
+            Err(refusal) => refusal,
+            Ok(admitted) => body(config, request, admitted, b"{}").unwrap_err(),
+        }
+    }
+
+    #[test]
+    fn pseudo_headers_make_the_request() {
+        let r = request("/v1?x=1", &[]);
+        assert_eq!((r.method.as_str(), r.path.as_str(), r.origin.as_str()), ("POST", "/v1?x=1", "http://h"));
+        assert_eq!(r.headers.len(), 4, "pseudo-headers stay in the list the gate reads");
     }
 
     #[test]
     fn key_header_and_webcode_header() {
         let c = config("");
-        let h = headers(&[("x-api-key", LIVE), ("x-webcode", "SHOP01")]);
-        assert_eq!(admit(&c, &head("/v1", &h)).unwrap().key_id, "k");
-        let h = headers(&[("x-api-key", LIVE), ("x-webcode", "SHOP02")]);
-        assert_eq!(admit(&c, &head("/v1", &h)).unwrap_err().reason, "webcode_mismatch");
-        let h = headers(&[("X-Webcode", "SHOP01")]);
-        assert_eq!(admit(&c, &head("/v1", &h)).unwrap_err().reason, "missing_key");
-        // A repeated key header is one value, which no format accepts.
-        let h = headers(&[("x-api-key", LIVE), ("x-api-key", LIVE)]);
-        assert_eq!(admit(&c, &head("/v1", &h)).unwrap_err().reason, "malformed_key");
+        let admitted = head(&c, &request("/v1", &[("x-api-key", LIVE), ("x-webcode", "SHOP01")])).unwrap();
+        assert_eq!((admitted.allowed.key_id.as_str(), admitted.needs_body), ("k", false));
+        assert_eq!(admitted.target.as_str(), "/v1");
+        let r = request("/v1", &[("x-api-key", LIVE), ("x-webcode", "SHOP02")]);
+        assert_eq!(head(&c, &r).unwrap_err().reason, "webcode_mismatch");
+        assert_eq!(head(&c, &request("/v1", &[("X-Webcode", "SHOP01")])).unwrap_err().reason, "missing_key");
+    }
+
+    #[test]
+    fn single_valued_fields_sent_twice_are_refused() {
+        let c = config(r#","routes":[{"prefix":"/pay","idempotency":"required"}]"#);
+        for pairs in [
+            &[("x-api-key", LIVE), ("x-webcode", "SHOP01"), ("X-Webcode", "SHOP01")][..],
+            &[("x-api-key", LIVE), ("x-webcode", "SHOP01, VICTIM")],
+            &[("x-api-key", LIVE), ("x-api-key", LIVE)],
+            &[("x-api-key", LIVE), ("x-idempotent-key", "a"), ("x-idempotent-key", "b")],
+            &[("x-api-key", LIVE), ("x-timestamp", "1"), ("x-timestamp", "1")],
+        ] {
+            let refusal = head(&c, &request("/pay", pairs)).unwrap_err();
+            assert_eq!(refusal, Refusal::DUPLICATE_FIELD, "{pairs:?}");
+            assert_eq!((refusal.status, refusal.code, refusal.reason), (400, "INVALID_REQUEST", "duplicate_field"));
+        }
+    }
+
+    #[test]
+    fn targets_not_canonical_as_sent_are_refused() {
+        let c = config(r#","routes":[{"prefix":"/order/refund","signed":true}]"#);
+        for path in [
+            "/order/%72efund",
+            "/order/refund%2f",
+            "/order/%52EFUND",
+            "/order/refund/%7e",
+            "/a%2fb",
+            "/order/refund;x=1",
+            "/x/..;/order/refund",
+            "//order/refund",
+            "/order//refund",
+            "/order/%2e%2e/order/refund",
+            "/order/./refund",
+            "/order/refund#f",
+            "order/refund",
+            "",
+        ] {
+            // Even with a valid key: path form is the first check.
+            let refusal = head(&c, &request(path, &[("x-api-key", LIVE)])).unwrap_err();
+            assert_eq!(refusal, Refusal::PATH_NOT_CANONICAL, "{path:?}");
+            assert_eq!((refusal.status, refusal.reason), (400, "path_not_canonical"), "{path:?}");
+            let refusal = head(&c, &request(path, &[])).unwrap_err();
+            assert_eq!(refusal, Refusal::PATH_NOT_CANONICAL, "{path:?} without a key");
+        }
+        // Canonical already: uppercase hex of a reserved byte, a query as sent.
+        for path in ["/order/a%20b", "/order/x?y=%2f&z=%72"] {
+            assert!(head(&c, &request(path, &[("x-api-key", LIVE)])).is_ok(), "{path}");
+        }
+    }
+
+    #[test]
+    fn every_encoded_letter_of_a_signed_route_is_refused() {
+        let c = config(r#","routes":[{"prefix":"/order/refund","signed":true}]"#);
+        let route = "/order/refund";
+        for (i, letter) in route.char_indices().filter(|(_, ch)| ch.is_ascii_alphabetic()) {
+            for encoded in [letter.to_ascii_lowercase(), letter.to_ascii_uppercase()].map(|l| format!("%{:02X}", u32::from(l))) {
+                let path = format!("{}{encoded}{}", &route[..i], &route[i + 1..]);
+                assert_eq!(head(&c, &request(&path, &[("x-api-key", LIVE)])).unwrap_err(), Refusal::PATH_NOT_CANONICAL, "{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_signed_route_matches_in_any_case() {
+        let c = config(r#","routes":[{"prefix":"/order/refund","signed":true}]"#);
+        for path in ["/order/refund", "/ORDER/Refund", "/order/refund/1"] {
+            let r = request(path, &[("x-api-key", LIVE)]);
+            let admitted = head(&c, &r).unwrap();
+            assert!(admitted.needs_body, "{path}");
+            assert_eq!(body(&c, &r, admitted, b"{}").unwrap_err().reason, "missing_signature", "{path}");
+        }
+        let r = request("/order/refundx", &[("x-api-key", LIVE)]);
+        assert!(!head(&c, &r).unwrap().needs_body, "whole segments only");
     }
 
     #[test]
     fn signed_route_steps() {
         let c = config(r#","routes":[{"prefix":"/pay","signed":true}],"signed_requests":{"secrets":{"k":["dvp_sec_7Hq2Lm9Xc4Rt8Vb1"]}}"#);
-        let h = headers(&[("x-api-key", LIVE)]);
-        let allowed = admit(&c, &head("/pay", &h)).unwrap();
-        assert_eq!(route_step(&c, &head("/pay", &h), &allowed, None), Step::NeedBody);
-        assert_eq!(route_step(&c, &head("/other", &h), &allowed, None), Step::Forward(None));
-        let Step::Refuse(r) = route_step(&c, &head("/pay", &h), &allowed, Some(b"{}")) else { panic!() };
-        assert_eq!(r.reason, "missing_signature");
-        let body = br#"{"orderId":123,"refundAmount":10.5}"#;
-        let signed = headers(&[
+        let r = request("/pay", &[("x-api-key", LIVE)]);
+        assert!(head(&c, &r).unwrap().needs_body);
+        let other = request("/other", &[("x-api-key", LIVE)]);
+        let admitted = head(&c, &other).unwrap();
+        assert!(!admitted.needs_body);
+        let forward = body(&c, &other, admitted, b"").unwrap();
+        assert_eq!((forward.key_id.as_str(), forward.target.as_str(), forward.idempotency_key), ("k", "/other", None));
+        assert_eq!(refused(&c, &r).reason, "missing_signature");
+        let payload = br#"{"orderId":123,"refundAmount":10.5}"#;
+        let signed = [
             ("x-api-key", LIVE),
             ("x-timestamp", "1719500000"),
             ("x-signature", "9fc39e440c4b1641d797d37db464c9f736185cdedcfbf05483352ba66160b350"),
-        ]);
-        let Step::Refuse(r) = route_step(&c, &head("/pay", &signed), &allowed, Some(body)) else { panic!() };
-        assert_eq!(r.reason, "missing_idempotency_key", "signature first, then the idempotency key");
-        let mut keyed = signed.clone();
-        keyed.push(("x-idempotent-key".into(), "k1".into()));
-        assert_eq!(route_step(&c, &head("/pay", &keyed), &allowed, Some(body)), Step::Forward(Some("k1".into())));
+        ];
+        let r = request("/pay", &signed);
+        let admitted = head(&c, &r).unwrap();
+        let refusal = body(&c, &r, admitted, payload).unwrap_err();
+        assert_eq!(refusal.reason, "missing_idempotency_key", "signature first, then the idempotency key");
+        let bad = body(&c, &r, head(&c, &r).unwrap(), b"{}").unwrap_err();
+        assert_eq!(bad.reason, "bad_signature");
+        let keyed = request("/pay", &[signed[0], signed[1], signed[2], ("x-idempotent-key", "k1")]);
+        let forward = body(&c, &keyed, head(&c, &keyed).unwrap(), payload).unwrap();
+        assert_eq!(forward.idempotency_key.as_deref(), Some("k1"));
+        assert_eq!(forward.target.as_str(), "/pay");
     }
 
     #[test]
     fn unsigned_route_without_required_key_is_refused_before_the_body() {
         let c = config(r#","routes":[{"prefix":"/pay","idempotency":"required"}]"#);
-        let h = headers(&[("x-api-key", LIVE)]);
-        let allowed = admit(&c, &head("/pay", &h)).unwrap();
-        assert_eq!(route_step(&c, &head("/pay", &h), &allowed, None), Step::Refuse(Refusal::MISSING_IDEMPOTENCY_KEY));
+        let refusal = head(&c, &request("/pay", &[("x-api-key", LIVE)])).unwrap_err();
+        assert_eq!(refusal, Refusal::MISSING_IDEMPOTENCY_KEY);
+        let admitted = head(&c, &request("/pay", &[("x-api-key", LIVE), ("x-idempotent-key", "k1")])).unwrap();
+        assert!(admitted.needs_body, "the fingerprint covers the body");
     }
 
     #[test]
     fn missing_secrets_are_the_gateways_fault() {
         let c = config(r#","routes":[{"prefix":"/pay","signed":true},{"prefix":"/rfc","rfc9421":{}}]"#);
-        let h = headers(&[("x-api-key", LIVE), ("x-timestamp", "1719500000"), ("x-signature", "00")]);
-        let allowed = admit(&c, &head("/pay", &h)).unwrap();
-        let Step::Refuse(r) = route_step(&c, &head("/pay", &h), &allowed, Some(b"")) else { panic!() };
-        assert_eq!((r.status, r.reason), (500, "invalid_secret"));
-        let h = headers(&[("x-api-key", LIVE), ("signature-input", "sig1=();keyid=\"a\""), ("signature", "sig1=:AA==:")]);
-        let Step::Refuse(r) = route_step(&c, &head("/rfc", &h), &allowed, Some(b"")) else { panic!() };
-        assert_eq!(r.status, 500);
+        let r = request("/pay", &[("x-api-key", LIVE), ("x-timestamp", "1719500000"), ("x-signature", "00")]);
+        let refusal = refused(&c, &r);
+        assert_eq!((refusal.status, refusal.reason), (500, "invalid_secret"));
+        let r =
+            request("/rfc", &[("x-api-key", LIVE), ("signature-input", "sig1=();keyid=\"a\""), ("signature", "sig1=:AA==:")]);
+        assert_eq!(refused(&c, &r).status, 500);
     }
 
     #[test]
@@ -254,10 +374,87 @@ mod tests {
     }
 
     #[test]
-    fn adapter_refusals_have_the_core_shape() {
+    fn client_forwarding_headers_are_replaced() {
+        let r = request(
+            "/v1",
+            &[
+                ("forwarded", "for=1.2.3.4"),
+                ("x-forwarded-for", "1.2.3.4, 127.0.0.1"),
+                ("x-forwarded-host", "evil"),
+                ("X-Real-IP", "1.2.3.4"),
+                ("x-http-method-override", "DELETE"),
+                ("x-forwarded-host", "evil2"),
+                ("x-forwarded-proto", "http"),
+                ("x-api-key", LIVE),
+            ],
+        );
+        let edits = forwarding_edits(&r.headers, Some("203.0.113.7".parse().unwrap()));
+        let expected: Vec<(String, Option<String>)> = [
+            ("forwarded", None),
+            ("x-forwarded-for", None),
+            ("x-forwarded-host", None),
+            ("x-real-ip", None),
+            ("x-http-method-override", None),
+            ("x-forwarded-for", Some("203.0.113.7")),
+            ("forwarded", Some("for=203.0.113.7")),
+        ]
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), v.map(str::to_owned)))
+        .collect();
+        assert_eq!(edits, expected);
+        let edits = forwarding_edits(&request("/v1", &[("x-method-override", "GET")]).headers, None);
+        assert_eq!(edits, vec![("x-method-override".to_owned(), None)], "no address: nothing written");
+    }
+
+    fn answer(status: u16) -> StoredResponse {
+        StoredResponse { status, headers: Vec::new(), body: b"{}".to_vec() }
+    }
+
+    #[test]
+    fn what_happened_upstream() {
+        use UpstreamOutcome::{Answered, NoAnswer, NotSent};
+        assert_eq!(upstream_outcome(Some("via_upstream"), Seen::Whole(answer(201))), Answered(answer(201)));
+        assert_eq!(upstream_outcome(Some("via_upstream"), Seen::Whole(answer(503))), Answered(answer(503)));
+        // Sent, and no whole answer: it may have executed.
+        for (details, seen) in [
+            (Some("via_upstream"), Seen::CutOff),
+            (Some("via_upstream"), Seen::TooLarge),
+            (Some("upstream_response_timeout"), Seen::Whole(answer(504))),
+            (Some("upstream_per_try_timeout"), Seen::Whole(answer(504))),
+            (Some("upstream_reset_before_response_started{connection_termination}"), Seen::Whole(answer(503))),
+            (Some("upstream_reset_before_response_started{remote_reset}"), Seen::Whole(answer(503))),
+            (Some("upstream_reset_after_response_started{remote_reset}"), Seen::CutOff),
+            (Some("downstream_remote_disconnect"), Seen::Nothing),
+            (Some("request_payload_too_large"), Seen::Whole(answer(413))),
+            (Some(""), Seen::Nothing),
+            (None, Seen::Whole(answer(200))),
+            (None, Seen::Nothing),
+        ] {
+            assert_eq!(upstream_outcome(details, seen.clone()), NoAnswer, "{details:?} {seen:?}");
+        }
+        // Never sent: released.
+        for details in [
+            "upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}",
+            "upstream_reset_before_response_started{connection_failure,delayed_connect_error:_111}",
+            "upstream_reset_before_response_started{connection_timeout}",
+            "upstream_reset_before_response_started{overflow}",
+            "upstream_reset_before_response_started{remote_refused_stream_reset}",
+            "no_healthy_upstream",
+            "route_not_found",
+            "cluster_not_found",
+        ] {
+            assert_eq!(upstream_outcome(Some(details), Seen::Whole(answer(503))), NotSent, "{details}");
+            assert_eq!(upstream_outcome(Some(details), Seen::Nothing), NotSent, "{details}");
+        }
+    }
+
+    #[test]
+    fn adapter_refusals_are_the_cores() {
         assert_eq!(
-            adapter::BODY_TOO_LARGE.body(),
+            Refusal::BODY_TOO_LARGE.body(),
             r#"{"status":413,"code":"PAYLOAD_TOO_LARGE","message":"The request body is larger than this gateway accepts."}"#
         );
+        assert_eq!(Refusal::INVALID_CONFIGURATION.status, 500);
+        assert_eq!(Refusal::IDEMPOTENCY_UNAVAILABLE.status, 503);
     }
 }

@@ -12,18 +12,16 @@
 //! claim one key; expired records are dropped whenever their bucket is
 //! written, so memory follows the live records.
 //!
-//! The decision (execute, replay, which 409) and the completion (store or
-//! release) are the core's [`decide`] and [`finish`]; this module only reads
-//! and writes what they return.
+//! The decision (execute, replay, which 409) and the completion (store,
+//! release, or keep as outcome unknown) are the core's [`decide`] and
+//! [`finish`]; this module only reads and writes what they return.
 
 use std::collections::BTreeMap;
 
 use payseal_core::Refusal;
 use payseal_core::idempotency::{
-    Completion, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse, decide, finish,
+    Completion, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse, UpstreamOutcome, decide, finish,
 };
-
-use crate::gate::adapter;
 
 /// Number of bucket entries: fixed, so every plugin sharing a `vm_id` finds a
 /// key in the same bucket.
@@ -86,13 +84,13 @@ fn read(store: &impl SharedStore, key: &str) -> Result<(Bucket, u32), Refusal> {
     for _ in 0..2 {
         match store.get(key) {
             Some((bytes, cas)) => {
-                let bucket = serde_json::from_slice(&bytes).map_err(|_| adapter::IDEMPOTENCY_UNAVAILABLE)?;
+                let bucket = serde_json::from_slice(&bytes).map_err(|_| Refusal::IDEMPOTENCY_UNAVAILABLE)?;
                 return Ok((bucket, cas));
             }
-            None => store.set(key, b"{}", None).map_err(|_| adapter::IDEMPOTENCY_UNAVAILABLE)?,
+            None => store.set(key, b"{}", None).map_err(|_| Refusal::IDEMPOTENCY_UNAVAILABLE)?,
         }
     }
-    Err(adapter::IDEMPOTENCY_UNAVAILABLE)
+    Err(Refusal::IDEMPOTENCY_UNAVAILABLE)
 }
 
 fn write(store: &impl SharedStore, key: &str, bucket: &Bucket, cas: u32) -> Result<(), StoreError> {
@@ -137,12 +135,12 @@ pub fn claim(store: &impl SharedStore, request: &IdempotentRequest<'_>, now: u64
                 match write(store, &key, &bucket, cas) {
                     Ok(()) => return Claim::Execute(Ticket { storage_key, claim }),
                     Err(StoreError::CasMismatch) => {}
-                    Err(StoreError::Failed) => return Claim::Refuse(adapter::IDEMPOTENCY_UNAVAILABLE),
+                    Err(StoreError::Failed) => return Claim::Refuse(Refusal::IDEMPOTENCY_UNAVAILABLE),
                 }
             }
         }
     }
-    Claim::Refuse(adapter::IDEMPOTENCY_UNAVAILABLE)
+    Claim::Refuse(Refusal::IDEMPOTENCY_UNAVAILABLE)
 }
 
 /// What became of a claim.
@@ -151,6 +149,10 @@ pub fn claim(store: &impl SharedStore, request: &IdempotentRequest<'_>, now: u64
 pub enum Completed {
     /// The answer is stored for replay.
     Stored,
+    /// The request was sent and not answered: its key is held as outcome
+    /// unknown (retries get the core's 409 `IDEMPOTENCY_OUTCOME_UNKNOWN`)
+    /// until the record expires.
+    KeptUnknown,
     /// The claim is gone: a retry may execute.
     Released,
     /// The claim had expired and is no longer this request's; nothing written.
@@ -160,11 +162,11 @@ pub enum Completed {
     Failed,
 }
 
-/// Completes `ticket` with the upstream's `response` (`None`: no complete
-/// answer, e.g. a reset) as the core's [`finish`] says.
-pub fn complete(store: &impl SharedStore, ticket: &Ticket, response: Option<StoredResponse>, now: u64) -> Completed {
+/// Completes `ticket` with what happened to the forwarded request, as the
+/// core's [`finish`] says.
+pub fn complete(store: &impl SharedStore, ticket: &Ticket, outcome: UpstreamOutcome, now: u64) -> Completed {
     let key = bucket_key(&ticket.storage_key);
-    let completion = finish(ticket.claim.clone(), response);
+    let completion = finish(ticket.claim.clone(), outcome);
     for _ in 0..MAX_ATTEMPTS {
         let Ok((mut bucket, cas)) = read(store, &key) else { return Completed::Failed };
         if bucket.get(&ticket.storage_key) != Some(&ticket.claim) {
@@ -174,6 +176,10 @@ pub fn complete(store: &impl SharedStore, ticket: &Ticket, response: Option<Stor
             Completion::Store(record) => {
                 bucket.insert(ticket.storage_key.clone(), record.clone());
                 Completed::Stored
+            }
+            Completion::KeepUnknown(record) => {
+                bucket.insert(ticket.storage_key.clone(), record.clone());
+                Completed::KeptUnknown
             }
             Completion::Release => {
                 bucket.remove(&ticket.storage_key);
@@ -261,7 +267,7 @@ mod tests {
         let Claim::Execute(ticket) = claim(&store, &a, 0, DEFAULT_TTL) else { panic!() };
         let Claim::Refuse(r) = claim(&store, &a, 1, DEFAULT_TTL) else { panic!() };
         assert_eq!(r.reason, "idempotency_in_progress");
-        assert_eq!(complete(&store, &ticket, Some(response(201)), 2), Completed::Stored);
+        assert_eq!(complete(&store, &ticket, answered(201), 2), Completed::Stored);
         assert_eq!(claim(&store, &a, 3, DEFAULT_TTL), Claim::Replay(response(201)));
         let Claim::Refuse(r) = claim(&store, &req("K", "/pay", b"2"), 3, DEFAULT_TTL) else { panic!() };
         assert_eq!(r.reason, "idempotency_body_mismatch");
@@ -269,15 +275,34 @@ mod tests {
         assert_eq!(r.reason, "idempotency_endpoint_mismatch");
     }
 
+    fn answered(status: u16) -> UpstreamOutcome {
+        UpstreamOutcome::Answered(response(status))
+    }
+
     #[test]
-    fn server_errors_and_resets_release() {
+    fn server_errors_and_requests_never_sent_release() {
         let store = ready();
         let a = req("K", "/pay", b"1");
         let Claim::Execute(ticket) = claim(&store, &a, 0, DEFAULT_TTL) else { panic!() };
-        assert_eq!(complete(&store, &ticket, Some(response(502)), 1), Completed::Released);
+        assert_eq!(complete(&store, &ticket, answered(502), 1), Completed::Released);
         let Claim::Execute(ticket) = claim(&store, &a, 2, DEFAULT_TTL) else { panic!() };
-        assert_eq!(complete(&store, &ticket, None, 3), Completed::Released);
+        assert_eq!(complete(&store, &ticket, UpstreamOutcome::NotSent, 3), Completed::Released);
         assert!(matches!(claim(&store, &a, 4, DEFAULT_TTL), Claim::Execute(_)));
+    }
+
+    #[test]
+    fn a_request_sent_and_never_answered_keeps_its_key() {
+        let store = ready();
+        let a = req("K", "/pay", b"1");
+        let Claim::Execute(ticket) = claim(&store, &a, 0, 10) else { panic!() };
+        assert_eq!(complete(&store, &ticket, UpstreamOutcome::NoAnswer, 1), Completed::KeptUnknown);
+        let Claim::Refuse(r) = claim(&store, &a, 2, 10) else { panic!("executed twice") };
+        assert_eq!((r.status, r.code, r.reason), (409, "IDEMPOTENCY_OUTCOME_UNKNOWN", "idempotency_outcome_unknown"));
+        let Claim::Refuse(r) = claim(&store, &req("K", "/pay", b"2"), 2, 10) else { panic!() };
+        assert_eq!(r.reason, "idempotency_body_mismatch");
+        // A late completion of the same ticket finds the record no longer its claim.
+        assert_eq!(complete(&store, &ticket, answered(200), 3), Completed::Expired);
+        assert!(matches!(claim(&store, &a, 10, 10), Claim::Execute(_)), "until the record expires");
     }
 
     #[test]
@@ -311,8 +336,8 @@ mod tests {
         let Claim::Execute(old) = claim(&store, &a, 0, 10) else { panic!() };
         // The claim expired; a retry claims again, and the old completion must not touch it.
         let Claim::Execute(new) = claim(&store, &a, 10, 10) else { panic!() };
-        assert_eq!(complete(&store, &old, Some(response(200)), 11), Completed::Expired);
-        assert_eq!(complete(&store, &new, Some(response(200)), 11), Completed::Stored);
+        assert_eq!(complete(&store, &old, answered(200), 11), Completed::Expired);
+        assert_eq!(complete(&store, &new, answered(200), 11), Completed::Stored);
         let key = bucket_key(&a.storage_key());
         assert_eq!(read(&store, &key).unwrap().0.len(), 1);
         let _ = claim(&store, &req("K2", "/pay", b"1"), 100, 10);
@@ -330,7 +355,7 @@ mod tests {
         let store = ready();
         let a = req("K", "/pay", b"1");
         store.set(&bucket_key(&a.storage_key()), b"not json", None).unwrap();
-        assert_eq!(claim(&store, &a, 0, 10), Claim::Refuse(adapter::IDEMPOTENCY_UNAVAILABLE));
+        assert_eq!(claim(&store, &a, 0, 10), Claim::Refuse(Refusal::IDEMPOTENCY_UNAVAILABLE));
     }
 
     #[test]

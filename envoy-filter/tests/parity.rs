@@ -7,8 +7,10 @@
 
 use std::path::PathBuf;
 
+use std::net::IpAddr;
+
 use payseal_envoy::Config;
-use payseal_envoy::gate::{self, Head, Step};
+use payseal_envoy::gate::{self, Request};
 use serde_json::{Value, json};
 
 fn vectors(name: &str) -> Value {
@@ -23,15 +25,21 @@ fn plugin(config: &Value, input: &Value) -> Value {
     serde_json::from_slice(&reply.json).unwrap()
 }
 
+/// A request as Envoy hands it to the filter: pseudo-headers first.
+fn request(method: &str, path: &str, headers: &[(String, String)], client_ip: Option<IpAddr>, now: u64) -> Request {
+    let pseudo = [(":method", method), (":path", path), (":scheme", "http"), (":authority", "gateway.test")];
+    let mut all: Vec<(String, String)> = pseudo.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+    all.extend_from_slice(headers);
+    Request::new(all, client_ip, now)
+}
+
 /// The filter's answer: `Ok(key_id)` or `Err((reason, body))`.
-fn filter(config: &Value, head: &Head<'_>, body: &[u8]) -> Result<String, (String, String)> {
+fn filter(config: &Value, request: &Request, body: &[u8]) -> Result<String, (String, String)> {
     let config = Config::parse(config.to_string().as_bytes()).unwrap();
-    let allowed = gate::admit(&config, head).map_err(|r| (r.reason.to_owned(), r.body()))?;
-    match gate::route_step(&config, head, &allowed, Some(body)) {
-        Step::Refuse(r) => Err((r.reason.to_owned(), r.body())),
-        Step::Forward(_) => Ok(allowed.key_id),
-        Step::NeedBody => panic!("asked for the body twice"),
-    }
+    let refused = |r: payseal_core::Refusal| (r.reason.to_owned(), r.body());
+    let admitted = gate::head(&config, request).map_err(refused)?;
+    let forward = gate::body(&config, request, admitted, body).map_err(refused)?;
+    Ok(forward.key_id)
 }
 
 fn compare(name: &str, ours: Result<String, (String, String)>, theirs: &Value) {
@@ -63,15 +71,10 @@ fn keys_vectors_match_the_plugin() {
         if let Some(webcode) = r["webcode"].as_str() {
             headers.push(("x-webcode".to_owned(), webcode.to_owned()));
         }
-        let head = Head {
-            method: r["method"].as_str().unwrap(),
-            path: r["path"].as_str().unwrap(),
-            url: "http://gateway.test/",
-            headers: &headers,
-            client_ip: r["client_ip"].as_str().map(|ip| ip.parse().unwrap()),
-            now: r["now"].as_u64().unwrap(),
-        };
-        let ours = filter(&json!({"keys": keys, "envoy": {"webcode_header": "x-webcode"}}), &head, b"");
+        let client_ip = r["client_ip"].as_str().map(|ip| ip.parse().unwrap());
+        let (method, path, now) = (r["method"].as_str().unwrap(), r["path"].as_str().unwrap(), r["now"].as_u64().unwrap());
+        let request = request(method, path, &headers, client_ip, now);
+        let ours = filter(&json!({"keys": keys, "envoy": {"webcode_header": "x-webcode"}}), &request, b"");
         let mut plugin_headers = serde_json::Map::new();
         if let Some(key) = r["api_key"].as_str() {
             plugin_headers.insert("x-api-key".into(), json!(key));
@@ -111,15 +114,8 @@ fn dvpay_verify_vectors_on_a_signed_route_match_the_plugin() {
         .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
         .collect();
         let body = case["body"].as_str().unwrap();
-        let head = Head {
-            method: "POST",
-            path: "/refund",
-            url: "http://gateway.test/refund",
-            headers: &headers,
-            client_ip: None,
-            now: case["now"].as_u64().unwrap(),
-        };
-        let ours = filter(&config, &head, body.as_bytes());
+        let request = request("POST", "/refund", &headers, None, case["now"].as_u64().unwrap());
+        let ours = filter(&config, &request, body.as_bytes());
         match (&ours, case["expected"]["ok"].as_bool().unwrap()) {
             (Ok(_), true) => {}
             (Err((reason, _)), false) => assert_eq!(case["expected"]["error"], reason.as_str(), "{name}"),
@@ -137,4 +133,34 @@ fn dvpay_verify_vectors_on_a_signed_route_match_the_plugin() {
 fn hex_sha256(key: &str) -> String {
     let record = payseal_core::keys::KeyRecord::new("x", key, payseal_core::Environment::Live);
     serde_json::to_value(&record).unwrap()["key_sha256"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn gate_refusals_match_the_plugin() {
+    const KEY: &str = "sk_live_ParityTest000000000000000000";
+    let config = json!({
+        "keys": {"records": [{"id": "k", "key_sha256": hex_sha256(KEY), "environment": "live", "webcode": "SHOP01"}]},
+        "routes": [{"prefix": "/order/refund", "signed": true}],
+    });
+    let ours_config = json!({"keys": config["keys"], "routes": config["routes"], "envoy": {"webcode_header": "x-webcode"}});
+    let pair = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+    let cases: Vec<(&str, Vec<(String, String)>)> = vec![
+        ("/order/refund;x=1", vec![pair("x-api-key", KEY)]),
+        ("/x/..;/order/refund", vec![pair("x-api-key", KEY)]),
+        ("//order/refund", vec![pair("x-api-key", KEY)]),
+        ("/order/%2e%2e/order/refund", vec![pair("x-api-key", KEY)]),
+        ("/order/refund", vec![pair("x-api-key", KEY), pair("x-webcode", "SHOP01"), pair("x-webcode", "SHOP01")]),
+        ("/order/refund", vec![pair("x-api-key", KEY), pair("x-api-key", KEY)]),
+        ("/order/refund", vec![pair("x-api-key", KEY), pair("x-idempotent-key", "a"), pair("x-idempotent-key", "a")]),
+    ];
+    for (path, headers) in cases {
+        let name = format!("{path} {headers:?}");
+        let ours = filter(&ours_config, &request("POST", path, &headers, None, 1_719_500_000), b"{}");
+        assert!(ours.is_err(), "{name}");
+        let input = json!({
+            "now": 1_719_500_000, "method": "POST", "path": path, "headers": headers,
+            "webcode_header": "x-webcode", "body": "{}",
+        });
+        compare(&name, ours, &plugin(&config, &input));
+    }
 }

@@ -657,7 +657,8 @@ export class RedirectOpener extends Holder {
 
   /**
    * Decodes, decrypts and validates `data` (the query parameter, as received).
-   * @throws {PaysealError} `too_large`, `malformed`, `authentication`,
+   * @throws {PaysealError} `too_large`, `malformed`, `unsupported_version`
+   *   (a token of a newer format: upgrade payseal), `authentication`,
    *   `invalid_payload` or `expired`.
    */
   open(data: string, options?: { now?: number | Date }): RedirectData {
@@ -844,8 +845,15 @@ export type IdempotencyDecision =
   | { outcome: "replay"; response: ReplayedResponse }
   | { outcome: "conflict"; status: 409; code: string; message: string; body: string };
 
-/** What to do with the claim once the upstream answered. */
-export type IdempotencyCompletion = { outcome: "store"; record: IdempotencyRecord } | { outcome: "release" };
+/**
+ * What to do with the claim once the upstream's outcome is known: store the
+ * answer, release the claim, or replace it with `record` (outcome unknown:
+ * retries get 409 `IDEMPOTENCY_OUTCOME_UNKNOWN` until it expires).
+ */
+export type IdempotencyCompletion =
+  | { outcome: "store"; record: IdempotencyRecord }
+  | { outcome: "release" }
+  | { outcome: "keep_unknown"; record: IdempotencyRecord };
 
 function environmentName(value: unknown): string {
   return text(value, "environment");
@@ -894,19 +902,22 @@ export function decide(
 }
 
 /**
- * Completes a claim with the upstream's response, or `null` after a transport
- * error. 5xx and transport errors release the claim (a retry may execute);
- * other answers are stored for replay.
+ * Completes a claim with the upstream's response; `"not_sent"` when the
+ * request never left (connection refused: the claim is released); `null`
+ * when it was sent and no answer came (timeout, reset): the claim is kept as
+ * outcome unknown, since the charge may have run. 5xx answers release the
+ * claim; other answers are stored for replay.
  */
 export function finish(
   claim: IdempotencyRecord,
-  response: { status: number; headers?: Array<[string, string]> | Record<string, string>; body?: Body | null } | null,
+  response: { status: number; headers?: Array<[string, string]> | Record<string, string>; body?: Body | null } | "not_sent" | null,
 ): IdempotencyCompletion {
   const c = config(claim, "claim");
   let status: number | undefined;
   let headersJson: string | undefined;
   let body: Uint8Array = new Uint8Array(0);
-  if (response !== null && response !== undefined) {
+  const notSent = response === "not_sent";
+  if (response !== null && response !== undefined && !notSent) {
     const r = config(response, "response");
     status = r.status as number;
     if (!Number.isInteger(status) || status < 100 || status > 999) {
@@ -917,5 +928,5 @@ export function finish(
     if (r.body !== undefined && r.body !== null) body = bytes(r.body, "response.body");
   }
   ready();
-  return JSON.parse(wasm.idempotencyFinish(JSON.stringify(c), status, headersJson, body)) as IdempotencyCompletion;
+  return JSON.parse(wasm.idempotencyFinish(JSON.stringify(c), status, headersJson, body, notSent)) as IdempotencyCompletion;
 }

@@ -201,7 +201,10 @@ test("idempotency: JSON-able records, replay with bytes, release on 5xx", () => 
   assert.equal(new TextDecoder().decode(replay.response.body), '{"ok":true}');
   assert.equal(p.decide(store.get(key), { ...req, body: "other" }, { now }).message, "Idempotency key reused with a different request body.");
   assert.deepEqual(p.finish(first.record, { status: 502 }), { outcome: "release" });
-  assert.deepEqual(p.finish(first.record, null), { outcome: "release" });
+  assert.deepEqual(p.finish(first.record, "not_sent"), { outcome: "release" });
+  const unknown = p.finish(first.record, null);
+  assert.equal(unknown.outcome, "keep_unknown", "a request sent and never answered keeps its key");
+  assert.equal(unknown.record.state.state ?? unknown.record.state, "outcome_unknown");
 });
 
 test("RFC 9421: default params, Content-Digest made, Headers round trip", () => {

@@ -12,6 +12,7 @@
 //! | `GET /keys` | stored key records, without their digests |
 //! | `PUT /keys/<id>` | stores a key record (the core's `KeyRecord` JSON, digest only) and reloads; 422 and nothing kept when the plugin rejects it |
 //! | `DELETE /keys/<id>` | deletes a stored key record and reloads |
+//! | `POST /idempotency/<env>/<key-id>/<key>/release` | releases a key whose outcome is unknown (sent, never answered), audited ([`crate::idempotency_admin`]) |
 //! | `… /lifecycle/…` | the key lifecycle: create, list, edit, revoke, regenerate keys, rotate client secrets, read the audit log ([`crate::lifecycle::api`]) |
 //! | `PUT /clock`, `DELETE /clock` | fixes the clock at the unix time in the body / back to the system clock; only with `admin.settable_clock` |
 
@@ -27,7 +28,7 @@ use payseal_core::keys::KeyRecord;
 use serde_json::{Value, json};
 
 use crate::gateway::Shared;
-use crate::proxy::{ResponseBody, full, json_response};
+use crate::http::{ResponseBody, full, json_response, value_free_message};
 
 const MAX_ADMIN_BODY: usize = 64 * 1024;
 
@@ -88,6 +89,7 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Respons
             }
             Err(error) => answer(500, &json!({ "error": error.to_string() })),
         },
+        (&Method::POST, path) if path.starts_with("/idempotency/") => crate::idempotency_admin::handle(shared, &parts).await,
         (method, path) if path.starts_with("/keys/") => {
             let id = &path["/keys/".len()..];
             if method == Method::PUT {
@@ -136,41 +138,5 @@ pub async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Respons
             crate::lifecycle::api::handle(shared, &parts, &bytes).await
         }
         _ => answer(404, &json!({ "error": "not found" })),
-    }
-}
-
-/// serde's message for a bad admin request body without the value it
-/// quotes: the field name of a missing or unknown field, else the category
-/// and position (a body may hold no secret, but its values are not echoed
-/// either). The lifecycle API answers with the same text.
-pub(crate) fn value_free_message(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    for kept in ["missing field `", "unknown field `"] {
-        if let Some(rest) = text.split(kept).nth(1)
-            && let Some((name, _)) = rest.split_once('`')
-        {
-            return format!("{kept}{name}`");
-        }
-    }
-    let what = match error.classify() {
-        serde_json::error::Category::Data => "invalid value",
-        _ => "invalid JSON",
-    };
-    format!("{what} at line {} column {}", error.line(), error.column())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::value_free_message;
-
-    #[test]
-    fn bad_bodies_are_described_without_their_values() {
-        let missing = serde_json::from_str::<payseal_core::keys::KeyRecord>(r#"{"id":"sk_live_Secret"}"#).unwrap_err();
-        assert_eq!(value_free_message(&missing), "missing field `key_sha256`");
-        let value = serde_json::from_str::<payseal_core::keys::KeyRecord>(r#"{"id":"k","key_sha256":"sk_live_Secret","environment":"live"}"#).unwrap_err();
-        let text = value_free_message(&value);
-        assert!(text.starts_with("invalid value at line 1 column ") && !text.contains("sk_live"), "{text}");
-        let syntax = serde_json::from_str::<serde_json::Value>("{\"a\": sk_live_Secret}").unwrap_err();
-        assert!(value_free_message(&syntax).starts_with("invalid JSON at line 1 column "));
     }
 }

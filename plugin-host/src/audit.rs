@@ -41,6 +41,8 @@ pub enum AuditAction {
     TokenRefreshed,
     /// An old refresh token was presented again: its family is revoked.
     TokenFamilyRevoked,
+    /// An operator released an idempotency key whose outcome was unknown.
+    IdempotencyReleased,
 }
 
 /// One event of the log.
@@ -93,7 +95,7 @@ impl AuditEvent {
             .await?
             .into_iter()
             .map(|(sequence, line)| {
-                serde_json::from_str(&line).map(|event| (sequence, event)).map_err(|_| StoreError("an audit event cannot be decoded".into()))
+                serde_json::from_str(&line).map(|event| (sequence, event)).map_err(|_| StoreError::corrupt("an audit event cannot be decoded"))
             })
             .collect()
     }

@@ -14,7 +14,6 @@ use std::fmt;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use payseal_core::keys::{IpNet, KeyRecord};
@@ -22,26 +21,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
-/// Where a secret named by `secret_env` is looked up: the process
-/// environment, or (for the demo and tests) a map in front of it.
-pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
-
-/// The process environment.
-pub fn process_env() -> EnvLookup {
-    Arc::new(|name| std::env::var(name).ok())
-}
-
-/// A configuration that cannot be used. Messages name the field, never its value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+pub use crate::config_error::ConfigError;
+pub use crate::store_config::StoreConfig;
+pub use crate::env::{EnvLookup, process_env};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -93,6 +75,14 @@ const fn default_header_timeout() -> u64 {
     10_000
 }
 
+const fn default_max_bodies() -> usize {
+    64 * 1024 * 1024
+}
+
+const fn default_max_connections() -> usize {
+    4096
+}
+
 const fn default_body_timeout() -> u64 {
     10_000
 }
@@ -141,6 +131,14 @@ pub struct ServerConfig {
     /// Largest upstream answer kept for an idempotent request (stored and replayed).
     #[serde(default = "default_max_body")]
     pub max_response_bytes: usize,
+    /// Bytes of request bodies held at once across all requests; a body
+    /// that would go over it is answered 503 and its connection closed.
+    #[serde(default = "default_max_bodies")]
+    pub max_bodies_bytes: usize,
+    /// Client connections open at once on the proxy listener; more wait in
+    /// the kernel's accept queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// Time a client has to send its request head.
     #[serde(default = "default_header_timeout")]
     pub header_timeout_ms: u64,
@@ -176,6 +174,8 @@ impl Default for ServerConfig {
             listen: default_listen(),
             max_body_bytes: default_max_body(),
             max_response_bytes: default_max_body(),
+            max_bodies_bytes: default_max_bodies(),
+            max_connections: default_max_connections(),
             header_timeout_ms: default_header_timeout(),
             body_timeout_ms: default_body_timeout(),
             upstream_timeout_ms: default_upstream_timeout(),
@@ -206,59 +206,6 @@ pub struct UpstreamConfig {
     /// own value is always removed).
     #[serde(default = "default_key_id_header")]
     pub key_id_header: String,
-}
-
-fn default_store_path() -> PathBuf {
-    PathBuf::from("payseal.redb")
-}
-
-const fn default_sweep_interval() -> u64 {
-    60
-}
-
-/// `[store]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreConfig {
-    /// The redb file (relative paths are relative to the config file);
-    /// unused with `url`.
-    #[serde(default = "default_store_path")]
-    pub path: PathBuf,
-    /// How often expired idempotency records are deleted.
-    #[serde(default = "default_sweep_interval")]
-    pub sweep_interval_seconds: u64,
-    /// Redis (`redis://[user:password@]host:port/db`) shared by several
-    /// gateways, instead of the redb file.
-    #[serde(default)]
-    pub url: Option<crate::store::RedisUrl>,
-    /// With `url`: the namespace of every Redis key.
-    #[serde(default = "crate::store_config::default_prefix")]
-    pub prefix: String,
-    /// With `url`: the longest wait for one Redis command.
-    #[serde(default = "crate::store_config::default_command_timeout")]
-    pub command_timeout_ms: u64,
-    /// With `url`: how often the key records' version is read (besides
-    /// the pub/sub push).
-    #[serde(default = "crate::store_config::default_sync_interval")]
-    pub key_sync_interval_ms: u64,
-    /// With `url`: the bound. A gateway that has not confirmed its key
-    /// records are current for this long refuses checked requests (503).
-    #[serde(default = "crate::store_config::default_stale_after")]
-    pub key_stale_after_ms: u64,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            path: default_store_path(),
-            sweep_interval_seconds: default_sweep_interval(),
-            url: None,
-            prefix: crate::store_config::default_prefix(),
-            command_timeout_ms: crate::store_config::default_command_timeout(),
-            key_sync_interval_ms: crate::store_config::default_sync_interval(),
-            key_stale_after_ms: crate::store_config::default_stale_after(),
-        }
-    }
 }
 
 fn default_wasm() -> PathBuf {
@@ -475,13 +422,13 @@ impl Upstream {
     pub fn parse(url: &str) -> Result<Self, ConfigError> {
         let rest = url
             .strip_prefix("http://")
-            .ok_or_else(|| ConfigError("upstream.url: must start with http:// (TLS to the upstream is not supported)".into()))?;
+            .ok_or_else(|| ConfigError::new("upstream.url", "must start with http:// (TLS to the upstream is not supported)"))?;
         let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
         if authority.is_empty() || authority.contains('@') {
-            return Err(ConfigError("upstream.url: needs a host and no userinfo".into()));
+            return Err(ConfigError::new("upstream.url", "needs a host and no userinfo"));
         }
         if path.contains(['?', '#']) {
-            return Err(ConfigError("upstream.url: no query or fragment".into()));
+            return Err(ConfigError::new("upstream.url", "no query or fragment"));
         }
         Ok(Self { authority: authority.to_owned(), base_path: path.trim_end_matches('/').to_owned() })
     }
@@ -493,7 +440,7 @@ impl FileConfig {
     /// # Errors
     /// Bad TOML, an unknown field, or a bad value; the message names the field.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|e| ConfigError(describe_toml_error(&e)))?;
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::from_message(&describe_toml_error(&e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -505,7 +452,7 @@ impl FileConfig {
     /// The file cannot be read, or [`FileConfig::parse`] fails.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(|e| ConfigError::from_message(&format!("cannot read {}: {e}", path.display())))?;
         let mut config = Self::parse(&text)?;
         if let Some(dir) = path.parent() {
             config.resolve_paths(dir);
@@ -543,25 +490,31 @@ impl FileConfig {
         let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", s.secret_env.is_some(), s.secret_file.is_some()));
         for (i, (list, env, file)) in dvpay.enumerate().chain(rfc9421.enumerate()) {
             if env == file {
-                return Err(ConfigError(format!("signed_requests.{list}[{i}]: give exactly one of secret_env and secret_file")));
+                return Err(ConfigError::from_message(&format!("signed_requests.{list}[{i}]: give exactly one of secret_env and secret_file")));
             }
         }
         if let Some(origin) = &self.server.public_origin
             && !(origin.starts_with("https://") || origin.starts_with("http://"))
         {
-            return Err(ConfigError("server.public_origin: must start with https:// or http://".into()));
+            return Err(ConfigError::new("server.public_origin", "must start with https:// or http://"));
         }
         if let Some(tokens) = &self.tokens {
-            tokens.validate().map_err(|e| ConfigError(e.to_string()))?;
+            tokens.validate().map_err(|e| ConfigError::from_message(&e.to_string()))?;
         }
         if self.server.max_body_bytes == 0 {
-            return Err(ConfigError("server.max_body_bytes: must be above 0".into()));
+            return Err(ConfigError::new("server.max_body_bytes", "must be above 0"));
+        }
+        if self.server.max_bodies_bytes < self.server.max_body_bytes {
+            return Err(ConfigError::new("server.max_bodies_bytes", "must be at least server.max_body_bytes"));
+        }
+        if self.server.max_connections == 0 {
+            return Err(ConfigError::new("server.max_connections", "must be above 0"));
         }
         for (name, value) in [("upstream.key_id_header", Some(&self.upstream.key_id_header)), ("keys.webcode_header", self.keys.webcode_header.as_ref())] {
             if let Some(value) = value
                 && hyper::header::HeaderName::from_bytes(value.as_bytes()).is_err()
             {
-                return Err(ConfigError(format!("{name}: not a header name")));
+                return Err(ConfigError::from_message(&format!("{name}: not a header name")));
             }
         }
         Ok(())
@@ -578,7 +531,7 @@ impl FileConfig {
             .enumerate()
             .map(|(i, text)| {
                 text.parse::<IpNet>()
-                    .map_err(|_| ConfigError(format!("server.trusted_proxies[{i}]: not an IP address or CIDR block")))
+                    .map_err(|_| ConfigError::from_message(&format!("server.trusted_proxies[{i}]: not an IP address or CIDR block")))
             })
             .collect()
     }
@@ -623,7 +576,7 @@ impl FileConfig {
         }
         let mut records: Vec<Value> = self.keys.records.iter().map(to_json).collect();
         for record in store_records {
-            records.push(serde_json::to_value(record).map_err(|_| ConfigError("a stored key record cannot be written".into()))?);
+            records.push(serde_json::to_value(record).map_err(|_| ConfigError::new("keys.records", "a stored key record cannot be written"))?);
         }
         keys.insert("records".into(), Value::Array(records));
         if let Some(header) = &self.keys.header {
@@ -652,7 +605,7 @@ impl FileConfig {
             rfc9421.entry(source.key_id.as_str()).or_default().push((source.keyid.as_str(), secret));
         }
         let mut text = Zeroizing::new(String::with_capacity(4096));
-        let head = serde_json::to_string(&Value::Object(document)).map_err(|_| ConfigError("cannot write the plugin document".into()))?;
+        let head = serde_json::to_string(&Value::Object(document)).map_err(|_| ConfigError::new("plugin", "cannot write the plugin document"))?;
         // `head` is a JSON object: reopen it to append `signed_requests`.
         text.push_str(head.strip_suffix('}').unwrap_or(&head));
         text.push_str(",\"signed_requests\":{");
@@ -720,12 +673,12 @@ fn read_secret(key_id: &str, secret_env: Option<&str>, secret_file: Option<&Path
     if let Some(name) = secret_env {
         return env(name)
             .map(Zeroizing::new)
-            .ok_or_else(|| ConfigError(format!("signed_requests: the secret of key id {key_id:?} is not set (environment variable {name})")));
+            .ok_or_else(|| ConfigError::from_message(&format!("signed_requests: the secret of key id {key_id:?} is not set (environment variable {name})")));
     }
     if let Some(path) = secret_file {
         let mut text = Zeroizing::new(
             std::fs::read_to_string(path)
-                .map_err(|e| ConfigError(format!("signed_requests: cannot read the secret file of key id {key_id:?} ({}): {}", path.display(), e.kind())))?,
+                .map_err(|e| ConfigError::from_message(&format!("signed_requests: cannot read the secret file of key id {key_id:?} ({}): {}", path.display(), e.kind())))?,
         );
         if text.ends_with('\n') {
             text.pop();
@@ -735,7 +688,7 @@ fn read_secret(key_id: &str, secret_env: Option<&str>, secret_file: Option<&Path
         }
         return Ok(text);
     }
-    Err(ConfigError(format!("signed_requests: key id {key_id:?} has no secret source")))
+    Err(ConfigError::from_message(&format!("signed_requests: key id {key_id:?} has no secret source")))
 }
 
 fn to_json(value: &toml::Value) -> Value {
@@ -794,13 +747,13 @@ mod tests {
     #[test]
     fn errors_name_the_field_not_the_value() {
         let e = FileConfig::parse("[upstream]\nurl = \"https://sk_live_secretvalue\"\n").unwrap_err();
-        assert!(e.0.contains("upstream.url") && !e.0.contains("sk_live"), "{e}");
+        assert!(e.to_string().contains("upstream.url") && !e.to_string().contains("sk_live"), "{e}");
         let e = FileConfig::parse(&format!("{MINIMAL}[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n")).unwrap_err();
-        assert!(e.0.contains("trusted_proxies[0]"), "{e}");
+        assert!(e.to_string().contains("trusted_proxies[0]"), "{e}");
         let e = FileConfig::parse(&format!("{MINIMAL}[server]\nlisten_on = 1\n")).unwrap_err();
-        assert!(e.0.contains("listen_on"), "{e}");
+        assert!(e.to_string().contains("listen_on"), "{e}");
         let e = FileConfig::parse(&format!("{MINIMAL}[[signed_requests.keys]]\nkey_id = \"k\"\n")).unwrap_err();
-        assert!(e.0.contains("exactly one"), "{e}");
+        assert!(e.to_string().contains("exactly one"), "{e}");
     }
 
     #[test]
@@ -821,7 +774,7 @@ mod tests {
              [[signed_requests.rfc9421]]\nkey_id = \"k2\"\nkeyid = \"psk-1\"\nsecret_env = \"S2\"\n"
         );
         let config = FileConfig::parse(&text).unwrap();
-        let env: EnvLookup = Arc::new(|name| match name {
+        let env: EnvLookup = std::sync::Arc::new(|name| match name {
             "S1" => Some("se\"cret\n1".into()),
             "S2" => Some("two".into()),
             _ => None,
@@ -834,8 +787,8 @@ mod tests {
         assert_eq!(parsed["signed_requests"]["secrets"]["k\"1"], json!(["se\"cret\n1", "two"]));
         assert_eq!(parsed["signed_requests"]["rfc9421"], json!({ "k2": { "psk-1": "two" } }));
         assert!(parsed["limits"]["max_input_bytes"].as_u64().unwrap() > 3 * 1024 * 1024);
-        let missing: EnvLookup = Arc::new(|_| None);
+        let missing: EnvLookup = std::sync::Arc::new(|_| None);
         let e = config.plugin_document(&[], &missing).unwrap_err();
-        assert!(e.0.contains("S1"), "{e}");
+        assert!(e.to_string().contains("S1"), "{e}");
     }
 }

@@ -29,7 +29,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::config::EnvLookup;
-use crate::gateway::{self, ConfigSource};
+use crate::gateway::ConfigSource;
 
 /// The example configuration the demo runs.
 pub const EXAMPLE_CONFIG: &str = include_str!("../examples/payseal.toml");
@@ -232,7 +232,7 @@ pub async fn run() -> Result<bool, String> {
     }
     let text = demo_config(upstream.addr, &store, &wasm)?;
     let source = ConfigSource::Text { text, dir: dir.0.clone() };
-    let running = gateway::start(source, demo_env()).await?;
+    let running = crate::server::start(source, demo_env()).await?;
     println!("payseal demo");
     println!("  demo upstream  http://{}", upstream.addr);
     println!("  gateway        http://{}  (admin http://{})", running.proxy_addr, running.admin_addr);

@@ -8,7 +8,6 @@
 //! A reload builds and checks the new pool before it swaps: a configuration
 //! the plugin rejects leaves the running one in place.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,14 +18,11 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::HeaderName;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioExecutor;
 use payseal_core::keys::KeyRecord;
-use tokio::net::TcpListener;
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::Mutex;
 
 use crate::client_ip::ClientIpResolver;
 use crate::clock::Clock;
@@ -35,7 +31,6 @@ use crate::metrics::Metrics;
 use crate::plugin::{PluginLimits, PluginPool};
 use crate::store::Store;
 use crate::store_watch::StoreWatch;
-use crate::{admin, proxy};
 
 mod key_writes;
 
@@ -134,6 +129,8 @@ pub struct Shared {
     pub ready: AtomicBool,
     /// The store's health and the key set's freshness ([`crate::store_watch`]).
     pub store_watch: StoreWatch,
+    /// KiB of request bodies that may be held at once (`server.max_bodies_bytes`).
+    pub body_budget: Arc<tokio::sync::Semaphore>,
     source: ConfigSource,
     env: EnvLookup,
     reload_lock: Mutex<()>,
@@ -168,8 +165,8 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         max_response_bytes: config.server.max_response_bytes,
         body_timeout: config.server.body_timeout(),
         upstream_timeout: config.server.upstream_timeout(),
-        client_ip: ClientIpResolver::new(config.trusted_proxies().map_err(|e| e.0)?, config.server.client_ip_header),
-        upstream: Upstream::parse(&config.upstream.url).map_err(|e| e.0)?,
+        client_ip: ClientIpResolver::new(config.trusted_proxies().map_err(|e| e.to_string())?, config.server.client_ip_header),
+        upstream: Upstream::parse(&config.upstream.url).map_err(|e| e.to_string())?,
         forward_api_key: config.upstream.forward_api_key,
         key_id_header: header_name(&config.upstream.key_id_header, "upstream.key_id_header")?,
         webcode_header: config.keys.webcode_header.as_deref().map(|h| header_name(h, "keys.webcode_header")).transpose()?,
@@ -182,8 +179,8 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         return Ok(Runtime { settings, pool: None, generation, lifecycle });
     }
     let records = store.key_records().await.map_err(|e| e.to_string())?;
-    let stored_secrets = crate::lifecycle::service::stored_shared_secrets(store, &lifecycle, &records).await;
-    let document = config.plugin_document_with_secrets(&records, env, &stored_secrets).map_err(|e| e.0)?;
+    let stored_secrets = crate::lifecycle::stored_shared_secrets(store, &lifecycle, &records).await;
+    let document = config.plugin_document_with_secrets(&records, env, &stored_secrets).map_err(|e| e.to_string())?;
     let wasm_path = config.plugin.wasm.clone();
     let wasm = std::fs::read(&wasm_path).map_err(|e| {
         format!("cannot read the plugin at {}: {e}; build it with scripts/build-plugin.sh", wasm_path.display())
@@ -201,7 +198,7 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
     let pool = tokio::task::spawn_blocking(move || PluginPool::build(&wasm, &document, size, limits, acquire))
         .await
         .map_err(|e| format!("the pool builder stopped: {e}"))?
-        .map_err(|e| e.0)?;
+        .map_err(|e| e.to_string())?;
     let header = pool.view().pointer("/keys/header").and_then(serde_json::Value::as_str).map(str::to_owned);
     settings.api_key_header = header.map(|h| header_name(&h, "keys.header")).transpose()?;
     Ok(Runtime { settings, pool: Some(pool), generation, lifecycle })
@@ -288,181 +285,60 @@ impl Shared {
     ///
     /// # Errors
     /// The store or the reload fails.
+    /// A delete the running gateway cannot apply (the reload fails, e.g. the
+    /// file no longer parses) is undone: never "deleted in the store, still
+    /// accepted here".
     pub async fn delete_key_record(&self, id: &str) -> Result<Option<u64>, String> {
         let _guard = self.reload_lock.lock().await;
-        if self.store.delete_key_record(id).await.map_err(|e| e.to_string())?.is_none() {
+        let Some(deleted) = self.store.delete_key_record(id).await.map_err(|e| e.to_string())? else {
             return Ok(None);
-        }
+        };
         let result = self.reload_locked().await;
         self.metrics.reload(result.is_ok());
-        tracing::info!(key_id = %id, "key record deleted");
+        match &result {
+            Ok(_) => tracing::info!(key_id = %id, "key record deleted"),
+            Err(error) => {
+                tracing::warn!(key_id = %id, %error, "the delete cannot take effect here; restoring the record");
+                if let Err(error) = self.store.put_key_record(&deleted).await {
+                    tracing::error!(key_id = %id, %error, "cannot restore the deleted key record");
+                }
+            }
+        }
         result.map(Some)
     }
 }
 
 /// A started gateway.
-#[derive(Debug)]
-pub struct Running {
-    /// The proxy listener's address.
-    pub proxy_addr: SocketAddr,
-    /// The admin listener's address.
-    pub admin_addr: SocketAddr,
-    /// Shared state (for reloads).
-    pub shared: Arc<Shared>,
-    shutdown: watch::Sender<bool>,
-    connections: Option<mpsc::Sender<()>>,
-    finished: mpsc::Receiver<()>,
-    grace: Duration,
-}
-
-impl Running {
-    /// Stops accepting, lets requests in flight finish (up to the
-    /// configured grace), and returns.
-    pub async fn shutdown(mut self) {
-        self.shared.ready.store(false, Ordering::SeqCst);
-        let _ = self.shutdown.send(true);
-        self.connections = None;
-        let _ = tokio::time::timeout(self.grace, self.finished.recv()).await;
-    }
-}
-
-/// Starts the gateway: opens the store, builds the first runtime, binds
-/// both listeners and starts the sweeper.
-///
-/// # Errors
-/// Invalid configuration, a store that cannot be opened, a plugin that
-/// cannot be loaded or rejects the configuration, or an address in use.
-pub async fn start(source: ConfigSource, env: EnvLookup) -> Result<Running, String> {
-    let config = source.load()?;
-    let store = crate::store_config::open(&config.store).await?;
-    start_with_store(source, env, config, store).await
-}
-
-/// [`start`] with a store made by the caller (e.g. a networked one).
-///
-/// # Errors
-/// As [`start`].
-pub async fn start_with_store(source: ConfigSource, env: EnvLookup, config: FileConfig, store: Arc<dyn Store>) -> Result<Running, String> {
-    let store_watch = StoreWatch::new(Duration::from_millis(config.store.key_sync_interval_ms), Duration::from_millis(config.store.key_stale_after_ms));
-    // Before the records are read: the first pool holds at least this version.
-    store_watch.init(store.as_ref()).await?;
-    let runtime = build_runtime(&config, store.as_ref(), &env, 1).await?;
-    let proxy_listener = TcpListener::bind(config.server.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
-    let admin_listener = TcpListener::bind(config.admin.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.admin.listen))?;
-    let proxy_addr = proxy_listener.local_addr().map_err(|e| e.to_string())?;
-    let admin_addr = admin_listener.local_addr().map_err(|e| e.to_string())?;
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
-    let shared = Arc::new(Shared {
-        runtime: ArcSwap::from_pointee(runtime),
-        store,
-        metrics: Metrics::new(),
-        clock: Clock::system(),
-        settable_clock: config.admin.settable_clock,
-        client,
-        ready: AtomicBool::new(true),
-        store_watch,
-        source,
-        env,
-        reload_lock: Mutex::new(()),
-        generation: AtomicU64::new(1),
-        fixed: FixedAtStart { listen: config.server.listen, admin: config.admin.listen, store: config.store.describe() },
-    });
-    let (shutdown, shutdown_rx) = watch::channel(false);
-    let (connections, finished) = mpsc::channel(1);
-    let header_timeout = config.server.header_timeout();
-    tokio::spawn(accept_loop(proxy_listener, Arc::clone(&shared), header_timeout, shutdown_rx.clone(), connections.clone(), Listener::Proxy));
-    tokio::spawn(accept_loop(admin_listener, Arc::clone(&shared), header_timeout, shutdown_rx.clone(), connections.clone(), Listener::Admin));
-    tokio::spawn(sweeper(Arc::clone(&shared), Duration::from_secs(config.store.sweep_interval_seconds.max(1)), shutdown_rx.clone()));
-    tokio::spawn(crate::store_watch::run(Arc::clone(&shared), shutdown_rx));
-    tracing::info!(%proxy_addr, %admin_addr, store = shared.store.name(), checks = config.server.checks, "payseal gateway started");
-    Ok(Running {
-        proxy_addr,
-        admin_addr,
-        shared,
-        shutdown,
-        connections: Some(connections),
-        finished,
-        grace: config.server.shutdown_grace(),
-    })
-}
-
-#[derive(Clone, Copy)]
-enum Listener {
-    Proxy,
-    Admin,
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    header_timeout: Duration,
-    mut shutdown: watch::Receiver<bool>,
-    connections: mpsc::Sender<()>,
-    kind: Listener,
-) {
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of descriptors and the like: wait instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        let mut shutdown = shutdown.clone();
-        let guard = connections.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let shared = Arc::clone(&shared);
-                async move {
-                    Ok::<_, Infallible>(match kind {
-                        Listener::Proxy => proxy::handle(&shared, peer, request).await,
-                        Listener::Admin => admin::handle(&shared, request).await,
-                    })
-                }
-            });
-            let mut builder = http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = shutdown.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
-            drop(guard);
-        });
-    }
-}
-
-async fn sweeper(shared: Arc<Shared>, every: Duration, mut shutdown: watch::Receiver<bool>) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = shutdown.changed() => break,
-        }
-        let started = std::time::Instant::now();
-        match shared.store.sweep(shared.clock.now(), 10_000).await {
-            Ok(0) => {}
-            Ok(n) => {
-                shared.metrics.swept(n);
-                tracing::info!(records = n, "swept expired idempotency records");
-            }
-            Err(error) => tracing::error!(%error, "sweep failed"),
-        }
-        shared.metrics.store_op("sweep", started.elapsed());
+impl Shared {
+    /// The shared state of a gateway about to serve: the first runtime is
+    /// built from `config` and the records in `store`.
+    ///
+    /// # Errors
+    /// The store cannot be read, or the first runtime cannot be built.
+    pub async fn open(source: ConfigSource, env: EnvLookup, config: &FileConfig, store: Arc<dyn Store>) -> Result<Arc<Self>, String> {
+        let store_watch = StoreWatch::new(Duration::from_millis(config.store.key_sync_interval_ms), Duration::from_millis(config.store.key_stale_after_ms));
+        // Before the records are read: the first pool holds at least this version.
+        store_watch.init(store.as_ref()).await?;
+        let runtime = build_runtime(config, store.as_ref(), &env, 1).await?;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+        Ok(Arc::new(Self {
+            runtime: ArcSwap::from_pointee(runtime),
+            store,
+            metrics: Metrics::new(),
+            clock: Clock::system(),
+            settable_clock: config.admin.settable_clock,
+            client,
+            ready: AtomicBool::new(true),
+            store_watch,
+            body_budget: Arc::new(tokio::sync::Semaphore::new(config.server.max_bodies_bytes / 1024)),
+            source,
+            env,
+            reload_lock: Mutex::new(()),
+            generation: AtomicU64::new(1),
+            fixed: FixedAtStart { listen: config.server.listen, admin: config.admin.listen, store: config.store.describe() },
+        }))
     }
 }
 

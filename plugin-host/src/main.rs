@@ -50,7 +50,7 @@ fn serve(args: &[String]) -> Result<(), String> {
     let config = FileConfig::load(&path).map_err(|e| e.to_string())?;
     init_logging(config.log.format, &config.log.level);
     runtime()?.block_on(async move {
-        let running = gateway::start(ConfigSource::File(path), process_env()).await?;
+        let running = payseal_gateway::server::start(ConfigSource::File(path), process_env()).await?;
         println!("payseal: listening on http://{} (admin http://{})", running.proxy_addr, running.admin_addr);
         let _ = std::io::stdout().flush();
         wait_for_signals(&running).await?;
@@ -61,7 +61,7 @@ fn serve(args: &[String]) -> Result<(), String> {
 }
 
 /// Reloads on SIGHUP; returns on SIGTERM or SIGINT.
-async fn wait_for_signals(running: &gateway::Running) -> Result<(), String> {
+async fn wait_for_signals(running: &payseal_gateway::server::Running) -> Result<(), String> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -104,7 +104,7 @@ fn check_config(args: &[String]) -> Result<(), String> {
         }
         let text = toml::to_string(&table).map_err(|e| e.to_string())?;
         let source = ConfigSource::Text { text, dir: gateway::config_dir(&path) };
-        let running = gateway::start(source, process_env()).await?;
+        let running = payseal_gateway::server::start(source, process_env()).await?;
         let runtime = running.shared.runtime.load_full();
         let view = runtime.pool.as_ref().map(|p| p.view().clone());
         running.shutdown().await;

@@ -153,11 +153,24 @@ impl PluginPool {
             permit.forget();
             return Err(CallError::Busy);
         };
-        let result = match plugin.call::<&[u8], &[u8]>(function, input) {
-            Ok(output) => serde_json::from_slice::<T>(output)
+        // The call runs on the blocking pool, never on an async worker: a
+        // slow call (a huge header to parse) cannot stall other requests or
+        // `/healthz`. The pool's permits bound how many run at once.
+        let (function_name, input) = (function.to_owned(), input.to_vec());
+        let called = tokio::task::spawn_blocking(move || {
+            let result = plugin.call::<&[u8], &[u8]>(&function_name, &input).map(<[u8]>::to_vec).map_err(|e| classify(&e));
+            (plugin, result)
+        })
+        .await;
+        let Ok((mut plugin, called)) = called else {
+            // The call panicked: the instance went with it.
+            permit.forget();
+            return Err(CallError::Failed("panic".into()));
+        };
+        let result = match called {
+            Ok(output) => serde_json::from_slice::<T>(&output)
                 .map_err(|_| CallError::Failed(format!("{function} answered an unexpected output"))),
-            Err(e) => {
-                let (kind, healthy) = classify(&e);
+            Err((kind, healthy)) => {
                 if !healthy {
                     let Ok(fresh) = Plugin::new_from_compiled(&self.compiled) else {
                         permit.forget();

@@ -20,10 +20,64 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize as _;
+use serde::Deserialize;
+use std::path::PathBuf;
 
-use crate::config::{ConfigError, StoreConfig};
+use crate::config_error::ConfigError;
 use crate::store::{RedbStore, RedisOptions, RedisStore, RedisUrl, Store};
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("payseal.redb")
+}
+
+const fn default_sweep_interval() -> u64 {
+    60
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The redb file (relative paths are relative to the config file);
+    /// unused with `url`.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+    /// How often expired idempotency records are deleted.
+    #[serde(default = "default_sweep_interval")]
+    pub sweep_interval_seconds: u64,
+    /// Redis (`redis://[user:password@]host:port/db`) shared by several
+    /// gateways, instead of the redb file.
+    #[serde(default)]
+    pub url: Option<crate::store::RedisUrl>,
+    /// With `url`: the namespace of every Redis key.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// With `url`: the longest wait for one Redis command.
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout_ms: u64,
+    /// With `url`: how often the key records' version is read (besides
+    /// the pub/sub push).
+    #[serde(default = "default_sync_interval")]
+    pub key_sync_interval_ms: u64,
+    /// With `url`: the bound. A gateway that has not confirmed its key
+    /// records are current for this long refuses checked requests (503).
+    #[serde(default = "default_stale_after")]
+    pub key_stale_after_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: default_store_path(),
+            sweep_interval_seconds: default_sweep_interval(),
+            url: None,
+            prefix: default_prefix(),
+            command_timeout_ms: default_command_timeout(),
+            key_sync_interval_ms: default_sync_interval(),
+            key_stale_after_ms: default_stale_after(),
+        }
+    }
+}
 
 pub(crate) fn default_prefix() -> String {
     "payseal".into()
@@ -60,14 +114,14 @@ impl StoreConfig {
     /// # Errors
     /// A bad prefix, a zero duration, or a bound shorter than one poll and one command.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        crate::store::redis::check_prefix(&self.prefix, "store.prefix").map_err(ConfigError)?;
+        crate::store::redis::check_prefix(&self.prefix, "store.prefix").map_err(|e| ConfigError::from_message(&e))?;
         for (field, value) in [("store.command_timeout_ms", self.command_timeout_ms), ("store.key_sync_interval_ms", self.key_sync_interval_ms)] {
             if value == 0 {
-                return Err(ConfigError(format!("{field}: must be above 0")));
+                return Err(ConfigError::from_message(&format!("{field}: must be above 0")));
             }
         }
         if self.key_stale_after_ms < self.key_sync_interval_ms.saturating_add(self.command_timeout_ms) {
-            return Err(ConfigError("store.key_stale_after_ms: must be at least key_sync_interval_ms + command_timeout_ms".into()));
+            return Err(ConfigError::new("store.key_stale_after_ms", "must be at least key_sync_interval_ms + command_timeout_ms"));
         }
         Ok(())
     }
@@ -149,7 +203,7 @@ mod tests {
             (format!("{UPSTREAM}[store]\nhost = \"h\"\n"), "host"),
         ] {
             let e = FileConfig::parse(&text).unwrap_err();
-            assert!(e.0.contains(field) && !e.0.contains("hunter2pw"), "{text}: {e}");
+            assert!(e.to_string().contains(field) && !e.to_string().contains("hunter2pw"), "{text}: {e}");
         }
     }
 }

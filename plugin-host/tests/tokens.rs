@@ -209,7 +209,8 @@ async fn routes_require_both_headers_and_the_endpoint_answers_rfc_6749_errors() 
     gateway.set_clock(NOW).await;
     let (access, refresh_token) = issue(&gateway).await;
 
-    assert_refused(&pay(&gateway, None, None).await, 401, "INVALID_ACCESS_TOKEN");
+    // The API key is checked first (`gate.md`, "Order").
+    assert_refused(&pay(&gateway, None, None).await, 401, "AUTHENTICATION_FAILED");
     let answer = pay(&gateway, Some(API_KEY), None).await;
     assert_refused(&answer, 401, "INVALID_ACCESS_TOKEN");
     assert_eq!(answer.json()["message"], "This endpoint requires an access token.");
@@ -218,7 +219,12 @@ async fn routes_require_both_headers_and_the_endpoint_answers_rfc_6749_errors() 
     assert_refused(&pay(&gateway, Some(API_KEY), Some(&refresh_token)).await, 401, "INVALID_ACCESS_TOKEN");
     assert_refused(&pay(&gateway, Some(API_KEY), Some(&format!("{}A", &access[..access.len() - 1]))).await, 401, "INVALID_ACCESS_TOKEN");
     let two = send(&gateway.url(PAYMENTS), "POST", &[("x-api-key", API_KEY), ("access-token", &access), ("access-token", &access)], b"{}").await;
-    assert_refused(&two, 401, "INVALID_ACCESS_TOKEN");
+    assert_refused(&two, 400, "INVALID_REQUEST");
+    assert_eq!(two.json()["message"], "A header that must appear once was sent more than once.");
+    // Every spelling of a token route is the token route.
+    for spelling in ["/api/v1/%70ayments", "/API/V1/PAYMENTS", "/api/v1/payments/"] {
+        assert_refused(&send(&gateway.url(spelling), "POST", &[("x-api-key", API_KEY)], b"{}").await, 401, "INVALID_ACCESS_TOKEN");
+    }
     assert_eq!(upstream.executions(), 0);
     assert_eq!(pay(&gateway, Some(API_KEY), Some(&access)).await.status, 201);
     // Routes not listed need the API key only.
@@ -299,7 +305,7 @@ struct FaultyStore {
 }
 
 fn failed() -> payseal_gateway::StoreError {
-    payseal_gateway::StoreError("injected failure".into())
+    payseal_gateway::StoreError::unavailable("injected failure")
 }
 
 #[async_trait::async_trait]

@@ -83,7 +83,7 @@ async function runCase(testCase) {
         if (claim === null) continue;
         input.claim = claim.record;
         output = await call(plugin, step.function, input);
-        if (output.action === 'store') store.set(claim.key, output.record);
+        if (output.action === 'store' || output.action === 'keep_unknown') store.set(claim.key, output.record);
         else if (output.action === 'release') store.delete(claim.key);
         else throw new Error(`step ${i}: finish_request answered ${JSON.stringify(output)}`);
         claim = null;

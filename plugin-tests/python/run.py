@@ -68,7 +68,7 @@ def run_case(module: CompiledPlugin, case: dict) -> None:
                 continue
             data["claim"] = claim[1]
             output = call(plugin, step["function"], data)
-            if output.get("action") == "store":
+            if output.get("action") in ("store", "keep_unknown"):
                 store[claim[0]] = output["record"]
             elif output.get("action") == "release":
                 store.pop(claim[0], None)

@@ -5,19 +5,19 @@
 
 use std::net::IpAddr;
 
+use payseal_core::gate::{Admitted, Gate, Head};
 use payseal_core::idempotency::{
-    self, Completion, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse,
+    self, Completion, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse, UpstreamOutcome,
 };
-use payseal_core::keys::Request;
 use payseal_core::rfc9421::{ParamValue, SignRequest, VerifyRequest};
 use payseal_core::rfc9421;
 use payseal_core::signing::{Clock, SignatureError, cybersource, dvpay, standard_webhooks};
-use payseal_core::routes::{IdempotencyPlan, RouteSignature};
 use payseal_core::{Environment, Refusal, Verified};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Signer, Webhook};
 use crate::error::{self, PluginError, Source};
+use crate::protocol::{CheckOutput, Claimed, FinishOutput, RefusalOut, Replayed};
 use crate::wire::{self, Headers};
 
 /// A call's answer: the JSON output and a one-line summary for the host's
@@ -54,22 +54,6 @@ fn input<'de, T: Deserialize<'de>>(config: &Config, bytes: &'de [u8]) -> Result<
     error::parse(bytes, Source::Input)
 }
 
-/// A refusal, as every host must send it: the core's [`Refusal`] and its body.
-#[derive(Serialize)]
-struct RefusalOut {
-    reason: &'static str,
-    status: u16,
-    code: &'static str,
-    message: &'static str,
-    body: String,
-}
-
-impl From<Refusal> for RefusalOut {
-    fn from(r: Refusal) -> Self {
-        Self { reason: r.reason, status: r.status, code: r.code, message: r.message, body: r.body() }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // check_request and decide_idempotency
 
@@ -89,17 +73,31 @@ struct Lookup {
 struct CheckInput {
     now: u64,
     method: String,
+    /// Path and query as on the request line; the gate brings it to
+    /// canonical form and answers the form to forward (`target`).
     path: String,
     #[serde(default)]
     client_ip: Option<String>,
+    /// The webcode the host read; prefer `webcode_header`, so a field sent
+    /// twice is refused.
     #[serde(default)]
     webcode: Option<String>,
+    /// The header carrying the webcode, read from `headers`.
+    #[serde(default)]
+    webcode_header: Option<String>,
+    /// Further single-valued headers the host reads (its access-token header).
+    #[serde(default)]
+    single_valued: Vec<String>,
     /// The absolute URL the client called, for RFC 9421 routes (`@scheme`,
-    /// `@authority`); default `https://<Host><path>`.
+    /// `@authority`; the path is the canonical one); default `https://<Host>`.
     #[serde(default)]
     url: Option<String>,
     #[serde(default)]
     headers: Headers,
+    /// The body has not been read yet: answer `need_body` when the route
+    /// needs it, so a refused request never has its body read.
+    #[serde(default)]
+    body_pending: bool,
     #[serde(default)]
     body: Option<String>,
     #[serde(default)]
@@ -108,13 +106,12 @@ struct CheckInput {
     idempotency: Option<Lookup>,
 }
 
-/// The URL an RFC 9421 signature covers: the one the host passed, else
-/// `https://` + `Host` + path (a gateway behind TLS termination).
-fn request_url(url: Option<&str>, headers: &Headers, path: &str) -> String {
-    match url {
-        Some(url) => String::from(url),
-        None => format!("https://{}{path}", headers.combined("host").unwrap_or_default()),
-    }
+/// `scheme://authority` of an absolute URL: the origin an RFC 9421
+/// signature covers with the canonical target.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..].find(['/', '?', '#']).map_or(url.len(), |i| after_scheme + i);
+    &url[..end]
 }
 
 #[derive(Deserialize)]
@@ -134,83 +131,9 @@ struct DecideInput {
     idempotency: Option<Lookup>,
 }
 
-/// What the host stores, atomically and only if the key is still free,
-/// before it forwards the request.
-#[derive(Serialize)]
-struct Claimed {
-    storage_key: String,
-    claim: IdempotencyRecord,
-    ttl_seconds: u64,
-}
-
-/// A stored answer to send again.
-#[derive(Serialize)]
-struct Replayed {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body_base64: String,
-}
-
-/// The decision of `check_request` and `decide_idempotency`.
-#[derive(Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-enum CheckOutput {
-    /// Forward the request; with `idempotency`, store its claim first.
-    Execute {
-        ok: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        environment: Option<Environment>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        idempotency: Option<Claimed>,
-    },
-    /// Read the store under `storage_key` and call again with the record.
-    Lookup {
-        ok: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        environment: Option<Environment>,
-        storage_key: String,
-    },
-    /// Answer with the stored response; do not forward.
-    Replay {
-        ok: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        environment: Option<Environment>,
-        status: u16,
-        response: Replayed,
-    },
-    /// Refused by the key check, the signature or a missing idempotency key.
-    Refuse {
-        ok: bool,
-        #[serde(flatten)]
-        refusal: RefusalOut,
-    },
-    /// One of the idempotency 409s.
-    Conflict {
-        ok: bool,
-        #[serde(flatten)]
-        refusal: RefusalOut,
-    },
-}
-
 impl CheckOutput {
-    fn refuse(refusal: Refusal) -> Self {
-        Self::Refuse { ok: false, refusal: refusal.into() }
-    }
-
     fn reply(&self, function: &str) -> Reply {
-        let (outcome, reason) = match self {
-            Self::Execute { .. } => ("execute", None),
-            Self::Lookup { .. } => ("lookup", None),
-            Self::Replay { .. } => ("replay", None),
-            Self::Refuse { refusal, .. } => ("refuse", Some(refusal.reason)),
-            Self::Conflict { refusal, .. } => ("conflict", Some(refusal.reason)),
-        };
+        let (outcome, reason) = self.summary();
         Reply::new(function, self, outcome, reason)
     }
 }
@@ -223,6 +146,7 @@ fn decide(
     lookup: Option<Lookup>,
     now: u64,
     allowed: (Option<String>, Option<Environment>),
+    target: Option<String>,
 ) -> Result<CheckOutput, PluginError> {
     let (key_id, environment) = allowed;
     let storage_key = request.storage_key();
@@ -239,6 +163,7 @@ fn decide(
             ok: true,
             key_id,
             environment,
+            target,
             idempotency: Some(Claimed { storage_key, claim, ttl_seconds: ttl }),
         },
         Decision::Replay(response) => CheckOutput::Replay {
@@ -256,78 +181,88 @@ fn decide(
     })
 }
 
-/// `check_request`: the key check of `keys.md`, the DVPay signature of a
-/// signed route, then the idempotency decision.
+/// `check_request`: the core's request gate (`gate.md`): path form,
+/// single-valued fields, the key check of `keys.md`, the route's signature,
+/// then the idempotency decision.
 ///
 /// # Errors
 /// Bad input, input over the limit, or no `keys` configured.
 pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
-    let input: CheckInput = input(config, bytes)?;
+    let mut input: CheckInput = input(config, bytes)?;
     let keys = config.keys.as_ref().ok_or_else(|| PluginError::not_configured("keys"))?;
     let client_ip = match input.client_ip.as_deref() {
         Some(text) => Some(text.parse::<IpAddr>().map_err(|_| PluginError::input("client_ip", "not an IP address"))?),
         None => None,
     };
-    let api_key = input.headers.combined(&keys.header);
-    let request = Request {
-        api_key: api_key.as_deref(),
-        method: &input.method,
-        path: &input.path,
-        client_ip,
-        webcode: input.webcode.as_deref(),
-    };
-    let allowed = match keys.set.check(&request, &keys.policy, input.now) {
-        Ok(allowed) => allowed,
-        Err(rejection) => return Ok(CheckOutput::refuse(rejection.into()).reply("check_request")),
-    };
-    let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
-    let plan = config.routes.plan(&input.method, &input.path, &input.headers);
-    let signed_requests = &config.signed_requests;
-    let clock = Clock { now: input.now, tolerance: signed_requests.tolerance };
-    // A key without configured secrets gets the core's `invalid_secret` (a
-    // 500: the gateway's configuration, not the client, is at fault).
-    let verified = match plan.signature {
-        None => Ok(()),
-        Some(RouteSignature::Dvpay) => match signed_requests.dvpay.get(&allowed.key_id) {
-            Some(verifier) => verifier.verify(&body, &input.headers, clock).map(drop),
-            None => dvpay::Verifier::new([]).verify(&body, &input.headers, clock).map(drop),
-        },
-        Some(RouteSignature::Rfc9421 { required }) => {
-            let url = request_url(input.url.as_deref(), &input.headers, &input.path);
-            let request = rfc9421::VerifyRequest { method: &input.method, url: &url, headers: &input.headers, body: &body };
-            let required: Vec<&str> = required.iter().map(String::as_str).collect();
-            match signed_requests.rfc9421.get(&allowed.key_id) {
-                Some(verifier) => verifier.verify(&request, &required, clock).map(drop),
-                None => Err(SignatureError::InvalidSecret("no RFC 9421 key is configured for this API key")),
-            }
+    // A webcode the host read itself travels as a pseudo-header, which no
+    // HTTP client can send.
+    let webcode_header = match input.webcode.take() {
+        Some(webcode) => {
+            input.headers.0.push((String::from(WEBCODE_PSEUDO_HEADER), webcode));
+            Some(WEBCODE_PSEUDO_HEADER)
         }
+        None => input.webcode_header.as_deref(),
     };
-    if let Err(e) = verified {
-        return Ok(CheckOutput::refuse(e.into()).reply("check_request"));
+    let single_valued: Vec<&str> = input.single_valued.iter().map(String::as_str).collect();
+    let gate = Gate {
+        keys: &keys.set,
+        policy: &keys.policy,
+        key_header: &keys.header,
+        webcode_header,
+        single_valued: &single_valued,
+        routes: &config.routes,
+        signed: &config.signed_requests,
+    };
+    let head = Head {
+        method: &input.method,
+        target: &input.path,
+        headers: &input.headers,
+        client_ip,
+        origin: input.url.as_deref().map(origin_of),
+        now: input.now,
+    };
+    let admitted = match gate.head(&head) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return Ok(CheckOutput::refuse(refusal).reply("check_request")),
+    };
+    if input.body_pending {
+        let Admitted { allowed, target, needs_body } = admitted;
+        let target = String::from(target.as_str());
+        let output = if needs_body {
+            CheckOutput::NeedBody { ok: true, key_id: allowed.key_id, environment: allowed.environment, target }
+        } else {
+            let (key_id, environment) = (Some(allowed.key_id), Some(allowed.environment));
+            CheckOutput::Execute { ok: true, key_id, environment, target: Some(target), idempotency: None }
+        };
+        return Ok(output.reply("check_request"));
     }
-    let allowed_ids = (Some(allowed.key_id.clone()), Some(allowed.environment));
-    let output = match plan.idempotency {
-        IdempotencyPlan::Refuse(refusal) => CheckOutput::refuse(refusal),
-        IdempotencyPlan::Key(key) => {
+    let body = wire::body(input.body.take(), input.body_base64.as_deref(), "")?.unwrap_or_default();
+    let forward = match gate.body(&head, admitted, &body) {
+        Ok(forward) => forward,
+        Err(refusal) => return Ok(CheckOutput::refuse(refusal).reply("check_request")),
+    };
+    let target = String::from(forward.target.as_str());
+    let allowed = (Some(forward.key_id.clone()), Some(forward.environment));
+    let output = match forward.idempotency_key {
+        Some(key) => {
             let request = IdempotentRequest {
                 key: &key,
                 method: &input.method,
-                path: &input.path,
+                path: &target,
                 body: &body,
-                environment: allowed.environment,
-                key_id: &allowed.key_id,
+                environment: forward.environment,
+                key_id: &forward.key_id,
             };
-            decide(config, &request, input.idempotency, input.now, allowed_ids)?
+            decide(config, &request, input.idempotency.take(), input.now, allowed, Some(target.clone()))?
         }
-        IdempotencyPlan::None => CheckOutput::Execute {
-            ok: true,
-            key_id: allowed_ids.0,
-            environment: allowed_ids.1,
-            idempotency: None,
-        },
+        None => CheckOutput::Execute { ok: true, key_id: allowed.0, environment: allowed.1, target: Some(target), idempotency: None },
     };
     Ok(output.reply("check_request"))
 }
+
+/// The header name a host-read webcode travels under: a pseudo-header, so
+/// no client can send it.
+const WEBCODE_PSEUDO_HEADER: &str = ":payseal-webcode";
 
 /// `decide_idempotency`: the idempotency decision alone, for a host that
 /// checked the key itself (it passes the key id and environment).
@@ -345,7 +280,7 @@ pub fn decide_idempotency(config: &Config, bytes: &[u8]) -> Result<Reply, Plugin
         environment: input.environment,
         key_id: &input.key_id,
     };
-    Ok(decide(config, &request, input.idempotency, input.now, (None, None))?.reply("decide_idempotency"))
+    Ok(decide(config, &request, input.idempotency, input.now, (None, None), None)?.reply("decide_idempotency"))
 }
 
 #[derive(Deserialize)]
@@ -353,9 +288,13 @@ pub fn decide_idempotency(config: &Config, bytes: &[u8]) -> Result<Reply, Plugin
 struct FinishInput {
     /// The claim `check_request` returned (`idempotency.claim`).
     claim: IdempotencyRecord,
-    /// The upstream's answer; absent or `null` for a transport error.
+    /// The upstream's answer; absent or `null` when none came.
     #[serde(default)]
     response: Option<ResponseIn>,
+    /// Without a response: whether the request never left (released);
+    /// otherwise it was sent and not answered (kept, outcome unknown).
+    #[serde(default)]
+    not_sent: bool,
 }
 
 #[derive(Deserialize)]
@@ -370,15 +309,6 @@ struct ResponseIn {
     body_base64: Option<String>,
 }
 
-#[derive(Serialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-enum FinishOutput {
-    /// Replace the claim with this finished record (same storage key).
-    Store { record: IdempotencyRecord },
-    /// Delete the claim so a retry can execute.
-    Release,
-}
-
 /// `finish_request`: the core's [`idempotency::finish`] of a claim with the
 /// upstream's answer.
 ///
@@ -386,23 +316,21 @@ enum FinishOutput {
 /// Bad input or input over the limit.
 pub fn finish_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
     let input: FinishInput = input(config, bytes)?;
-    let response = match input.response {
-        Some(r) => Some(StoredResponse {
+    let outcome = match input.response {
+        Some(r) => UpstreamOutcome::Answered(StoredResponse {
             status: r.status,
             body: wire::body(r.body, r.body_base64.as_deref(), "response.")?.unwrap_or_default(),
             headers: r.headers.0,
         }),
-        None => None,
+        None if input.not_sent => UpstreamOutcome::NotSent,
+        None => UpstreamOutcome::NoAnswer,
     };
-    let output = match idempotency::finish(input.claim, response) {
+    let output = match idempotency::finish(input.claim, outcome) {
         Completion::Store(record) => FinishOutput::Store { record },
         Completion::Release => FinishOutput::Release,
+        Completion::KeepUnknown(record) => FinishOutput::KeepUnknown { record },
     };
-    let outcome = match output {
-        FinishOutput::Store { .. } => "store",
-        FinishOutput::Release => "release",
-    };
-    Ok(Reply::new("finish_request", &output, outcome, None))
+    Ok(Reply::new("finish_request", &output, output.summary(), None))
 }
 
 /// What a configured scheme is used as, for the error of a missing field.

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod functions;
+pub mod protocol;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]

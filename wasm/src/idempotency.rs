@@ -6,7 +6,7 @@
 
 use payseal_core::Environment;
 use payseal_core::idempotency::{
-    Completion, DEFAULT_TTL, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse,
+    Completion, DEFAULT_TTL, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse, UpstreamOutcome,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -37,6 +37,7 @@ enum DecisionOut<'a> {
 enum CompletionOut<'a> {
     Store { record: &'a IdempotencyRecord },
     Release,
+    KeepUnknown { record: &'a IdempotencyRecord },
 }
 
 fn environment(name: &str) -> Result<Environment, JsValue> {
@@ -109,8 +110,10 @@ pub fn decide(
 }
 
 /// Completes a claim (JSON text) with the upstream's response: its status,
-/// headers (JSON text of `[name, value]` pairs) and raw body, or no status for
-/// a transport error. Returns the completion as JSON text.
+/// headers (JSON text of `[name, value]` pairs) and raw body. Without a
+/// status, `not_sent` says whether the request never left (released) or was
+/// sent and never answered (kept as outcome unknown). Returns the completion
+/// as JSON text.
 ///
 /// # Errors
 /// A `TypeError` when `claim` or `response_headers` do not have their shape.
@@ -120,22 +123,25 @@ pub fn finish(
     response_status: Option<u16>,
     response_headers: Option<String>,
     response_body: Vec<u8>,
+    not_sent: bool,
 ) -> Result<String, JsValue> {
     let claim: IdempotencyRecord =
         serde_json::from_str(claim).map_err(|e| type_error(&format!("claim: {e}")))?;
-    let response = match response_status {
+    let outcome = match response_status {
         Some(status) => {
             let headers: Vec<(String, String)> = match response_headers.as_deref() {
                 Some(text) => serde_json::from_str(text)
                     .map_err(|e| type_error(&format!("response.headers: {e}")))?,
                 None => Vec::new(),
             };
-            Some(StoredResponse { status, headers, body: response_body })
+            UpstreamOutcome::Answered(StoredResponse { status, headers, body: response_body })
         }
-        None => None,
+        None if not_sent => UpstreamOutcome::NotSent,
+        None => UpstreamOutcome::NoAnswer,
     };
-    match payseal_core::idempotency::finish(claim, response) {
+    match payseal_core::idempotency::finish(claim, outcome) {
         Completion::Store(record) => to_json(&CompletionOut::Store { record: &record }),
         Completion::Release => to_json(&CompletionOut::Release),
+        Completion::KeepUnknown(record) => to_json(&CompletionOut::KeepUnknown { record: &record }),
     }
 }

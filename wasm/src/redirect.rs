@@ -50,7 +50,8 @@ impl RedirectOpener {
     /// field kept (the JS layer parses it: numbers keep JSON.parse semantics).
     ///
     /// # Errors
-    /// `too_large`, `malformed`, `authentication`, `invalid_payload`, `expired`.
+    /// `too_large`, `malformed`, `unsupported_version`, `authentication`,
+    /// `invalid_payload`, `expired`.
     pub fn open(&self, data: &str, now: f64) -> Result<String, JsValue> {
         let opened = self.inner.open(data, whole(now)).map_err(open_error)?;
         serde_json::to_string(&opened.fields)

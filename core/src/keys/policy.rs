@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::KeyFormat;
 use crate::Environment;
+use crate::gate::prefix_covers;
 
 /// Configuration shared by every key (`keys.md`, "Policy").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,10 +54,11 @@ fn path_only(path: &str) -> &str {
 }
 
 impl Policy {
-    /// The environment a route belongs to.
+    /// The environment a route belongs to: test when a test prefix covers
+    /// the canonical path ([`prefix_covers`]).
     pub fn route_environment(&self, path: &str) -> Environment {
         let path = path_only(path);
-        if self.test_route_prefixes.iter().any(|p| path.starts_with(p.as_str())) {
+        if self.test_route_prefixes.iter().any(|p| prefix_covers(p, path)) {
             Environment::Test
         } else {
             Environment::Live
@@ -64,8 +66,8 @@ impl Policy {
     }
 
     /// Whether a key with `scopes` may call `path`. Prefixes match whole
-    /// leading characters, so `/external/v1/` does not cover `/external/v10/`
-    /// (the configured prefix ends in `/`). A key without scopes covers every
+    /// segments of the canonical path, any case, so `/external/v1/` does not
+    /// cover `/external/v10/` ([`prefix_covers`]). A key without scopes covers every
     /// route of its environment; an unknown scope name covers nothing.
     pub fn scopes_allow(&self, scopes: &[String], path: &str) -> bool {
         let path = path_only(path);
@@ -73,7 +75,7 @@ impl Policy {
             || scopes.iter().any(|scope| {
                 self.scope_routes
                     .get(scope)
-                    .is_some_and(|prefixes| prefixes.iter().any(|p| path.starts_with(p.as_str())))
+                    .is_some_and(|prefixes| prefixes.iter().any(|p| prefix_covers(p, path)))
             })
     }
 }

@@ -12,6 +12,10 @@ pub enum OpenError {
     TooLarge,
     /// Not base64 in any accepted dialect, or too short to be a token.
     Malformed,
+    /// The first (version) byte is not `0x01`: a token of a format this
+    /// version of payseal does not know. The byte is not secret, so naming it
+    /// tells an attacker nothing, and it tells the merchant to upgrade.
+    UnsupportedVersion,
     /// Wrong key, wrong environment, or a token that was changed.
     Authentication,
     /// The decrypted data is not a UTF-8 JSON object with the required fields.
@@ -29,6 +33,7 @@ impl OpenError {
             Self::InvalidSecret(_) => "invalid_secret",
             Self::TooLarge => "too_large",
             Self::Malformed => "malformed",
+            Self::UnsupportedVersion => "unsupported_version",
             Self::Authentication => "authentication",
             Self::InvalidPayload(_) => "invalid_payload",
             Self::Expired => "expired",
@@ -43,6 +48,7 @@ impl fmt::Display for OpenError {
             Self::InvalidSecret(why) => write!(f, "client secret is unusable: {why}"),
             Self::TooLarge => f.write_str("redirect data is larger than 16 KiB"),
             Self::Malformed => f.write_str("redirect data is not a token"),
+            Self::UnsupportedVersion => f.write_str("redirect data has a version this payseal cannot open"),
             Self::Authentication => f.write_str("redirect data did not authenticate"),
             Self::InvalidPayload(why) => write!(f, "redirect data payload is invalid: {why}"),
             Self::Expired => f.write_str("redirect data has expired"),

@@ -4,7 +4,9 @@
 //! Forgiving about transport (base64 dialects, padding, a `+` turned into a
 //! space, one leftover layer of percent-encoding), strict about crypto: the
 //! tag is checked before any plaintext is looked at, and a wrong key and a
-//! tampered token give the same `authentication` error.
+//! tampered token give the same `authentication` error. Only a version byte
+//! other than `0x01` is told apart (`unsupported_version`): it is public, and
+//! the merchant needs to know to upgrade.
 
 mod error;
 mod kdf;
@@ -92,8 +94,10 @@ impl Opener {
     /// Decodes, decrypts and validates a `data` parameter at time `now`.
     ///
     /// # Errors
-    /// `too_large`, `malformed`, `authentication`, `invalid_payload`,
-    /// `expired`, in that order.
+    /// `too_large`, `malformed`, `unsupported_version`, `authentication`,
+    /// `invalid_payload`, `expired`, in that order, except that a `v1` token
+    /// is judged on its version byte before its length: a token of a newer
+    /// format is `unsupported_version` whatever its size.
     pub fn open(&self, data: &str, now: u64) -> Result<RedirectData, OpenError> {
         if data.len() > MAX_TOKEN_LEN {
             return Err(OpenError::TooLarge);

@@ -27,6 +27,23 @@ fn environment_is_bound() {
 }
 
 #[test]
+fn another_version_byte_is_unsupported_version_not_authentication() {
+    let o = opener(Environment::Live, "cs_live_x");
+    let mut raw = crate::encoding::URL_SAFE_NO_PAD.decode(o.seal(PAYLOAD, [3; 12]).unwrap()).unwrap();
+    for version in [0x00, 0x02, 0x81, 0xff] {
+        raw[0] = version;
+        let token = crate::encoding::URL_SAFE_NO_PAD.encode(&raw);
+        assert_eq!(o.open(&token, 0), Err(OpenError::UnsupportedVersion), "{version:#04x}");
+        // Whatever the key: the byte is read before any crypto.
+        assert_eq!(opener(Environment::Live, "other").open(&token, 0), Err(OpenError::UnsupportedVersion));
+    }
+    // A newer format may be shorter than v1's minimum; the version still decides.
+    assert_eq!(o.open(&crate::encoding::URL_SAFE_NO_PAD.encode([0x02, 0, 0]), 0), Err(OpenError::UnsupportedVersion));
+    assert_eq!(o.open(&crate::encoding::URL_SAFE_NO_PAD.encode([0x01, 0, 0]), 0), Err(OpenError::Malformed));
+    assert_eq!(OpenError::UnsupportedVersion.code(), "unsupported_version");
+}
+
+#[test]
 fn expiry_with_skew() {
     let o = opener(Environment::Live, "k");
     let token = o.seal(r#"{"sessionId":"s","status":"pending","exp":100}"#, [0; 12]).unwrap();
@@ -77,11 +94,12 @@ proptest! {
     }
 
     #[test]
-    fn any_flipped_bit_is_authentication(nonce in any::<[u8; 12]>(), bit in 0usize..2048) {
+    fn any_flipped_bit_after_the_version_is_authentication(nonce in any::<[u8; 12]>(), bit in 0usize..2048) {
         let o = opener(Environment::Live, "cs_live_flip");
         let token = o.seal(PAYLOAD, nonce).unwrap();
         let mut raw = crate::encoding::URL_SAFE_NO_PAD.decode(&token).unwrap();
-        let bit = bit % (raw.len() * 8);
+        // The version byte (bits 0..8) has its own answer, tested above.
+        let bit = 8 + bit % ((raw.len() - 1) * 8);
         raw[bit / 8] ^= 1 << (bit % 8);
         let flipped = crate::encoding::URL_SAFE_NO_PAD.encode(&raw);
         prop_assert_eq!(o.open(&flipped, 0), Err(OpenError::Authentication));

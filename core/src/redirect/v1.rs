@@ -21,13 +21,17 @@ fn aad(environment: Environment) -> Vec<u8> {
 }
 
 pub(super) fn open(key: &DerivedKey, environment: Environment, token: &[u8]) -> Result<Vec<u8>, OpenError> {
-    if token.len() < 1 + NONCE_LEN + TAG_LEN {
+    let Some((&version, rest)) = token.split_first() else {
         return Err(OpenError::Malformed);
+    };
+    // The version byte is public and not covered by the tag: another value
+    // is a format this code does not know (whatever its length), not
+    // tampering. Every other changed bit fails the tag: `authentication`.
+    if version != VERSION {
+        return Err(OpenError::UnsupportedVersion);
     }
-    let (version, rest) = token.split_at(1);
-    // Any changed bit, the version byte's included, is tampering: one answer.
-    if version[0] != VERSION {
-        return Err(OpenError::Authentication);
+    if rest.len() < NONCE_LEN + TAG_LEN {
+        return Err(OpenError::Malformed);
     }
     let (nonce, rest) = rest.split_at(NONCE_LEN);
     let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);

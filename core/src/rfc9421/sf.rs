@@ -10,12 +10,28 @@
 //! asks parsers to be lenient, this one is: byte sequences may omit their `=`
 //! padding (or carry part of it) and may have non-zero pad bits (§4.2.7), and a
 //! key given twice keeps its first position with its last value (§4.2.2 step
-//! 2.4, §4.2.3.2 step 2.7).
+//! 2.4, §4.2.3.2 step 2.7). The verifier reads `Signature-Input` more strictly
+//! in one respect: an Integer written with a leading zero or as `-0` is
+//! refused there, since `created` and `expires` are timestamps and a
+//! timestamp has one spelling (`shared/spec/signing.md`).
+//!
+//! Parsing is bounded, so its cost is linear in the input: a value longer
+//! than [`MAX_FIELD_LENGTH`] bytes is refused before any parsing, and so is a
+//! dictionary of more than [`MAX_MEMBERS`] members, an inner list of more
+//! than [`MAX_INNER_LIST_ITEMS`] items, or an item or inner list with more
+//! than [`MAX_PARAMETERS`] parameters. Keys are unique in a map searched
+//! linearly, so without the bounds a dictionary of n members (a hostile
+//! `Signature-Input`) would cost n² key comparisons. The bounds are below the
+//! minimums RFC 8941 §3 asks of a general-purpose parser (1024 members, 256
+//! items and parameters, 16384-byte byte sequences) on purpose: this parser
+//! reads only signature and digest fields, where they leave ample room.
 //!
 //! Serializing follows §4.1: `, ` between members, one space between inner
 //! list items, padded base64, decimals with at most 3 fractional digits and no
 //! trailing zeros. Whatever [`parse_dictionary`] returns serializes, and the
-//! result parses back to an equal value.
+//! result parses back to an equal value unless it outgrows
+//! [`MAX_FIELD_LENGTH`] (serializing adds a space after each comma and the
+//! base64 padding an input may omit).
 //!
 //! ```
 //! use payseal_core::rfc9421::sf::{self, BareItem, Member};
@@ -37,6 +53,23 @@ use core::fmt;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// Longest field value the parser reads, in bytes; a longer one is refused
+/// before parsing. It is the usual limit of HTTP servers and proxies on one
+/// header field; a `Signature-Input` member covering six components with
+/// `created`, `expires`, `keyid` and `alg` takes about 160 bytes, so some fifty
+/// such signatures fit.
+pub const MAX_FIELD_LENGTH: usize = 8 * 1024;
+
+/// Most members a Dictionary may have, counted as written (a repeated key
+/// counts each time it appears).
+pub const MAX_MEMBERS: usize = 64;
+
+/// Most items one Inner List may have.
+pub const MAX_INNER_LIST_ITEMS: usize = 64;
+
+/// Most parameters one Item or Inner List may have, counted as written.
+pub const MAX_PARAMETERS: usize = 64;
 
 /// Why a value could not be parsed or serialized.
 ///
@@ -221,12 +254,40 @@ pub enum Member {
 /// An empty value is an empty dictionary.
 ///
 /// # Errors
-/// Any departure from the grammar; the whole value is refused.
+/// Any departure from the grammar, or a value beyond the bounds
+/// ([`MAX_FIELD_LENGTH`], [`MAX_MEMBERS`], [`MAX_INNER_LIST_ITEMS`],
+/// [`MAX_PARAMETERS`]); the whole value is refused.
 pub fn parse_dictionary(input: &str) -> Result<Dictionary, Error> {
+    parse(input, Integers::AsRfc8941)
+}
+
+/// [`parse_dictionary`], refusing an Integer written other than as RFC 8941
+/// serializes it: a leading zero (`007`) or `-0`. RFC 8941 parsers accept
+/// both; `Signature-Input` is read this way because its `created` and
+/// `expires` are timestamps, and numbers on the wire are canonical
+/// (`shared/spec/signing.md`).
+pub(super) fn parse_dictionary_canonical(input: &str) -> Result<Dictionary, Error> {
+    parse(input, Integers::Canonical)
+}
+
+/// Which spellings of an Integer the parser accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Integers {
+    /// Whatever RFC 8941 §4.2.4 accepts, leading zeros and `-0` included.
+    AsRfc8941,
+    /// Only the serialized form: digits without a leading zero, no `-0`.
+    Canonical,
+}
+
+fn parse(input: &str, integers: Integers) -> Result<Dictionary, Error> {
+    // Before anything else, so the work done on any input is bounded.
+    if input.len() > MAX_FIELD_LENGTH {
+        return Err(Error("field value is longer than MAX_FIELD_LENGTH"));
+    }
     if !input.is_ascii() {
         return Err(Error("field value is not ASCII"));
     }
-    let mut parser = Parser { input: input.as_bytes(), pos: 0 };
+    let mut parser = Parser { input: input.as_bytes(), pos: 0, integers };
     parser.skip_sp();
     let dictionary = parser.dictionary()?;
     parser.skip_sp();
@@ -327,6 +388,7 @@ const BYTE_SEQUENCE: GeneralPurpose = GeneralPurpose::new(
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
+    integers: Integers,
 }
 
 impl Parser<'_> {
@@ -363,7 +425,12 @@ impl Parser<'_> {
     /// §4.2.2
     fn dictionary(&mut self) -> Result<Dictionary, Error> {
         let mut dictionary = Dictionary::new();
+        let mut members = 0;
         while self.peek().is_some() {
+            members += 1;
+            if members > MAX_MEMBERS {
+                return Err(Error("dictionary has more than MAX_MEMBERS members"));
+            }
             let key = self.key()?;
             let member = if self.eat(b'=') {
                 self.item_or_inner_list()?
@@ -402,6 +469,9 @@ impl Parser<'_> {
             if self.eat(b')') {
                 return Ok(InnerList { items, params: self.parameters()? });
             }
+            if items.len() == MAX_INNER_LIST_ITEMS {
+                return Err(Error("inner list has more than MAX_INNER_LIST_ITEMS items"));
+            }
             items.push(self.item()?);
             if !matches!(self.peek(), Some(b' ' | b')')) {
                 return Err(Error("inner list items are not separated by a space"));
@@ -431,7 +501,12 @@ impl Parser<'_> {
     /// §4.2.3.2
     fn parameters(&mut self) -> Result<Parameters, Error> {
         let mut params = Parameters::new();
+        let mut count = 0;
         while self.eat(b';') {
+            count += 1;
+            if count > MAX_PARAMETERS {
+                return Err(Error("more than MAX_PARAMETERS parameters"));
+            }
             self.skip_sp();
             let key = self.key()?;
             let value = if self.eat(b'=') { self.bare_item()? } else { BareItem::Boolean(true) };
@@ -454,6 +529,7 @@ impl Parser<'_> {
         if !self.peek().is_some_and(|b| b.is_ascii_digit()) {
             return Err(Error("expected a digit"));
         }
+        let digits_start = self.pos;
         // At most 15 digits are read before failing, so neither part overflows.
         let (mut integer, mut fraction) = (0i64, 0i64);
         let (mut length, mut fraction_digits) = (0usize, 0u32);
@@ -483,6 +559,12 @@ impl Parser<'_> {
         }
         let sign = if negative { -1 } else { 1 };
         if !decimal {
+            if self.integers == Integers::Canonical {
+                let digits = self.input.get(digits_start..self.pos).unwrap_or_default();
+                if !crate::time::is_canonical_digits(digits) || (negative && integer == 0) {
+                    return Err(Error("integer is not written canonically"));
+                }
+            }
             return Ok(BareItem::Integer(sign * integer));
         }
         if fraction_digits == 0 {
@@ -828,6 +910,81 @@ mod tests {
     fn refuses_non_ascii() {
         assert!(parse("a=\"ü\"").is_err());
         assert!(parse("a=1, ü=2").is_err());
+    }
+
+    /// `count` comma-separated copies of `each(i)`.
+    fn joined(count: usize, separator: &str, each: impl Fn(usize) -> String) -> String {
+        (0..count).map(each).collect::<Vec<_>>().join(separator)
+    }
+
+    #[test]
+    fn length_is_checked_before_anything_else() {
+        let at_bound = alloc::format!("a=1{}", " ".repeat(MAX_FIELD_LENGTH - 3));
+        assert_eq!(at_bound.len(), MAX_FIELD_LENGTH);
+        assert_eq!(parse(&at_bound).unwrap().len(), 1);
+        let too_long = alloc::format!("{at_bound} ");
+        assert_eq!(parse(&too_long), Err("field value is longer than MAX_FIELD_LENGTH"));
+        // Not even the ASCII check runs first: the cost of a refusal does not grow with the input.
+        let too_long_non_ascii = "ü".repeat(MAX_FIELD_LENGTH);
+        assert_eq!(parse(&too_long_non_ascii), Err("field value is longer than MAX_FIELD_LENGTH"));
+    }
+
+    #[test]
+    fn a_32k_member_dictionary_is_refused() {
+        // The value that took seconds when every member searched the ones before it.
+        // Refused on its length alone, before a single member is read.
+        let huge = joined(32 * 1024, ",", |i| alloc::format!("k{i}=1"));
+        assert_eq!(parse(&huge), Err("field value is longer than MAX_FIELD_LENGTH"));
+        assert!(parse_dictionary_canonical(&huge).is_err());
+    }
+
+    #[test]
+    fn member_count_is_bounded() {
+        let keys = |count| joined(count, ",", |i| alloc::format!("k{i}"));
+        assert_eq!(parse(&keys(MAX_MEMBERS)).unwrap().len(), MAX_MEMBERS);
+        assert_eq!(parse(&keys(MAX_MEMBERS + 1)), Err("dictionary has more than MAX_MEMBERS members"));
+        // Counted as written: repeating one key does not get around the bound.
+        assert_eq!(parse(&joined(MAX_MEMBERS, ",", |_| "a".into())).unwrap().len(), 1);
+        assert_eq!(
+            parse(&joined(MAX_MEMBERS + 1, ",", |_| "a".into())),
+            Err("dictionary has more than MAX_MEMBERS members")
+        );
+    }
+
+    #[test]
+    fn inner_list_length_is_bounded() {
+        let list = |count| alloc::format!("l=({})", joined(count, " ", |i| alloc::format!("{i}")));
+        let dict = parse(&list(MAX_INNER_LIST_ITEMS)).unwrap();
+        let Some(Member::InnerList(inner)) = dict.get("l") else { panic!("not an inner list") };
+        assert_eq!(inner.items.len(), MAX_INNER_LIST_ITEMS);
+        assert_eq!(parse(&list(MAX_INNER_LIST_ITEMS + 1)), Err("inner list has more than MAX_INNER_LIST_ITEMS items"));
+    }
+
+    #[test]
+    fn parameter_count_is_bounded() {
+        let params = |count| joined(count, "", |i| alloc::format!(";p{i}"));
+        // On a member, on an item inside an inner list, and on the inner list itself.
+        for shape in ["m{}", "l=(1{})", "l=(1){}"] {
+            let at_bound = shape.replace("{}", &params(MAX_PARAMETERS));
+            assert!(parse(&at_bound).is_ok(), "{shape}");
+            let over = shape.replace("{}", &params(MAX_PARAMETERS + 1));
+            assert_eq!(parse(&over), Err("more than MAX_PARAMETERS parameters"), "{shape}");
+        }
+        // Counted as written, like members.
+        let repeated = alloc::format!("m{}", ";p".repeat(MAX_PARAMETERS + 1));
+        assert_eq!(parse(&repeated), Err("more than MAX_PARAMETERS parameters"));
+    }
+
+    #[test]
+    fn canonical_integers_have_one_spelling() {
+        let canonical = |input: &str| parse_dictionary_canonical(input).map_err(|e| e.reason());
+        let dict = canonical("a=0, b=10, c=-7, d=999999999999999").unwrap();
+        assert_eq!(item(&dict, "a"), BareItem::Integer(0));
+        assert_eq!(item(&dict, "c"), BareItem::Integer(-7));
+        for bad in ["a=00", "a=007", "a=-0", "a=-007", r#"s=("x");created=01719500000"#, "a=(01)", "a;p=01"] {
+            assert_eq!(canonical(bad), Err("integer is not written canonically"), "{bad}");
+            assert!(parse(bad).is_ok(), "RFC 8941 itself accepts {bad}");
+        }
     }
 
     fn bare_item() -> impl Strategy<Value = BareItem> {

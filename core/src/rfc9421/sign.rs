@@ -42,7 +42,10 @@ impl Signer {
     ///
     /// # Errors
     /// - `malformed_header`: the label is not an RFC 8941 key; a component is
-    ///   unsupported or repeated; a parameter is repeated, is not an RFC 8941
+    ///   unsupported or repeated; there are more than
+    ///   [`sf::MAX_INNER_LIST_ITEMS`] components or [`sf::MAX_PARAMETERS`]
+    ///   parameters, or the `Signature-Input` would be longer than
+    ///   [`sf::MAX_FIELD_LENGTH`]; a parameter is repeated, is not an RFC 8941
     ///   key, or has the wrong type or range (`created`/`expires` unix
     ///   seconds, `keyid`/`nonce`/`tag`/`alg` strings of printable ASCII,
     ///   `alg` only `hmac-sha256`); a covered value is not printable ASCII
@@ -53,6 +56,11 @@ impl Signer {
         let malformed = SignatureError::MalformedHeader;
         if !sf::is_key(request.label) {
             return Err(malformed("label is not a structured-field key"));
+        }
+        // The verifier's parser refuses more; checked first, so the duplicate
+        // search below stays bounded too.
+        if request.components.len() > sf::MAX_INNER_LIST_ITEMS || request.params.len() > sf::MAX_PARAMETERS {
+            return Err(malformed("more components or parameters than a verifier accepts"));
         }
         let mut params = sf::Parameters::new();
         for (name, value) in request.params {
@@ -83,10 +91,14 @@ impl Signer {
             BaseError::Unusable(why) => malformed(why),
         })?;
 
+        let signature_input = single_member(request.label, Member::InnerList(list))?;
+        if signature_input.len() > sf::MAX_FIELD_LENGTH {
+            return Err(malformed("Signature-Input is longer than a verifier accepts"));
+        }
         let key = self.key.as_ref().map_err(|&why| SignatureError::InvalidSecret(why))?;
         let tag = key.tag(&[base.as_bytes()]);
         Ok(SignedFields {
-            signature_input: single_member(request.label, Member::InnerList(list))?,
+            signature_input,
             signature: single_member(request.label, Member::Item(Item::new(BareItem::ByteSequence(tag.to_vec()))))?,
             content_digest,
         })

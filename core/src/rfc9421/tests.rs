@@ -308,6 +308,66 @@ fn structured_field_leeway_on_the_wire() {
 }
 
 #[test]
+fn created_and_expires_have_one_spelling() {
+    // The signature base re-serializes the parameters, so `01719500000` would
+    // even verify; the spec gives a timestamp one spelling regardless.
+    assert_eq!(with_input("created=1719500000", "created=01719500000"), "malformed_header");
+    assert_eq!(with_input("expires=1719500120", "expires=001719500120"), "malformed_header");
+    assert_eq!(with_input(";created=1719500000", ";created=-0"), "malformed_header");
+    // Like the rest of the field syntax, this holds for labels of other verifiers too.
+    let foreign = format!(r#"{}, x=();created=01;keyid="nobody""#, input_2025("sig1"));
+    assert_eq!(with("signature-input", &foreign), "malformed_header");
+}
+
+/// `count` labels: ours (`sig1`, verifying) first, then labels of a key
+/// nobody configured, in both fields.
+fn with_labels(count: usize) -> Vec<(String, String)> {
+    let others = 1..count;
+    let inputs: Vec<String> = core::iter::once(input_2025("sig1"))
+        .chain(others.clone().map(|i| format!(r#"o{i}=();created=1719500000;keyid="nobody""#)))
+        .collect();
+    let signatures: Vec<String> =
+        core::iter::once(format!("sig1={SIG_2025}")).chain(others.map(|i| format!("o{i}=:AAAA:"))).collect();
+    headers(&inputs.join(", "), &signatures.join(", "))
+}
+
+#[test]
+fn the_number_of_labels_is_bounded() {
+    assert_eq!(code(verify_with(&both_keys(), &with_labels(sf::MAX_MEMBERS), BODY, NOW)), "ok");
+    assert_eq!(code(verify_with(&both_keys(), &with_labels(sf::MAX_MEMBERS + 1), BODY, NOW)), "malformed_header");
+    // 32k members once took seconds (each searched the ones before it); now
+    // the length bound refuses the field before it is parsed.
+    let members = (0..32 * 1024).map(|i| format!("s{i}=()")).collect::<Vec<_>>().join(",");
+    assert_eq!(with("signature-input", &members), "malformed_header");
+}
+
+#[test]
+fn the_signer_stays_within_the_verifiers_bounds() {
+    let signer = Signer::new(&secret(KEY_2025));
+    let no_headers: [(&str, &str); 0] = [];
+    let sign = |components: &[&str], params: &[(&str, ParamValue)]| {
+        let request =
+            SignRequest { method: "GET", url: URL, headers: &no_headers, body: b"", label: "s", components, params };
+        signer.sign(&request).map(|signed| signed.signature_input)
+    };
+    let too_many = Err(SignatureError::MalformedHeader("more components or parameters than a verifier accepts"));
+    let names: Vec<String> = (0..=sf::MAX_PARAMETERS).map(|i| format!("p{i}")).collect();
+    let params: Vec<(&str, ParamValue)> = names.iter().map(|n| (n.as_str(), ParamValue::Integer(1))).collect();
+    assert!(sign(&[], &params[..sf::MAX_PARAMETERS]).is_ok());
+    assert_eq!(sign(&[], &params), too_many);
+    // Refused by count, before the components themselves are looked at.
+    let fields: Vec<String> = (0..=sf::MAX_INNER_LIST_ITEMS).map(|i| format!("x-field-{i}")).collect();
+    let components: Vec<&str> = fields.iter().map(String::as_str).collect();
+    assert_eq!(sign(&components, &[]), too_many);
+    // Few parameters, but too long a field for a verifier to read.
+    let nonce = "n".repeat(sf::MAX_FIELD_LENGTH);
+    assert_eq!(
+        sign(&["@method"], &[("nonce", ParamValue::from(nonce.as_str()))]),
+        Err(SignatureError::MalformedHeader("Signature-Input is longer than a verifier accepts"))
+    );
+}
+
+#[test]
 fn parameters_in_any_order_verify() {
     let by_2025 = Signer::new(&secret(KEY_2025));
     let headers_in = [("content-type", "application/json")];

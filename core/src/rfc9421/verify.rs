@@ -58,7 +58,9 @@ impl Verifier {
     /// # Errors
     /// In the order checked: `missing_signature` (no `Signature` or
     /// `Signature-Input`); `malformed_header` (a field is not an RFC 8941
-    /// dictionary, labels of the two fields differ, a signature is not a byte
+    /// dictionary or exceeds the parser's bounds, [`sf::MAX_MEMBERS`] and the
+    /// like, an integer of `Signature-Input` is written with a leading zero or
+    /// as `-0`, labels of the two fields differ, a signature is not a byte
     /// sequence, `alg` is not `hmac-sha256`, a component is unsupported or has
     /// parameters, a parameter has the wrong type, a covered field is absent
     /// or not printable ASCII, `Content-Digest` is not a dictionary of byte
@@ -80,7 +82,8 @@ impl Verifier {
         // meaning of a label (components, parameters) only for ours.
         let signatures = sf::parse_dictionary(&signatures)
             .map_err(|_| malformed("Signature is not a structured-field dictionary"))?;
-        let inputs = sf::parse_dictionary(&inputs)
+        // Canonical integers: `created` and `expires` are timestamps, which have one spelling.
+        let inputs = sf::parse_dictionary_canonical(&inputs)
             .map_err(|_| malformed("Signature-Input is not a structured-field dictionary"))?;
         if signatures.iter().any(|(label, _)| !inputs.contains_key(label)) {
             return Err(malformed("a Signature label has no Signature-Input"));

@@ -154,6 +154,32 @@ mod tests {
     }
 
     #[test]
+    fn leading_zeros_cannot_move_body_bytes_into_the_timestamp() {
+        // body ‖ X-Timestamp has no separator: `{"amount":1000}` at T and
+        // `{"amount":10}` at `00` + T are the same MAC input.
+        let secret = Secret::from_text("dvp_sec_7Hq2Lm9Xc4Rt8Vb1");
+        let t = 1_719_500_000;
+        let signature = Signer::new("k", &secret).signature(br#"{"amount":1000}"#, t).unwrap();
+        let verifier = Verifier::new([&secret]);
+        let genuine = [("X-Timestamp", "1719500000"), ("X-Signature", signature.as_str())];
+        assert!(verifier.verify(br#"{"amount":1000}"#, &genuine, Clock::at(t)).is_ok());
+        let forged = [("X-Timestamp", "001719500000"), ("X-Signature", signature.as_str())];
+        let err = verifier.verify(br#"{"amount":10}"#, &forged, Clock::at(t)).unwrap_err();
+        assert_eq!(err.code(), "malformed_header");
+    }
+
+    #[test]
+    fn non_canonical_timestamps_are_malformed_before_the_secret_is_judged() {
+        // Check 2 precedes check 3: the header is refused even with an unusable secret.
+        // (Whitespace around a field value is HTTP's, not the value's: " 100" is "100".)
+        let v = Verifier::new([&Secret::from_text(" bad")]);
+        for ts in ["0100", "00", "+100", "1 00", "100.0", "1e2"] {
+            let err = v.verify(BODY, &[("X-Timestamp", ts), ("X-Signature", "00")], Clock::at(100)).unwrap_err();
+            assert_eq!(err.code(), "malformed_header", "{ts:?}");
+        }
+    }
+
+    #[test]
     fn missing_beats_invalid_secret() {
         let v = Verifier::new([&Secret::from_text(" bad")]);
         let err = v.verify(BODY, &[("X-Timestamp", "1")], Clock::at(1)).unwrap_err();

@@ -64,13 +64,14 @@ pub(crate) struct SentTimestamp {
     pub(crate) value: u64,
 }
 
-/// Reads a required decimal unix-seconds field, present (check 1) and parseable (check 2).
+/// Reads a required decimal unix-seconds field, present (check 1) and parseable (check 2):
+/// [`crate::time::parse_unix_seconds`], so a leading zero is `malformed_header`.
 pub(crate) fn parse_timestamp(
     text: Option<alloc::string::String>,
     name: &'static str,
 ) -> Result<SentTimestamp, SignatureError> {
     let text = text.ok_or(SignatureError::MissingSignature(name))?;
     let value = crate::time::parse_unix_seconds(&text)
-        .ok_or(SignatureError::MalformedHeader("timestamp is not decimal unix seconds"))?;
+        .ok_or(SignatureError::MalformedHeader("timestamp is not canonical decimal unix seconds"))?;
     Ok(SentTimestamp { text, value })
 }

@@ -101,6 +101,20 @@ mod tests {
     }
 
     #[test]
+    fn leading_zero_timestamp_is_malformed_even_when_signed() {
+        // The MAC covers webhook-timestamp as sent, so a sender that signed
+        // `0…` would match; the spelling itself is refused.
+        let secret = Secret::from_text("whsec_og4xBW8CGGdLiQWc1nR6Snk6BR849ZFr");
+        let key = derive(&secret).unwrap();
+        let tag = key.tag(&[b"msg_1", b".", b"01719500000", b".", b"{}"]);
+        let signature = alloc::format!("v1,{}", encoding::encode_standard(&tag));
+        let headers =
+            [("webhook-id", "msg_1"), ("webhook-timestamp", "01719500000"), ("webhook-signature", signature.as_str())];
+        let err = Verifier::new([&secret]).verify(b"{}", &headers, Clock::at(1_719_500_000)).unwrap_err();
+        assert_eq!(err.code(), "malformed_header");
+    }
+
+    #[test]
     fn secret_rules() {
         assert!(derive(&Secret::from_text("whsec_AA==")).is_ok());
         assert!(derive(&Secret::from_text("AA")).is_ok());

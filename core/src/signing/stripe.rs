@@ -132,6 +132,19 @@ mod tests {
     }
 
     #[test]
+    fn leading_zero_timestamp_is_malformed_even_when_signed() {
+        // The MAC covers `t` as sent, so a sender that signed `0…` would
+        // match; the spelling itself is refused, before any MAC is computed.
+        let secret = Secret::from_text("whsec_test_secret_9a8b7c6d5e4f");
+        let tag = derive(&secret).unwrap().tag(&[b"01719500000", b".", b"{}"]);
+        let header = alloc::format!("t=01719500000,v1={}", hex::encode(tag));
+        let err = Verifier::new([&secret]).verify_header(b"{}", &header, Clock::at(1_719_500_000)).unwrap_err();
+        assert_eq!(err.code(), "malformed_header");
+        let canonical = Signer::new(&secret).sign(b"{}", 1_719_500_000).unwrap();
+        assert!(Verifier::new([&secret]).verify_header(b"{}", &canonical, Clock::at(1_719_500_000)).is_ok());
+    }
+
+    #[test]
     fn header_parsing() {
         assert_eq!(parse("v1=ab").err().map(|e| e.code()), Some("malformed_header"));
         assert_eq!(parse("t=1,t=2").err().map(|e| e.code()), Some("malformed_header"));

@@ -286,10 +286,14 @@ impl TokenPolicy {
         Lifetimes { access_seconds: self.access_ttl_seconds, refresh_seconds: self.refresh_ttl_seconds }
     }
 
-    /// Whether `method` `path` is the token endpoint (any method: the
-    /// endpoint answers 405 to all but `POST`).
+    /// Whether the canonical `path` is the token endpoint (any method: the
+    /// endpoint answers 405 to all but `POST`), compared as every rule
+    /// compares paths: any case, a trailing `/` aside.
     pub fn is_endpoint(&self, path: &str) -> bool {
-        path.split_once('?').map_or(path, |(p, _)| p) == self.path
+        let path = path.split_once('?').map_or(path, |(p, _)| p);
+        let trim = |p: &str| -> usize { p.strip_suffix('/').map_or(p.len(), str::len) };
+        let (a, b) = (&path[..trim(path)], &self.path[..trim(&self.path)]);
+        a.eq_ignore_ascii_case(b) && (!a.is_empty() || path == self.path)
     }
 
     /// Whether `method` `path` requires an access token.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use payseal_core::Environment;
 use payseal_core::idempotency::{
-    Completion, DEFAULT_TTL, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse, decide, finish,
+    Completion, DEFAULT_TTL, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse, UpstreamOutcome, decide, finish,
 };
 use serde_json::{Value, json};
 
@@ -37,8 +37,8 @@ pub fn run(case: &Case) -> Result<Value, String> {
                 if let Some(status) = step["finish"]["status"].as_u64() {
                     let status = u16::try_from(status).map_err(|_| "finish.status out of range")?;
                     let response = StoredResponse { status, headers: vec![], body: b"{}".to_vec() };
-                    match finish(claim, Some(response)) {
-                        Completion::Store(done) => store.insert(storage_key, done),
+                    match finish(claim, UpstreamOutcome::Answered(response)) {
+                        Completion::Store(done) | Completion::KeepUnknown(done) => store.insert(storage_key, done),
                         Completion::Release => store.remove(&storage_key),
                     };
                 } else if !step["finish"].is_null() {

@@ -26,7 +26,7 @@ use super::LifecycleError;
 use super::service::{Actor, Service};
 use crate::audit::AuditEvent;
 use crate::gateway::Shared;
-use crate::proxy::{ResponseBody, json_response};
+use crate::http::{ResponseBody, json_response};
 
 /// The admin routes' common prefix.
 pub const PREFIX: &str = "/lifecycle/";
@@ -50,7 +50,7 @@ fn parse<T: DeserializeOwned + Default>(body: &[u8], allow_empty: bool) -> Resul
     if allow_empty && body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| LifecycleError::InvalidRequest(crate::admin::value_free_message(&e)))
+    serde_json::from_slice(body).map_err(|e| LifecycleError::InvalidRequest(crate::http::value_free_message(&e)))
 }
 
 /// Handles a request under [`PREFIX`]; `body` is already read.
@@ -63,7 +63,7 @@ pub async fn handle(shared: &Shared, parts: &Parts, body: &[u8]) -> Response<Res
     let result = match (method, segments.as_slice()) {
         (&Method::POST, ["keys"]) => match serde_json::from_slice(body) {
             Ok(request) => service.create(&actor, request).await.map(|issued| shown_once(201, &issued.body())),
-            Err(e) => Err(LifecycleError::InvalidRequest(crate::admin::value_free_message(&e))),
+            Err(e) => Err(LifecycleError::InvalidRequest(crate::http::value_free_message(&e))),
         },
         (&Method::GET, ["keys"]) => service.list().await.map(|listed| ok(200, &listed)),
         (&Method::GET, ["keys", id]) => service.get(id).await.map(|listed| ok(200, &listed)),

@@ -7,7 +7,7 @@ use payseal_core::Environment;
 use payseal_core::keys::{IpNet, KeyFormat};
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 const fn default_grace() -> u64 {
     3_600
@@ -173,35 +173,33 @@ impl LifecycleConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let d = &self.delivery;
         if d.attempts == 0 || d.initial_backoff_ms == 0 || d.max_backoff_ms < d.initial_backoff_ms {
-            return Err(ConfigError(
-                "lifecycle.delivery: attempts and initial_backoff_ms must be above 0 and max_backoff_ms at least initial_backoff_ms".into(),
-            ));
+            return Err(ConfigError::new("lifecycle.delivery", "attempts and initial_backoff_ms must be above 0 and max_backoff_ms at least initial_backoff_ms"));
         }
         for (i, account) in self.accounts.iter().enumerate() {
             let field = |name: &str| format!("lifecycle.accounts[{i}].{name}");
             if account.code_url.is_empty() || !account.code_url.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b)) {
-                return Err(ConfigError(format!("{}: one path segment of letters, digits and -_.~", field("code_url"))));
+                return Err(ConfigError::from_message(&format!("{}: one path segment of letters, digits and -_.~", field("code_url"))));
             }
             if account.operation_account_code.is_empty() {
-                return Err(ConfigError(format!("{}: must not be empty", field("operation_account_code"))));
+                return Err(ConfigError::from_message(&format!("{}: must not be empty", field("operation_account_code"))));
             }
             match PasswordHash::new(&account.password_argon2) {
                 Ok(hash) if hash.algorithm == ARGON2ID_IDENT => {}
-                _ => return Err(ConfigError(format!("{}: not an Argon2id PHC string", field("password_argon2")))),
+                _ => return Err(ConfigError::from_message(&format!("{}: not an Argon2id PHC string", field("password_argon2")))),
             }
             if let Some(url) = &account.reception_url
                 && !(url.starts_with("http://") && url.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some()))
             {
-                return Err(ConfigError(format!("{}: an http:// URL with a host", field("reception_url"))));
+                return Err(ConfigError::from_message(&format!("{}: an http:// URL with a host", field("reception_url"))));
             }
             if account.secret_lifetime_seconds == 0 {
-                return Err(ConfigError(format!("{}: must be above 0", field("secret_lifetime_seconds"))));
+                return Err(ConfigError::from_message(&format!("{}: must be above 0", field("secret_lifetime_seconds"))));
             }
             let duplicate = self.accounts[..i]
                 .iter()
                 .any(|a| a.code_url == account.code_url || a.operation_account_code == account.operation_account_code);
             if duplicate {
-                return Err(ConfigError(format!("lifecycle.accounts[{i}]: code_url and operation_account_code must be unique")));
+                return Err(ConfigError::from_message(&format!("lifecycle.accounts[{i}]: code_url and operation_account_code must be unique")));
             }
         }
         Ok(())
@@ -220,7 +218,7 @@ mod tests {
     const HASH: &str = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$0T4Q4Nf9c1n0Yw1nN0aJqD4r8mH4m3w3Xy6m2VqKZ0c";
 
     fn parse(text: &str) -> Result<LifecycleConfig, ConfigError> {
-        let config: LifecycleConfig = toml::from_str(text).map_err(|e| ConfigError(e.message().to_owned()))?;
+        let config: LifecycleConfig = toml::from_str(text).map_err(|e| ConfigError::from_message(e.message()))?;
         config.validate().map(|()| config)
     }
 
@@ -245,13 +243,13 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let e = parse(&account("").replace("argon2id", "argon2i")).unwrap_err();
-        assert!(e.0.contains("accounts[0].password_argon2"), "{e}");
+        assert!(e.to_string().contains("accounts[0].password_argon2"), "{e}");
         let e = parse(&account("reception_url = \"https://m.example/x\"")).unwrap_err();
-        assert!(e.0.contains("reception_url"), "{e}");
+        assert!(e.to_string().contains("reception_url"), "{e}");
         let e = parse(&account("").replace("\"ABC\"", "\"a/b\"")).unwrap_err();
-        assert!(e.0.contains("code_url"), "{e}");
+        assert!(e.to_string().contains("code_url"), "{e}");
         let twice = format!("{}{}", account(""), account("").replace("\"ABC\"", "\"DEF\""));
-        assert!(parse(&twice).unwrap_err().0.contains("unique"));
+        assert!(parse(&twice).unwrap_err().to_string().contains("unique"));
         assert!(parse("[delivery]\nattempts = 0\n").is_err());
     }
 }

@@ -22,12 +22,17 @@ pub mod sealing;
 pub mod service;
 pub mod types;
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use payseal_core::keys::{KeyRecord, KeyStatus};
+use zeroize::Zeroizing;
 
 pub use config::{AccountConfig, DeliveryConfig, LifecycleConfig};
 pub use sealing::StoreKey;
 
-use crate::config::EnvLookup;
+use crate::env::EnvLookup;
+use crate::store::Store;
 
 /// A lifecycle operation that failed. Every variant has a stable code and
 /// an HTTP status; messages name ids and fields, never a value.
@@ -155,4 +160,37 @@ pub fn random<const N: usize>() -> Result<zeroize::Zeroizing<[u8; N]>, Lifecycle
     let mut bytes = zeroize::Zeroizing::new([0u8; N]);
     getrandom::fill(bytes.as_mut_slice()).map_err(|_| LifecycleError::Random)?;
     Ok(bytes)
+}
+
+/// The name of a key's sealed shared secret in the store.
+pub(crate) fn shared_secret_entry(id: &str) -> String {
+    format!("lifecycle/shared-secret/{id}")
+}
+
+/// The shared secrets of stored `base64-secret` keys, opened, by key id:
+/// added to the plugin document on every reload, so a created shared secret
+/// verifies signed routes without a restart. An entry that cannot be opened
+/// (no or another store key) is left out and logged: that key's signed
+/// requests then fail closed.
+pub async fn stored_shared_secrets(store: &dyn Store, lifecycle: &Lifecycle, records: &[KeyRecord]) -> BTreeMap<String, Vec<Zeroizing<String>>> {
+    let mut secrets = BTreeMap::new();
+    for record in records.iter().filter(|r| r.status == KeyStatus::Active) {
+        let name = shared_secret_entry(&record.id);
+        // Sealed secrets never expire: any `now` reads them.
+        let sealed = match store.entry(&name, 0).await {
+            Ok(Some(sealed)) => sealed,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::error!(%error, key_id = %record.id, "cannot read a stored shared secret");
+                continue;
+            }
+        };
+        let opened = lifecycle.store_key().and_then(|key| key.open(&name, &sealed));
+        if let Ok(Ok(text)) = opened.map(|bytes| std::str::from_utf8(&bytes).map(|text| Zeroizing::new(text.to_owned()))) {
+            secrets.insert(record.id.clone(), vec![text]);
+        } else {
+            tracing::error!(key_id = %record.id, "a stored shared secret cannot be opened; its signed requests will fail");
+        }
+    }
+    secrets
 }

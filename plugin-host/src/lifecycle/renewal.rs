@@ -31,7 +31,7 @@ use super::service::{Actor, Service, lease_entry};
 use super::{AccountConfig, LifecycleError, delivery};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::gateway::{Runtime, Shared};
-use crate::proxy::{ResponseBody, json_response};
+use crate::http::{ResponseBody, json_response};
 
 /// Largest renewal form.
 const MAX_FORM_BYTES: usize = 8 * 1024;
@@ -84,7 +84,7 @@ pub async fn handle(shared: &Arc<Shared>, runtime: &Runtime, code_url: &str, bod
         }
         Err(Failure::Internal(error)) => {
             tracing::error!(%error, code = error.code(), "renewal failed");
-            (crate::proxy::gateway_error(503, "GATEWAY_UNAVAILABLE", "The secret could not be renewed; retry later."), "renewal_failed")
+            (crate::http::gateway_error(503, "GATEWAY_UNAVAILABLE", "The secret could not be renewed; retry later."), "renewal_failed")
         }
     }
 }

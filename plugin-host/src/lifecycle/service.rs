@@ -23,7 +23,6 @@
 //! plans again; an operation that is no longer valid then (an edit of a key
 //! revoked meanwhile) answers its refusal (409 `key_revoked`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use payseal_core::Environment;
@@ -31,10 +30,10 @@ use payseal_core::keys::{ID_RANDOM_BYTES, KEY_RANDOM_BYTES, KeyChangeRefusal, Ke
 use zeroize::Zeroizing;
 
 pub use super::types::{Actor, CreateRequest, EditRequest, Issued, KeyMeta, Listed, RegenerateRequest, RotatedSecret};
-use super::{AccountConfig, Lifecycle, LifecycleError, random};
+use super::{AccountConfig, Lifecycle, LifecycleError, random, shared_secret_entry};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::gateway::{KeyWriteError, Shared, Swapped};
-use crate::store::{KeySwap, Store};
+use crate::store::KeySwap;
 
 /// Serializes lifecycle changes within this process. Only an economy: what
 /// keeps concurrent changes from losing one another, across every gateway
@@ -86,10 +85,6 @@ fn meta_entry(id: &str) -> String {
 
 fn client_secret_entry(environment: Environment) -> String {
     format!("lifecycle/client-secret/{}", environment.as_str())
-}
-
-fn shared_secret_entry(id: &str) -> String {
-    format!("lifecycle/shared-secret/{id}")
 }
 
 fn account_entry(account: &str) -> String {
@@ -567,30 +562,3 @@ impl<'a> Service<'a> {
     }
 }
 
-/// The shared secrets of stored `base64-secret` keys, opened, by key id:
-/// added to the plugin document on every reload, so a created shared secret
-/// verifies signed routes without a restart. An entry that cannot be opened
-/// (no or another store key) is left out and logged: that key's signed
-/// requests then fail closed.
-pub async fn stored_shared_secrets(store: &dyn Store, lifecycle: &Lifecycle, records: &[KeyRecord]) -> BTreeMap<String, Vec<Zeroizing<String>>> {
-    let mut secrets = BTreeMap::new();
-    for record in records.iter().filter(|r| r.status == KeyStatus::Active) {
-        let name = shared_secret_entry(&record.id);
-        // Sealed secrets never expire: any `now` reads them.
-        let sealed = match store.entry(&name, 0).await {
-            Ok(Some(sealed)) => sealed,
-            Ok(None) => continue,
-            Err(error) => {
-                tracing::error!(%error, key_id = %record.id, "cannot read a stored shared secret");
-                continue;
-            }
-        };
-        let opened = lifecycle.store_key().and_then(|key| key.open(&name, &sealed));
-        if let Ok(Ok(text)) = opened.map(|bytes| std::str::from_utf8(&bytes).map(|text| Zeroizing::new(text.to_owned()))) {
-            secrets.insert(record.id.clone(), vec![text]);
-        } else {
-            tracing::error!(key_id = %record.id, "a stored shared secret cannot be opened; its signed requests will fail");
-        }
-    }
-    secrets
-}

@@ -52,11 +52,11 @@ const NEVER: u64 = u64::MAX;
 const MAX_BATCH: usize = 512;
 
 fn storage(e: impl Into<redb::Error>) -> StoreError {
-    StoreError(e.into().to_string())
+    StoreError::unavailable(e.into().to_string())
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|_| StoreError(format!("a stored {what} cannot be decoded")))
+    serde_json::from_slice(bytes).map_err(|_| StoreError::corrupt(format!("a stored {what} cannot be decoded")))
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
@@ -118,7 +118,7 @@ impl RedbStore {
     /// The file cannot be opened (another process holds it, or it is not a redb file).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
         let db = Database::create(path).map_err(storage)?;
         let txn = db.begin_write().map_err(storage)?;
@@ -135,7 +135,7 @@ impl RedbStore {
         std::thread::Builder::new()
             .name("payseal-store-writer".into())
             .spawn(move || write_loop(&thread_db, &jobs))
-            .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| StoreError::unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self { db, writer, path: path.to_owned() })
     }
 
@@ -152,7 +152,7 @@ impl RedbStore {
     pub fn verify(path: &Path) -> Result<StoreReport, StoreError> {
         let mut db = Database::open(path).map_err(storage)?;
         if !db.check_integrity().map_err(storage)? {
-            return Err(StoreError("the integrity check repaired the file".into()));
+            return Err(StoreError::corrupt("the integrity check repaired the file"));
         }
         let txn = db.begin_read().map_err(storage)?;
         let records = txn.open_table(IDEMPOTENCY).map_err(storage)?;
@@ -162,7 +162,7 @@ impl RedbStore {
             let (key, value) = entry.map_err(storage)?;
             let record: IdempotencyRecord = decode(value.value(), "idempotency record")?;
             if expiry.get((record.expires_at, key.value())).map_err(storage)?.is_none() {
-                return Err(StoreError("an idempotency record is missing from the expiry index".into()));
+                return Err(StoreError::corrupt("an idempotency record is missing from the expiry index"));
             }
             idempotency_records += 1;
         }
@@ -178,13 +178,13 @@ impl RedbStore {
 
     async fn submit(&self, op: Op) -> Result<Answer, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.writer.send(Job { op, reply }).map_err(|_| StoreError("the writer thread stopped".into()))?;
-        answer.await.map_err(|_| StoreError("the writer thread stopped".into()))?
+        self.writer.send(Job { op, reply }).map_err(|_| StoreError::unavailable("the writer thread stopped"))?;
+        answer.await.map_err(|_| StoreError::unavailable("the writer thread stopped"))?
     }
 }
 
 fn unexpected() -> StoreError {
-    StoreError("the writer answered another operation".into())
+    StoreError::unavailable("the writer answered another operation")
 }
 
 #[async_trait]
@@ -350,7 +350,7 @@ struct Tables<'t> {
 
 fn apply_batch(db: &Database, batch: &[Job]) -> Result<Vec<Result<Answer, StoreError>>, StoreError> {
     let mut txn = db.begin_write().map_err(storage)?;
-    txn.set_durability(Durability::Immediate).map_err(|e| StoreError(e.to_string()))?;
+    txn.set_durability(Durability::Immediate).map_err(|e| StoreError::unavailable(e.to_string()))?;
     let mut answers = Vec::with_capacity(batch.len());
     {
         let mut tables = Tables {

@@ -43,11 +43,53 @@ pub use redis::{RedisOptions, RedisStore, RedisUrl};
 
 /// A store operation that failed; the request it served fails closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
+pub struct StoreError {
+    /// What kind of failure, for the caller to act on.
+    pub kind: StoreErrorKind,
+    /// What failed, without any stored value, key or password.
+    pub detail: String,
+}
+
+/// The kinds of [`StoreError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store did not answer (down, timed out, the writer stopped): a
+    /// retry may work; requests fail closed meanwhile.
+    Unavailable,
+    /// The store answered with data that cannot be read.
+    Corrupt,
+    /// A write lost to another writer past its retries, or its key is taken.
+    Conflict,
+    /// The operation itself was malformed (a caller's mistake).
+    Invalid,
+}
+
+impl StoreError {
+    /// The store did not answer.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self { kind: StoreErrorKind::Unavailable, detail: detail.into() }
+    }
+
+    /// The store holds data that cannot be read.
+    pub fn corrupt(detail: impl Into<String>) -> Self {
+        Self { kind: StoreErrorKind::Corrupt, detail: detail.into() }
+    }
+
+    /// A write lost to another writer, or its key is taken.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self { kind: StoreErrorKind::Conflict, detail: detail.into() }
+    }
+
+    /// The operation was malformed.
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self { kind: StoreErrorKind::Invalid, detail: detail.into() }
+    }
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "store: {}", self.0)
+        write!(f, "store: {}", self.detail)
     }
 }
 
@@ -80,9 +122,9 @@ impl KeySwap {
     /// Both are `None`, or they name different ids.
     pub fn new(expected: Option<KeyRecord>, new: Option<KeyRecord>) -> Result<Self, StoreError> {
         let id = match (&expected, &new) {
-            (Some(a), Some(b)) if a.id != b.id => return Err(StoreError("a key record swap names two ids".into())),
+            (Some(a), Some(b)) if a.id != b.id => return Err(StoreError::invalid("a key record swap names two ids")),
             (Some(r), _) | (None, Some(r)) => r.id.clone(),
-            (None, None) => return Err(StoreError("a key record swap names no record".into())),
+            (None, None) => return Err(StoreError::invalid("a key record swap names no record")),
         };
         Ok(Self { id, expected, new })
     }
@@ -123,7 +165,7 @@ pub fn check_distinct_ids(swaps: &[KeySwap]) -> Result<(), StoreError> {
     let mut ids: Vec<&str> = swaps.iter().map(KeySwap::id).collect();
     ids.sort_unstable();
     if ids.windows(2).any(|w| w[0] == w[1]) {
-        return Err(StoreError("a key record swap names one id twice".into()));
+        return Err(StoreError::invalid("a key record swap names one id twice"));
     }
     Ok(())
 }

@@ -203,11 +203,11 @@ fn with_expiry(expires_at: u64, payload: &[u8]) -> Vec<u8> {
 
 /// Splits a stored value into its expiry and payload.
 fn split_value(value: &[u8]) -> Result<(u64, &[u8]), StoreError> {
-    let (expiry, payload) = value.split_at_checked(20).ok_or_else(|| StoreError("a stored value has no expiry".into()))?;
+    let (expiry, payload) = value.split_at_checked(20).ok_or_else(|| StoreError::corrupt("a stored value has no expiry"))?;
     let expires_at = std::str::from_utf8(expiry)
         .ok()
         .and_then(|t| t.parse().ok())
-        .ok_or_else(|| StoreError("a stored value has an unreadable expiry".into()))?;
+        .ok_or_else(|| StoreError::corrupt("a stored value has an unreadable expiry"))?;
     Ok((expires_at, payload))
 }
 
@@ -217,7 +217,7 @@ fn cleanup_px(expires_at: u64, now: u64) -> u64 {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|_| StoreError(format!("a stored {what} cannot be decoded")))
+    serde_json::from_slice(bytes).map_err(|_| StoreError::corrupt(format!("a stored {what} cannot be decoded")))
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
@@ -425,7 +425,7 @@ impl Drop for RedisStore {
 }
 
 fn redis_error(op: &str, error: &redis::RedisError) -> StoreError {
-    StoreError(format!("redis {op}: {}", error_kind(error)))
+    StoreError::unavailable(format!("redis {op}: {}", error_kind(error)))
 }
 
 /// A short, value-free name of a Redis error: server errors name a category
@@ -450,8 +450,8 @@ impl RedisStore {
     /// # Errors
     /// The URL is not usable or Redis does not answer.
     pub async fn connect(options: RedisOptions) -> Result<Self, StoreError> {
-        check_prefix(&options.prefix, "store.prefix").map_err(StoreError)?;
-        let client = redis::Client::open(options.url.expose()).map_err(|_| StoreError("store.url: not a valid Redis URL".into()))?;
+        check_prefix(&options.prefix, "store.prefix").map_err(StoreError::invalid)?;
+        let client = redis::Client::open(options.url.expose()).map_err(|_| StoreError::invalid("store.url: not a valid Redis URL"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.command_timeout))
             .set_response_timeout(Some(options.command_timeout))
@@ -460,7 +460,7 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let connection = tokio::time::timeout(options.command_timeout * 4, ConnectionManager::new_with_config(client.clone(), config))
             .await
-            .map_err(|_| StoreError("redis connect: timed out".into()))?
+            .map_err(|_| StoreError::unavailable("redis connect: timed out"))?
             .map_err(|e| redis_error("connect", &e))?;
         let layout = Layout::new(&options.prefix);
         let changes = Arc::new(Notify::new());
@@ -480,7 +480,7 @@ impl RedisStore {
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(redis_error(op, &error)),
-            Err(_) => Err(StoreError(format!("redis {op}: timed out"))),
+            Err(_) => Err(StoreError::unavailable(format!("redis {op}: timed out"))),
         }
     }
 
@@ -724,7 +724,7 @@ impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let mut connection = self.connection();
         let answer: String = self.run("ping", redis::cmd("PING").query_async(&mut connection)).await?;
-        if answer == "PONG" { Ok(()) } else { Err(StoreError("redis ping: unexpected answer".into())) }
+        if answer == "PONG" { Ok(()) } else { Err(StoreError::unavailable("redis ping: unexpected answer")) }
     }
 
     async fn key_records_version(&self) -> Result<Option<u64>, StoreError> {
@@ -867,7 +867,7 @@ mod tests {
         let url = url().replacen("redis://", "redis://:hunter2-pw@", 1);
         let options = RedisOptions { url: RedisUrl::parse(&url, "u").unwrap(), prefix: fresh_prefix(), command_timeout: Duration::from_secs(2) };
         let error = RedisStore::connect(options).await.unwrap_err();
-        assert!(error.0.starts_with("redis connect: ") && !error.0.contains("hunter2"), "{error}");
+        assert!(error.detail.starts_with("redis connect: ") && !error.detail.contains("hunter2"), "{error}");
     }
 
     #[test]

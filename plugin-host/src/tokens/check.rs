@@ -5,7 +5,7 @@ use payseal_core::tokens::{AccessRecord, AccessRejection, FamilyRecord, Presente
 
 use super::{Answered, Tokens, access_key, family_key};
 use crate::gateway::Shared;
-use crate::proxy::json_response;
+use crate::http::json_response;
 use crate::store::StoreError;
 
 /// `None` when the request carries a valid access token; otherwise the 401
@@ -24,7 +24,7 @@ pub(super) async fn refusal(shared: &Shared, tokens: &Tokens, parts: &Parts) -> 
             Ok((record, family)) => tokens.policy.check_access(&presented, record.as_ref(), family.as_ref(), now),
             Err(error) => {
                 tracing::error!(%error, "cannot read an access token's records; failing closed");
-                return Some(Answered { response: crate::proxy::store_unavailable(), outcome: "store_error", reason: "" });
+                return Some(Answered { response: crate::http::store_unavailable(), outcome: "store_error", reason: "" });
             }
         },
         Err(rejection) => Err(rejection),
@@ -41,5 +41,5 @@ async fn read(shared: &Shared, presented: &PresentedAccess, now: u64) -> Result<
 }
 
 pub(super) fn decode<T: serde::de::DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
-    bytes.map(|b| serde_json::from_slice(&b).map_err(|_| StoreError("a token record cannot be decoded".into()))).transpose()
+    bytes.map(|b| serde_json::from_slice(&b).map_err(|_| StoreError::corrupt("a token record cannot be decoded"))).transpose()
 }

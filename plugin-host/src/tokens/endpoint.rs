@@ -30,7 +30,7 @@ use super::check::decode;
 use super::{Answered, Tokens, access_key, family_key};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::gateway::Shared;
-use crate::proxy::{ResponseBody, json_response};
+use crate::http::{ResponseBody, json_response};
 use crate::store::StoreError;
 
 /// How many times a refresh reads and decides again after losing a swap.
@@ -56,7 +56,7 @@ pub(super) async fn answer(shared: &Shared, tokens: &Tokens, parts: &Parts, body
     let result = match grant {
         Grant::ClientCredentials(client) => issue(shared, tokens, tokens.policy.issue(client, &entropy, now), now).await,
         Grant::Refresh { token, client } => {
-            let mut outcome = Err(StoreError("a refresh lost every swap".into()));
+            let mut outcome = Err(StoreError::conflict("a refresh lost every swap"));
             for _ in 0..MAX_ATTEMPTS {
                 match refresh_once(shared, tokens, &token, client, &entropy, now).await {
                     Step::Retry => {}
@@ -136,11 +136,11 @@ async fn issue(shared: &Shared, tokens: &Tokens, issued: Issued, now: u64) -> Re
     let family = &issued.family;
     let access = encode(&issued.access);
     if !shared.store.swap_entry(&access_key(family.family, &issued.access_sha256), None, Some(&access), Some(issued.access_keep_until), now).await? {
-        return Err(StoreError("a new access token's key is taken".into()));
+        return Err(StoreError::conflict("a new access token's key is taken"));
     }
     let stored = encode(family);
     if !shared.store.swap_entry(&family_key(family.family), None, Some(&stored), Some(issued.family_keep_until), now).await? {
-        return Err(StoreError("a new token family's key is taken".into()));
+        return Err(StoreError::conflict("a new token family's key is taken"));
     }
     let event = AuditEvent::new(now, format!("client:{}", family.client_id), AuditAction::TokenIssued, family.family.to_string()).with_detail("generation=0");
     if let Err(error) = event.record(shared.store.as_ref()).await {
@@ -208,7 +208,7 @@ async fn rotate(shared: &Shared, tokens: &Tokens, key: &str, stored: &[u8], issu
     let family = &issued.family;
     let access = encode(&issued.access);
     if !shared.store.swap_entry(&access_key(family.family, &issued.access_sha256), None, Some(&access), Some(issued.access_keep_until), now).await? {
-        return Err(StoreError("a new access token's key is taken".into()));
+        return Err(StoreError::conflict("a new access token's key is taken"));
     }
     let next = encode(family);
     if !shared.store.swap_entry(key, Some(stored), Some(&next), Some(issued.family_keep_until), now).await? {

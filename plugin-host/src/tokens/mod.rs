@@ -15,14 +15,13 @@
 
 mod check;
 mod endpoint;
+pub(crate) mod gate;
 
 use hyper::Response;
 use hyper::header::HeaderName;
-use hyper::http::request::Parts;
 use payseal_core::tokens::{FamilyId, TokenDigest, TokenPolicy};
 
-use crate::gateway::Shared;
-use crate::proxy::ResponseBody;
+use crate::http::ResponseBody;
 
 /// The `[tokens]` section, ready to serve.
 #[derive(Debug)]
@@ -50,20 +49,6 @@ pub(crate) struct Answered {
     pub response: Response<ResponseBody>,
     pub outcome: &'static str,
     pub reason: &'static str,
-}
-
-/// The token endpoint's answer, or the refusal of a route that requires
-/// an access token; `None`: the request goes on to the plugin.
-pub(crate) async fn gate(shared: &Shared, tokens: Option<&Tokens>, parts: &Parts, body: &[u8]) -> Option<Answered> {
-    let tokens = tokens?;
-    let path = parts.uri.path();
-    if tokens.policy.is_endpoint(path) {
-        return Some(endpoint::answer(shared, tokens, parts, body).await);
-    }
-    if tokens.policy.requires_token(parts.method.as_str(), path) {
-        return check::refusal(shared, tokens, parts).await;
-    }
-    None
 }
 
 fn family_key(family: FamilyId) -> String {
@@ -104,10 +89,10 @@ mod tests {
     fn a_bad_section_fails_the_start_naming_the_field() {
         let text = "[upstream]\nurl = \"http://127.0.0.1:9000\"\n[tokens]\naccess_ttl_seconds = 0\n[[tokens.clients]]\nid = \"a\"\nsecret_sha256 = \"4f74890f1d2c4ebac8c5cce92d9765dd65e07c12e74c1333230679d9550fc7be\"\n";
         let error = crate::FileConfig::parse(text).unwrap_err();
-        assert_eq!(error.0, "tokens.access_ttl_seconds: must be above 0");
+        assert_eq!(error.to_string(), "tokens.access_ttl_seconds: must be above 0");
         let text = "[upstream]\nurl = \"http://127.0.0.1:9000\"\n[tokens]\n[[tokens.clients]]\nid = \"a\"\nsecret_sha256 = \"sk_live_oops\"\n";
         let error = crate::FileConfig::parse(text).unwrap_err();
-        assert!(!error.0.contains("sk_live_oops"), "{error}");
+        assert!(!error.to_string().contains("sk_live_oops"), "{error}");
     }
 
     #[test]

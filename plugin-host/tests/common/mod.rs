@@ -47,11 +47,14 @@ pub struct Seen {
     pub per_key: HashMap<String, u64>,
     /// The last request's headers.
     pub last_headers: Option<HeaderMap>,
+    /// The last request's target (path and query) as received.
+    pub last_target: Option<String>,
 }
 
 /// A real HTTP upstream. It answers 201 to POST and 200 otherwise unless
 /// told by request headers: `x-test-status` (status), `x-test-delay-ms`
-/// (sleep first), `x-test-close` (hang up without answering),
+/// (sleep first), `x-test-hold` (wait while [`Upstream::holding`] is set),
+/// `x-test-close` (hang up without answering),
 /// `x-test-binary` (a body with every byte value and repeated headers).
 /// Its body names the execution number, so a second execution is visible.
 #[derive(Clone)]
@@ -59,13 +62,21 @@ pub struct Upstream {
     pub addr: SocketAddr,
     pub total: Arc<AtomicU64>,
     pub seen: Arc<Mutex<Seen>>,
+    /// While set, a request with `x-test-hold` waits before it is answered
+    /// (at most 30 s): a request that stays in flight.
+    pub holding: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Upstream {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let upstream = Self { addr, total: Arc::new(AtomicU64::new(0)), seen: Arc::new(Mutex::new(Seen::default())) };
+        let upstream = Self {
+            addr,
+            total: Arc::new(AtomicU64::new(0)),
+            seen: Arc::new(Mutex::new(Seen::default())),
+            holding: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        };
         let state = upstream.clone();
         tokio::spawn(async move {
             loop {
@@ -94,6 +105,15 @@ impl Upstream {
             let mut seen = self.seen.lock().unwrap();
             *seen.per_key.entry(key.clone()).or_default() += 1;
             seen.last_headers = Some(parts.headers.clone());
+            seen.last_target = parts.uri.path_and_query().map(ToString::to_string);
+        }
+        if header("x-test-hold").is_some() {
+            for _ in 0..3000 {
+                if !self.holding.load(Ordering::SeqCst) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
         if let Some(ms) = header("x-test-delay-ms").and_then(|v| v.parse().ok()) {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -149,6 +169,10 @@ impl Upstream {
 
     pub fn last_headers(&self) -> HeaderMap {
         self.seen.lock().unwrap().last_headers.clone().unwrap_or_default()
+    }
+
+    pub fn last_target(&self) -> Option<String> {
+        self.seen.lock().unwrap().last_target.clone()
     }
 }
 
@@ -329,6 +353,27 @@ pub async fn send(url: &str, method: &str, headers: &[(&str, &str)], body: &[u8]
         Ok(Err(_)) => Answer { status: 0, headers: HeaderMap::new(), body: Bytes::new() },
         Err(elapsed) => panic!("no answer from {url} within 30 s: {elapsed}"),
     }
+}
+
+/// Sends `head` (the request line and header lines, without the blank
+/// line) and `body` as raw bytes, for targets an HTTP client would
+/// normalize or refuse to send; answers the status and the body (status 0:
+/// the connection closed without an answer).
+pub async fn send_raw(addr: SocketAddr, head: &str, body: &[u8]) -> Answer {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("{head}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    if stream.write_all(&bytes).await.is_err() {
+        return Answer { status: 0, headers: HeaderMap::new(), body: Bytes::new() };
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Answer { status, headers: HeaderMap::new(), body: Bytes::from(body) }
 }
 
 /// A key record (digest only) for `key`.

@@ -179,12 +179,13 @@ fn check_request_walks_a_signed_idempotent_request() {
     let in_flight = call(&signed);
     assert_eq!((in_flight["outcome"].as_str(), in_flight["status"].as_u64(), in_flight["reason"].as_str()), (Some("conflict"), Some(409), Some("idempotency_in_progress")));
 
-    let finish = |response: Value| {
-        let input = json!({ "claim": claim, "response": response });
-        host::call(&mut host::plugin(wasm(), &json!({})), "finish_request", input.to_string().as_bytes()).unwrap()
-    };
+    let finish_input = |input: Value| host::call(&mut host::plugin(wasm(), &json!({})), "finish_request", input.to_string().as_bytes()).unwrap();
+    let finish = |response: Value| finish_input(json!({ "claim": claim, "response": response }));
     assert_eq!(finish(json!({ "status": 502 })), json!({ "action": "release" }));
-    assert_eq!(finish(Value::Null), json!({ "action": "release" }));
+    // Never sent: released. Sent and never answered: the charge may have run.
+    assert_eq!(finish_input(json!({ "claim": claim, "response": null, "not_sent": true })), json!({ "action": "release" }));
+    let unknown = finish(Value::Null);
+    assert_eq!((unknown["action"].as_str(), unknown["record"]["state"]["state"].as_str()), (Some("keep_unknown"), Some("outcome_unknown")));
     let stored = finish(json!({ "status": 201, "headers": [["content-type", "application/json"]], "body": "{\"refundId\":\"r1\"}" }));
     assert_eq!(stored["action"], "store");
 
@@ -210,7 +211,12 @@ fn check_request_walks_a_signed_idempotent_request() {
 
     // An unsigned route: no signature; the key is honoured for POST when sent.
     let plain = call(&json!({ "now": NOW, "method": "GET", "path": "/external/v1/payments", "headers": { "X-Api-Key": LIVE_KEY, "Idempotency-Key": "g" } }));
-    assert_eq!(plain, json!({ "ok": true, "outcome": "execute", "key_id": "k_live", "environment": "live" }));
+    assert_eq!(plain, json!({ "ok": true, "outcome": "execute", "key_id": "k_live", "environment": "live", "target": "/external/v1/payments" }));
+    // The head alone: a signed route asks for the body; the canonical target is the one to forward.
+    let head = call(&json!({ "now": NOW, "method": "POST", "path": "/external/v1/%72efund", "body_pending": true, "headers": { "X-Api-Key": LIVE_KEY } }));
+    assert_eq!(head, json!({ "ok": true, "outcome": "need_body", "key_id": "k_live", "environment": "live", "target": "/external/v1/refund" }));
+    let doubled = call(&json!({ "now": NOW, "method": "GET", "path": "/external/v1/payments", "headers": [["X-Api-Key", LIVE_KEY], ["x-webcode", "A"], ["x-webcode", "B"]], "webcode_header": "x-webcode" }));
+    assert_eq!((doubled["reason"].as_str(), doubled["status"].as_u64()), (Some("duplicate_field"), Some(400)));
 }
 
 #[test]

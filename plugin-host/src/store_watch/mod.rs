@@ -22,17 +22,16 @@
 //! answers again. A store whose records are this process's alone (redb)
 //! is always confirmed.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
 
-use crate::gateway::Shared;
 use crate::store::Store;
 
 /// How long a failed reload waits before the next try (a reload rebuilds
 /// the plugin pool: not something to repeat every poll).
+pub mod task;
+
 const RELOAD_RETRY: Duration = Duration::from_secs(1);
 
 /// What the gateway knows about its store's health and its key set's freshness.
@@ -126,66 +125,6 @@ impl StoreWatch {
     }
 }
 
-/// The background task: probes, follows the key records' version, and
-/// reloads when it moves. Ends at shutdown.
-pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let changes = shared.store.key_record_changes();
-    let mut next_reload = Instant::now();
-    loop {
-        let pushed = async {
-            match &changes {
-                Some(notify) => notify.notified().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = pushed => {}
-            () = tokio::time::sleep(shared.store_watch.interval) => {}
-            _ = shutdown.changed() => break,
-        }
-        check(&shared, &mut next_reload).await;
-    }
-}
-
-async fn check(shared: &Shared, next_reload: &mut Instant) {
-    let watch = &shared.store_watch;
-    let started = Instant::now();
-    if let Err(error) = shared.store.ping().await {
-        watch.set_reachable(false, Some(&error));
-        return;
-    }
-    let version = match shared.store.key_records_version().await {
-        Ok(Some(version)) => version,
-        Ok(None) => {
-            watch.set_reachable(true, None);
-            return;
-        }
-        Err(error) => {
-            watch.set_reachable(false, Some(&error));
-            return;
-        }
-    };
-    watch.set_reachable(true, None);
-    if watch.holds(version) {
-        watch.confirm(started);
-        return;
-    }
-    if Instant::now() < *next_reload {
-        return;
-    }
-    // The reload reads the records after `version` was read: it holds at
-    // least that version's changes.
-    match shared.reload_for_version(version).await {
-        Ok(reloaded) => {
-            watch.built_from(version, started);
-            if reloaded.is_some() {
-                tracing::info!(version, "key records changed in the store; reloaded");
-            }
-        }
-        Err(_) => *next_reload = Instant::now() + RELOAD_RETRY,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -259,7 +198,7 @@ mod tests {
         assert!(!watch.key_set_fresh() && !watch.ready(), "an unconfirmed shared key set stayed fresh");
         watch.confirm(std::time::Instant::now());
         assert!(watch.key_set_fresh());
-        watch.set_reachable(false, Some(&StoreError("down".into())));
+        watch.set_reachable(false, Some(&StoreError::unavailable("down")));
         assert!(!watch.ready() && watch.key_set_fresh());
 
         let private = StoreWatch::new(Duration::from_millis(10), Duration::from_millis(50));
