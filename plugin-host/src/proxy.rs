@@ -35,7 +35,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::BodyExt as _;
 use hyper::body::{Body as _, Incoming};
 use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
@@ -369,12 +369,32 @@ async fn read_body(shared: &Shared, settings: &Settings, headers: &HeaderMap, bo
         handled.response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
         return Err(handled);
     };
-    match tokio::time::timeout(settings.body_timeout, Limited::new(body, settings.max_body_bytes).collect()).await {
-        Ok(Ok(collected)) => Ok((collected.to_bytes(), permit)),
-        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => Err(refused(Refusal::BODY_TOO_LARGE, "too_large")),
-        Ok(Err(_)) => Err(refused(Refusal::BAD_BODY, "bad_request")),
+    // One buffer of the declared size, each frame copied in and dropped: a
+    // body holds its own bytes only, not the connection buffers its frames
+    // were cut from.
+    let capacity = if headers.contains_key(CONTENT_LENGTH) { declared } else { declared.min(CHUNKED_START_BYTES) };
+    match tokio::time::timeout(settings.body_timeout, collect(body, capacity, settings.max_body_bytes)).await {
+        Ok(Ok(bytes)) => Ok((bytes, permit)),
+        Ok(Err(refusal)) => Err(refused(refusal, if refusal.status == 413 { "too_large" } else { "bad_request" })),
         Err(_) => Err(refused(Refusal::BODY_TIMEOUT, "client_timeout")),
     }
+}
+
+/// The first allocation for a chunked body, which grows as it arrives.
+const CHUNKED_START_BYTES: usize = 16 * 1024;
+
+async fn collect(mut body: Incoming, capacity: usize, limit: usize) -> Result<Bytes, Refusal> {
+    let mut buffer = Vec::with_capacity(capacity);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Refusal::BAD_BODY)?;
+        if let Ok(data) = frame.into_data() {
+            if buffer.len() + data.len() > limit {
+                return Err(Refusal::BODY_TOO_LARGE);
+            }
+            buffer.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buffer))
 }
 
 /// The body as text when it is UTF-8 without control characters (cheaper
