@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -604,69 +603,63 @@ impl FileConfig {
             let secret = read_secret(&source.key_id, source.secret_env.as_deref(), source.secret_file.as_deref(), env)?;
             rfc9421.entry(source.key_id.as_str()).or_default().push((source.keyid.as_str(), secret));
         }
-        let mut text = Zeroizing::new(String::with_capacity(4096));
-        let head = serde_json::to_string(&Value::Object(document)).map_err(|_| ConfigError::new("plugin", "cannot write the plugin document"))?;
-        // `head` is a JSON object: reopen it to append `signed_requests`.
-        text.push_str(head.strip_suffix('}').unwrap_or(&head));
-        text.push_str(",\"signed_requests\":{");
-        if let Some(tolerance) = self.signed_requests.tolerance {
-            let _ = write!(text, "\"tolerance\":{tolerance},");
-        }
-        text.push_str("\"secrets\":{");
-        for (i, (key_id, list)) in secrets.iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            push_json_string(&mut text, key_id);
-            text.push_str(":[");
-            for (j, secret) in list.iter().enumerate() {
-                if j > 0 {
-                    text.push(',');
-                }
-                push_json_string(&mut text, secret);
-            }
-            text.push(']');
-        }
-        text.push('}');
-        if !rfc9421.is_empty() {
-            text.push_str(",\"rfc9421\":{");
-            for (i, (key_id, list)) in rfc9421.iter().enumerate() {
-                if i > 0 {
-                    text.push(',');
-                }
-                push_json_string(&mut text, key_id);
-                text.push_str(":{");
-                for (j, (keyid, secret)) in list.iter().enumerate() {
-                    if j > 0 {
-                        text.push(',');
-                    }
-                    push_json_string(&mut text, keyid);
-                    text.push(':');
-                    push_json_string(&mut text, secret);
-                }
-                text.push('}');
-            }
-            text.push('}');
-        }
-        text.push_str("}}");
-        Ok(text)
+        let rfc9421: BTreeMap<&str, BTreeMap<&str, &str>> =
+            rfc9421.iter().map(|(key_id, list)| (*key_id, list.iter().map(|(keyid, secret)| (*keyid, secret.as_str())).collect())).collect();
+        let document = PluginDocument {
+            rest: &document,
+            signed_requests: SignedRequestsDocument {
+                tolerance: self.signed_requests.tolerance,
+                secrets: secrets.iter().map(|(key_id, list)| (*key_id, list.iter().map(|s| s.as_str()).collect())).collect(),
+                rfc9421,
+            },
+        };
+        write_document(&document).map_err(|_| ConfigError::new("plugin", "cannot write the plugin document"))
     }
 }
 
-/// Appends `s` as a JSON string without an intermediate copy.
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
+/// The plugin document: the configuration's sections, then the secrets of
+/// `signed_requests` borrowed from their wiped holders.
+#[derive(serde::Serialize)]
+struct PluginDocument<'a> {
+    #[serde(flatten)]
+    rest: &'a Map<String, Value>,
+    signed_requests: SignedRequestsDocument<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct SignedRequestsDocument<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tolerance: Option<u64>,
+    secrets: BTreeMap<&'a str, Vec<&'a str>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    rfc9421: BTreeMap<&'a str, BTreeMap<&'a str, &'a str>>,
+}
+
+/// Counts the bytes a serializer writes, keeping none.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
     }
-    out.push('"');
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serializes `document` into a buffer of its exact size, measured first,
+/// so the secrets in it are written once and never left behind by a
+/// growing buffer's reallocation; the buffer is wiped when dropped.
+fn write_document(document: &PluginDocument<'_>) -> Result<Zeroizing<String>, serde_json::Error> {
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, document)?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(counter.0));
+    serde_json::to_writer(&mut *bytes, document)?;
+    // serde_json writes UTF-8 only.
+    let text = String::from_utf8(std::mem::take(&mut *bytes)).map_err(|e| serde::ser::Error::custom(e.utf8_error()))?;
+    Ok(Zeroizing::new(text))
 }
 
 fn read_secret(key_id: &str, secret_env: Option<&str>, secret_file: Option<&Path>, env: &EnvLookup) -> Result<Zeroizing<String>, ConfigError> {
@@ -780,6 +773,7 @@ mod tests {
             _ => None,
         });
         let document = config.plugin_document(&[], &env).unwrap();
+        assert_eq!(document.capacity(), document.len(), "written into a buffer of its exact size, never reallocated");
         let parsed: Value = serde_json::from_str(&document).unwrap();
         assert_eq!(parsed["keys"]["policy"]["accepted_formats"], json!(["prefixed"]));
         assert_eq!(parsed["keys"]["header"], "x-key");

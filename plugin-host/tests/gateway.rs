@@ -715,6 +715,26 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 // Hot reload
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_the_running_gateway_cannot_apply_is_undone() {
+    let upstream = Upstream::start().await;
+    let dir = tempdir();
+    let gateway = start_standard(&upstream, dir.path(), "");
+    let stored_key = "sk_live_StoredKeyToDelete00000000000";
+    assert_eq!(gateway.put_key(&record("k_stored", stored_key, "live")).await.status, 200);
+    let url = gateway.url("/external/v1/payments");
+    assert_eq!(send(&url, "GET", &[("x-api-key", stored_key)], b"").await.status, 200);
+    // The file no longer parses: no reload can take the delete in.
+    std::fs::write(&gateway.config_path, "[upstream\n").unwrap();
+    let deleted = send(&gateway.admin_url("/keys/k_stored"), "DELETE", &[], b"").await;
+    assert_eq!(deleted.status, 500, "{}", deleted.text());
+    // Never "deleted in the store, still accepted here": both still hold it.
+    let listed = send(&gateway.admin_url("/keys"), "GET", &[], b"").await;
+    assert!(listed.text().contains("\"k_stored\""), "{}", listed.text());
+    assert_eq!(send(&url, "GET", &[("x-api-key", stored_key)], b"").await.status, 200);
+    assert!(gateway.log().contains("restoring the record"), "the undo is not logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reloads_keep_requests_in_flight() {
     let upstream = Upstream::start().await;
     let dir = tempdir();
