@@ -121,7 +121,11 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
         Ok(target) => target,
         Err(refusal) => return refused(refusal, "refused"),
     };
-    let client_ip = settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());
+    // `None`: a trusted proxy named a hop that is not an address, so the
+    // client is unknown (a key with an allow-list is refused). The upstream
+    // is then told the nearest hop the gateway knows, the peer.
+    let client = settings.client_ip.resolve(peer.ip(), &parts.headers);
+    let client_ip = client.unwrap_or(peer.ip());
     let Some(pool) = runtime.pool.as_ref().filter(|_| settings.checks) else {
         let (body, _held) = match read_body(shared, settings, &parts.headers, body).await {
             Ok(read) => read,
@@ -159,7 +163,7 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
         method: parts.method.as_str(),
         path: raw,
         url: url.as_deref(),
-        client_ip: Some(client_ip.to_string()),
+        client_ip: client.map(|ip| ip.to_string()),
         webcode_header: settings.webcode_header.as_ref().map(HeaderName::as_str),
         single_valued,
         headers,

@@ -229,3 +229,22 @@ async fn a_refused_request_never_has_its_body_read() {
     assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 401"), "{}", String::from_utf8_lossy(&buffer[..n]));
     assert_eq!(upstream.executions(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_client_is_never_taken_for_the_proxy_in_front() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The trusted proxy's own address is on the key's allow-list: a chain
+    // that names no address must leave the client unknown, not make it the proxy.
+    let mut bound = record("k_live", LIVE_KEY, "live");
+    bound["allowed_ips"] = json!(["127.0.0.0/8"]);
+    let mut text = base_config(upstream.addr, dir.path(), "trusted_proxies = [\"127.0.0.1\"]");
+    text.push_str(&toml_of(&json!({ "keys": { "policy": { "accepted_formats": ["prefixed"] }, "records": [bound] } })));
+    let gateway = Gateway::start(dir.path(), &text, &[]);
+    let url = gateway.url("/api/v1/orders");
+    let unknown = send(&url, "GET", &[("x-api-key", LIVE_KEY), ("x-forwarded-for", "not-an-address")], b"").await;
+    assert_eq!(code_and_reason(&unknown), (403, "IP_NOT_ALLOWED".to_owned()), "{}", unknown.text());
+    let known = send(&url, "GET", &[("x-api-key", LIVE_KEY), ("x-forwarded-for", "127.0.0.9")], b"").await;
+    assert_eq!(known.status, 200, "{}", known.text());
+    assert_eq!(upstream.last_headers().get("x-forwarded-for").unwrap(), "127.0.0.9");
+}
