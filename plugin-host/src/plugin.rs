@@ -35,14 +35,26 @@ pub struct PluginLimits {
     pub fuel: u64,
 }
 
-/// The pool could not be built: the module does not load, or the plugin
-/// rejected the configuration (its typed error names the field, never a value).
+/// The pool could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolError(pub String);
+#[non_exhaustive]
+pub enum PoolError {
+    /// The module does not compile or instantiate (the engine's message).
+    Load(String),
+    /// The plugin rejected the configuration: its typed error, which names
+    /// the field and never a value.
+    Rejected(String),
+    /// `describe` answered something that is not JSON.
+    Describe,
+}
 
 impl fmt::Display for PoolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::Load(detail) => f.write_str(detail),
+            Self::Rejected(error) => write!(f, "the plugin rejects the configuration: {error}"),
+            Self::Describe => f.write_str("describe did not answer JSON"),
+        }
     }
 }
 
@@ -109,15 +121,15 @@ impl PluginPool {
             manifest = manifest.with_timeout(limits.timeout);
         }
         let builder = PluginBuilder::new(manifest).with_wasi(false).with_fuel_limit(limits.fuel);
-        let compiled = CompiledPlugin::new(builder).map_err(|e| PoolError(format!("the plugin module does not load: {e}")))?;
+        let compiled = CompiledPlugin::new(builder).map_err(|e| PoolError::Load(format!("the plugin module does not load: {e}")))?;
         let mut idle = Vec::with_capacity(size);
         let mut view = Value::Null;
         for _ in 0..size {
             let mut plugin = Plugin::new_from_compiled(&compiled)
-                .map_err(|e| PoolError(format!("the plugin does not instantiate: {e}")))?;
+                .map_err(|e| PoolError::Load(format!("the plugin does not instantiate: {e}")))?;
             let described: Value = match plugin.call::<&[u8], &[u8]>("describe", b"") {
-                Ok(output) => serde_json::from_slice(output).map_err(|_| PoolError("describe did not answer JSON".into()))?,
-                Err(e) => return Err(PoolError(format!("the plugin rejects the configuration: {}", classify(&e).0))),
+                Ok(output) => serde_json::from_slice(output).map_err(|_| PoolError::Describe)?,
+                Err(e) => return Err(PoolError::Rejected(classify(&e).0)),
             };
             view = described.get("config").cloned().unwrap_or(Value::Null);
             idle.push(plugin);
