@@ -98,6 +98,8 @@ async fn targets_without_a_canonical_form_never_reach_the_upstream() {
         "/api/v1/payment-gateway%5corder/refund",
         "/api/v1/payment-gateway/order/refund%00",
         "/api/v1/payment-gateway/order/%2572efund",
+        "/api/v1/payment-gateway/order/refund%3Fx=1",
+        "/api/v1/payment-gateway/order/refund%23x",
         "/api/v1/payment-gateway\\order\\refund",
         "/external/v1/test/..;/refund",
         "/external/v1/test/%2e%2e/refund",
