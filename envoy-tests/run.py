@@ -736,6 +736,8 @@ def gate_cases(release: Release) -> list[tuple[Case, object]]:
             ("X-Forwarded-Host", "evil.example"),
             # Envoy appends the peer and trusts one hop: the client is 198.51.100.9.
             ("X-Forwarded-For", "198.51.100.9"),
+            # A client cannot name its key id.
+            ("X-Payseal-Key-Id", "k_admin"),
         ]
         case.response = http1(port, "GET", "/external/v1/x", hs)
         forwarded_checks(case, "k_signed", "/external/v1/x")
@@ -745,8 +747,9 @@ def gate_cases(release: Release) -> list[tuple[Case, object]]:
             got = {}
             for name, value in seen["headers"]:
                 got.setdefault(name, []).append(value)
-            for name in ("x-real-ip", "x-http-method-override", "x-forwarded-host"):
+            for name in ("x-real-ip", "x-http-method-override", "x-forwarded-host", "x-api-key"):
                 expect(name not in got, f"the upstream received {name}: {got.get(name)}")
+            expect(got.get("x-payseal-key-id") == ["k_signed"], f"x-payseal-key-id {got.get('x-payseal-key-id')}")
             expect(got.get("forwarded") == ["for=198.51.100.9"], f"forwarded {got.get('forwarded')}")
             expect(got.get("x-forwarded-for") == ["198.51.100.9"], f"x-forwarded-for {got.get('x-forwarded-for')}")
             expect(case.response.json()["method"] == "GET", "the method changed")

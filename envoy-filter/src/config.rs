@@ -98,6 +98,17 @@ pub struct EnvoySettings {
     /// is never executed twice, and never replayed cut short).
     #[serde(default = "default_max_stored_response")]
     pub max_stored_response_bytes: usize,
+    /// The header the upstream learns the caller's key id from; a
+    /// client-sent copy is replaced (`gate.md`, "What the upstream receives").
+    #[serde(default = "default_key_id_header")]
+    pub key_id_header: String,
+    /// Forward the API key header to the upstream (default: removed).
+    #[serde(default)]
+    pub forward_api_key: bool,
+}
+
+fn default_key_id_header() -> String {
+    "x-payseal-key-id".into()
 }
 
 impl Default for EnvoySettings {
@@ -106,6 +117,8 @@ impl Default for EnvoySettings {
             webcode_header: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_stored_response_bytes: DEFAULT_MAX_STORED_RESPONSE_BYTES,
+            key_id_header: default_key_id_header(),
+            forward_api_key: false,
         }
     }
 }

@@ -150,8 +150,8 @@ fn code_details() -> Option<String> {
 
 /// Applies [`gate::forwarding_edits`] to the request headers. Only possible
 /// while Envoy holds them (`on_http_request_headers`).
-fn edit_forwarding_headers(request: &Request) -> Result<(), Status> {
-    for (name, value) in gate::forwarding_edits(&request.headers, request.client_ip) {
+fn edit_forwarding_headers(request: &Request, caller: &gate::Caller<'_>) -> Result<(), Status> {
+    for (name, value) in gate::forwarding_edits(&request.headers, request.client_ip, caller) {
         hostcalls::set_map_value(MapType::HttpRequestHeaders, &name, value.as_deref())?;
     }
     Ok(())
@@ -255,7 +255,7 @@ impl HttpContext for Filter {
         note("payseal_key_id", &admitted.allowed.key_id);
         // Headers can only be changed now, so before the body is checked:
         // a request refused later is not forwarded at all.
-        if let Err(status) = edit_forwarding_headers(&request) {
+        if let Err(status) = edit_forwarding_headers(&request, &gate::Caller::of(config, &admitted.allowed.key_id)) {
             log(LogLevel::Error, &format!("payseal: the forwarding headers could not be replaced ({status:?}); refused"));
             return refuse(Refusal::GATEWAY_UNAVAILABLE);
         }

@@ -116,8 +116,13 @@ pub const ENVOY_FORWARDED_PROTO: &str = "x-forwarded-proto";
 /// but Envoy's own [`ENVOY_FORWARDED_PROTO`]; then `x-forwarded-for` and
 /// `forwarded` written from the client address Envoy resolved, when it
 /// resolved one.
-pub fn forwarding_edits(headers: &[(String, String)], client_ip: Option<IpAddr>) -> Vec<(String, Option<String>)> {
+pub fn forwarding_edits(headers: &[(String, String)], client_ip: Option<IpAddr>, caller: &Caller<'_>) -> Vec<(String, Option<String>)> {
     let mut edits: Vec<(String, Option<String>)> = Vec::new();
+    if !caller.forward_api_key {
+        edits.push((caller.key_header.to_ascii_lowercase(), None));
+    }
+    // Set, not appended: any client-sent copy is replaced.
+    edits.push((caller.key_id_header.to_ascii_lowercase(), Some(caller.key_id.to_owned())));
     for (name, _) in headers {
         let name = name.to_ascii_lowercase();
         if forward::is_client_forwarding_header(&name)
@@ -132,6 +137,32 @@ pub fn forwarding_edits(headers: &[(String, String)], client_ip: Option<IpAddr>)
         edits.push(("forwarded".to_owned(), Some(forward::forwarded(ip))));
     }
     edits
+}
+
+/// Who called, as the upstream learns it: the key id in its header, the API
+/// key itself removed unless configured otherwise.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller<'a> {
+    /// The header carrying the API key.
+    pub key_header: &'a str,
+    /// Whether the API key header is forwarded.
+    pub forward_api_key: bool,
+    /// The header the key id is written to.
+    pub key_id_header: &'a str,
+    /// The key that called.
+    pub key_id: &'a str,
+}
+
+impl<'a> Caller<'a> {
+    /// The caller of an admitted request under `config`.
+    pub fn of(config: &'a Config, key_id: &'a str) -> Self {
+        Self {
+            key_header: &config.keys.header,
+            forward_api_key: config.envoy.forward_api_key,
+            key_id_header: &config.envoy.key_id_header,
+            key_id,
+        }
+    }
 }
 
 /// What of the upstream's answer to a claimed request passed the filter.
@@ -388,8 +419,11 @@ mod tests {
                 ("x-api-key", LIVE),
             ],
         );
-        let edits = forwarding_edits(&r.headers, Some("203.0.113.7".parse().unwrap()));
+        let caller = Caller { key_header: "X-Api-Key", forward_api_key: false, key_id_header: "x-payseal-key-id", key_id: "k" };
+        let edits = forwarding_edits(&r.headers, Some("203.0.113.7".parse().unwrap()), &caller);
         let expected: Vec<(String, Option<String>)> = [
+            ("x-api-key", None),
+            ("x-payseal-key-id", Some("k")),
             ("forwarded", None),
             ("x-forwarded-for", None),
             ("x-forwarded-host", None),
@@ -402,8 +436,10 @@ mod tests {
         .map(|(n, v)| ((*n).to_owned(), v.map(str::to_owned)))
         .collect();
         assert_eq!(edits, expected);
-        let edits = forwarding_edits(&request("/v1", &[("x-method-override", "GET")]).headers, None);
-        assert_eq!(edits, vec![("x-method-override".to_owned(), None)], "no address: nothing written");
+        let forwarding = Caller { forward_api_key: true, ..caller };
+        let edits = forwarding_edits(&request("/v1", &[("x-method-override", "GET")]).headers, None, &forwarding);
+        let expected = vec![("x-payseal-key-id".to_owned(), Some("k".to_owned())), ("x-method-override".to_owned(), None)];
+        assert_eq!(edits, expected, "the key forwarded when configured; no address: nothing written");
     }
 
     fn answer(status: u16) -> StoredResponse {
