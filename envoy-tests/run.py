@@ -24,7 +24,11 @@
     path parameters, dot and empty segments, fields sent twice are refused
     and the upstream receives nothing; a route prefix matches in any case and
     on whole segments; client-sent forwarding headers never reach the
-    upstream.
+    upstream;
+  * a signature is accepted once (`signing.md`), with the test-clock build on
+    a vm_id of its own: the same signed request retried with the same
+    idempotency key gets the idempotency answer, and under a new key (which
+    the DVPay MAC does not cover) it is refused `replayed_signature`.
 
 Refusal bodies must be byte-identical to the Extism plugin's: the plugin's
 own `check_request`, run natively by the oracle, gives the expected bytes.
@@ -327,6 +331,11 @@ def dvpay_cases(test_wasm: str, access_log: str) -> tuple[list[Case], list[str],
     vectors = json.loads((VECTORS / "dvpay.json").read_text())
     cases, listeners, senders = [], [], []
     ports: dict[str, int] = {}
+    # A signature is accepted once per store (its replay mark lives in the
+    # vm_id's shared data). Vectors that accept the same signature (the same
+    # body and timestamp, in either hex case) are independent cases, so each
+    # later one is sent to a listener with a vm_id of its own.
+    accepted: dict[str, int] = {}
     for raw in vectors["cases"]:
         case = Case(f"dvpay-route/{raw.get('name')}")
         cases.append(case)
@@ -348,11 +357,16 @@ def dvpay_cases(test_wasm: str, access_log: str) -> tuple[list[Case], list[str],
             "routes": [{"prefix": SIGNED_PATH, "methods": ["POST"], "signed": True}],
             "signed_requests": {"secrets": {"k_signed": secrets}, "tolerance": tolerance},
         }
-        config_key = json.dumps([now, sections], sort_keys=True)
+        use = 0
+        if expected["ok"]:
+            use = accepted.get(signature.lower(), 0)
+            accepted[signature.lower()] = use + 1
+        vm_id = "payseal-test" if use == 0 else f"payseal-test-{use}"
+        config_key = json.dumps([now, sections, vm_id], sort_keys=True)
         if config_key not in ports:
             ports[config_key] = env.free_port()
             config = dict(sections, clock={"fixed_now": now})
-            flt = env.payseal_filter(config, test_wasm, vm_id="payseal-test")
+            flt = env.payseal_filter(config, test_wasm, vm_id=vm_id)
             listeners.append(env.listener(f"dvpay_{len(ports)}", ports[config_key], access_log, [flt, env.buffer_filter()]))
         idem = str(uuid.uuid4())
         signed_headers = {
@@ -464,9 +478,12 @@ class Release:
             refusal_checks(case, 401, "bad_signature", "AUTHENTICATION_FAILED")
 
         def good_unbuffered(case):
-            case.response = self.signed(case, int(time.time()), body, port=self.no_xff_port)
+            # Another body than `good`'s: within one second the same body
+            # would carry the same signature, which is accepted once.
+            other = json.dumps({"orderId": "ORD-2", "refundAmount": 10.5}).encode()
+            case.response = self.signed(case, int(time.time()), other, port=self.no_xff_port)
             case.oracle_input = None
-            forwarded_checks(case, "k_signed", SIGNED_PATH, body)
+            forwarded_checks(case, "k_signed", SIGNED_PATH, other)
 
         def bad_unbuffered(case):
             case.response = self.signed(case, int(time.time()), body, "0" * 64, port=self.no_xff_port)
@@ -780,6 +797,97 @@ def gate_cases(release: Release) -> list[tuple[Case, object]]:
 
 
 # ---------------------------------------------------------------------------
+# A signature is accepted once (signing.md), with the test-clock build
+
+
+class ReplaySignatures:
+    """The DVPay-signed route at a fixed `now`, on a vm_id of its own. Marks
+    stay in shared data for the whole run (the clock does not move), so every
+    case signs a body of its own, and uses idempotency keys of its own."""
+
+    NOW = 1719500000
+
+    def __init__(self, test_wasm: str, access_log: str, upstream_port: int):
+        self.upstream_port = upstream_port
+        self.port = env.free_port()
+        self.sections = {
+            "keys": signed_keys(),
+            "routes": [{"prefix": SIGNED_PATH, "methods": ["POST"], "signed": True}],
+            "signed_requests": {"secrets": {"k_signed": [SIGNED_SECRET]}},
+        }
+        config = dict(self.sections, clock={"fixed_now": self.NOW})
+        flt = env.payseal_filter(config, test_wasm, vm_id="payseal-replay", plugin_name="payseal-replay")
+        self.listeners = [env.listener("replay", self.port, access_log, [flt, env.buffer_filter()])]
+
+    def count(self, key: str) -> int:
+        return http1(self.upstream_port, "GET", f"/__count?key={key}", []).json()["count"]
+
+    def send(self, x_case: str, body: bytes, key: str, signature: str | None = None) -> Response:
+        ts = str(self.NOW)
+        headers = [
+            ("x-case", x_case),
+            ("x-api-key", SIGNED_KEY),
+            ("x-timestamp", ts),
+            ("x-signature", signature or dvpay_signature(SIGNED_SECRET, body, ts)),
+            ("x-idempotent-key", key),
+        ]
+        return http1(self.port, "POST", SIGNED_PATH, headers, body)
+
+    def cases(self) -> list[tuple[Case, object]]:
+        out = []
+
+        def add(name, run):
+            out.append((Case(f"replay/{name}"), run))
+
+        def payload(case) -> bytes:
+            # A body, hence a signature, of this case's own.
+            return json.dumps({"orderId": f"ORD-{case.id}", "refundAmount": 10.5}).encode()
+
+        def forwarded_once(case, body, key) -> Response:
+            # The first use, under an x-case of its own: the case's access-log
+            # entry is the request under test.
+            first = self.send(uuid.uuid4().hex, body, key)
+            expect(first.status == 200 and first.header("x-upstream") == "payseal-tests",
+                   f"first use: {first.status} {first.body[:200]!r}")
+            expect(self.count(key) == 1, f"first use executed {self.count(key)} times")
+            return first
+
+        def retried(case):
+            # The same signed request with the same idempotency key: no
+            # replay of the signature, the idempotency answer.
+            body, key = payload(case), str(uuid.uuid4())
+            first = forwarded_once(case, body, key)
+            case.response = again = self.send(case.id, body, key)
+            expect((again.status, again.body) == (first.status, first.body), f"retry {again.status} {again.body!r}")
+            expect(again.header("x-upstream") == "payseal-tests", "the replay lost the stored headers")
+            expect(self.count(key) == 1, f"executed {self.count(key)} times")
+
+            def check(log):
+                expect(log.get("reason") == "idempotent_replay", f"reason {log.get('reason')!r}")
+
+            case.checks.append(check)
+
+        def refused_under(case, signature_of=lambda sig: sig):
+            body, key, other = payload(case), str(uuid.uuid4()), str(uuid.uuid4())
+            forwarded_once(case, body, key)
+            signature = signature_of(dvpay_signature(SIGNED_SECRET, body, str(self.NOW)))
+            # The DVPay MAC does not cover the idempotency key: a captured
+            # request sent again under a fresh one verifies, and is a replay.
+            case.response = self.send(case.id, body, other, signature)
+            refusal_checks(case, 401, "replayed_signature", "AUTHENTICATION_FAILED")
+            r = case.response
+            expect(r.status == 401 and r.json().get("message") == "The request signature was already used.",
+                   f"second use: {r.status} {r.body[:200]!r}")
+            expect((self.count(key), self.count(other)) == (1, 0),
+                   f"the upstream executed {self.count(key)} + {self.count(other)} times")
+
+        add("retried-with-its-idempotency-key-gets-the-idempotency-answer", retried)
+        add("signature-under-a-new-idempotency-key-refused", refused_under)
+        add("signature-in-other-hex-case-refused", lambda case: refused_under(case, str.upper))
+        return out
+
+
+# ---------------------------------------------------------------------------
 # tests/vectors/idempotency.json, step by step, through the release build
 
 IDEM_TOP = {"scheme", "spec", "generated_by", "set", "cases"}
@@ -975,7 +1083,8 @@ def main() -> int:
         d_cases, d_listeners, d_senders = dvpay_cases(args.test_wasm, access_log)
         release = Release(args.wasm, access_log, upstream_port, admin_port)
         idem = IdempotencyVectors(args.wasm, access_log, upstream_port)
-        listeners = k_listeners + d_listeners + release.listeners + idem.listeners
+        replayed = ReplaySignatures(args.test_wasm, access_log, upstream_port)
+        listeners = k_listeners + d_listeners + release.listeners + idem.listeners + replayed.listeners
         yaml_text = env.bootstrap(admin_port, upstream_port, listeners)
         # Two workers: a claim must hold across VMs, not only within one.
         env.start_envoy(work, yaml_text, admin_port, concurrency=2)
@@ -991,7 +1100,7 @@ def main() -> int:
                 else:
                     case.fail(f"request failed: {e!r}")
         results += k_cases + d_cases
-        for case, run in release.cases() + gate_cases(release) + idem.cases():
+        for case, run in release.cases() + gate_cases(release) + idem.cases() + replayed.cases():
             results.append(case)
             try:
                 run(case)

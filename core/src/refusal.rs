@@ -47,6 +47,14 @@ impl Refusal {
         message: "A header that must appear once was sent more than once.",
     };
 
+    /// A request signature used a second time (`signing.md`): 401.
+    pub const REPLAYED_SIGNATURE: Self = Self {
+        status: 401,
+        code: "AUTHENTICATION_FAILED",
+        reason: "replayed_signature",
+        message: "The request signature was already used.",
+    };
+
     /// The body is over the runtime's limit: 413, before anything is checked
     /// with it.
     pub const BODY_TOO_LARGE: Self = Self {

@@ -177,9 +177,17 @@ impl Filter {
         self.config.as_deref().and_then(|loaded| loaded.as_ref().ok())
     }
 
-    /// Forwards a request that passed the gate; with an idempotency key,
-    /// claims it first. `body` is what the fingerprint covers.
+    /// Forwards a request that passed the gate. A signed request first
+    /// claims its signature's replay mark (a signature is accepted once);
+    /// with an idempotency key, it then claims the key. `body` is what the
+    /// fingerprint covers.
     fn forward(&mut self, config: &Config, request: &Request, forward: Forward, body: &[u8]) -> Action {
+        if let Some(guard) = &forward.replay {
+            let claim = store::claim_mark(&Shared, guard, now(config));
+            if let Err(refusal) = gate::replay_verdict(guard, claim) {
+                return refuse(refusal);
+            }
+        }
         let Some(key) = forward.idempotency_key else { return Action::Continue };
         let request = IdempotentRequest {
             key: &key,

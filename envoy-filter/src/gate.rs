@@ -12,10 +12,11 @@
 use std::net::{IpAddr, SocketAddr};
 
 use payseal_core::Refusal;
-use payseal_core::gate::{Admitted, CanonicalTarget, Forward, Gate, Head, forward};
+use payseal_core::gate::{Admitted, CanonicalTarget, Forward, Gate, Head, ReplayGuard, forward};
 use payseal_core::idempotency::{StoredResponse, UpstreamOutcome};
 
 use crate::config::Config;
+use crate::store::MarkClaim;
 
 /// What Envoy told the filter about a request before its body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,12 +88,32 @@ pub fn head(config: &Config, request: &Request) -> Result<Admitted, Refusal> {
     Ok(admitted)
 }
 
-/// The body checks of [`Gate::body`] for an admitted request.
+/// The body checks of [`Gate::body`] for an admitted request. On a signed
+/// route the [`Forward`] carries the signature's [`ReplayGuard`]: its mark
+/// is claimed ([`crate::store::claim_mark`]) and judged ([`replay_verdict`])
+/// before the idempotency claim.
 ///
 /// # Errors
 /// The core's refusal for the first failing check.
 pub fn body(config: &Config, request: &Request, admitted: Admitted, body: &[u8]) -> Result<Forward, Refusal> {
     gate(config).body(&request.head(), admitted, body)
+}
+
+/// What a claim of `guard`'s mark means for the request: claimed, or a held
+/// mark the guard lets through (the same request retried with the same
+/// idempotency key) → go on to the idempotency claim; a held mark it does
+/// not → the core's `replayed_signature`; a claim that could not be written
+/// → [`Refusal::IDEMPOTENCY_UNAVAILABLE`] (fail closed: a signed request is
+/// never forwarded unguarded).
+///
+/// # Errors
+/// [`Refusal::REPLAYED_SIGNATURE`] or [`Refusal::IDEMPOTENCY_UNAVAILABLE`].
+pub fn replay_verdict(guard: &ReplayGuard, claim: MarkClaim) -> Result<(), Refusal> {
+    match claim {
+        MarkClaim::Claimed => Ok(()),
+        MarkClaim::Held(held) => guard.judge(&held),
+        MarkClaim::Failed => Err(Refusal::IDEMPOTENCY_UNAVAILABLE),
+    }
 }
 
 /// The address in Envoy's `source.address` property: `ip:port`,
@@ -373,6 +394,32 @@ mod tests {
         let forward = body(&c, &keyed, head(&c, &keyed).unwrap(), payload).unwrap();
         assert_eq!(forward.idempotency_key.as_deref(), Some("k1"));
         assert_eq!(forward.target.as_str(), "/pay");
+    }
+
+    #[test]
+    fn a_signed_request_is_accepted_once() {
+        let c = config(r#","routes":[{"prefix":"/pay","signed":true}],"signed_requests":{"secrets":{"k":["dvp_sec_7Hq2Lm9Xc4Rt8Vb1"]}}"#);
+        let payload = br#"{"orderId":123,"refundAmount":10.5}"#;
+        let sent = |signature: &str, idempotency_key: &str| {
+            let r = request("/pay", &[
+                ("x-api-key", LIVE),
+                ("x-timestamp", "1719500000"),
+                ("x-signature", signature),
+                ("x-idempotent-key", idempotency_key),
+            ]);
+            body(&c, &r, head(&c, &r).unwrap(), payload).unwrap().replay.expect("a signed route's guard")
+        };
+        let mac = "9fc39e440c4b1641d797d37db464c9f736185cdedcfbf05483352ba66160b350";
+        let store = crate::store::memory::Memory::default();
+        let claim = |guard: &ReplayGuard| replay_verdict(guard, crate::store::claim_mark(&store, guard, 1_719_500_000));
+        assert_eq!(claim(&sent(mac, "k1")), Ok(()), "first use");
+        assert_eq!(claim(&sent(mac, "k1")), Ok(()), "retried with its idempotency key: the idempotency answer decides");
+        assert_eq!(claim(&sent(mac, "k2")), Err(Refusal::REPLAYED_SIGNATURE), "under a fresh idempotency key");
+        assert_eq!(claim(&sent(&mac.to_ascii_uppercase(), "k3")), Err(Refusal::REPLAYED_SIGNATURE), "in other hex case");
+        assert_eq!(replay_verdict(&sent(mac, "k1"), MarkClaim::Failed), Err(Refusal::IDEMPOTENCY_UNAVAILABLE), "fails closed");
+        // An unsigned route has nothing to guard.
+        let other = request("/other", &[("x-api-key", LIVE)]);
+        assert_eq!(body(&c, &other, head(&c, &other).unwrap(), b"").unwrap().replay, None);
     }
 
     #[test]

@@ -15,10 +15,16 @@
 //! The decision (execute, replay, which 409) and the completion (store,
 //! release, or keep as outcome unknown) are the core's [`decide`] and
 //! [`finish`]; this module only reads and writes what they return.
+//!
+//! The replay marks of signed requests (the core's [`ReplayGuard`]) are
+//! records of the same buckets, claimed with the same compare-and-swap
+//! ([`claim_mark`]); whether a mark already held lets a request through is
+//! the guard's [`ReplayGuard::judge`].
 
 use std::collections::BTreeMap;
 
 use payseal_core::Refusal;
+use payseal_core::gate::ReplayGuard;
 use payseal_core::idempotency::{
     Completion, Decision, IdempotencyRecord, IdempotentRequest, StoredResponse, UpstreamOutcome, decide, finish,
 };
@@ -141,6 +147,40 @@ pub fn claim(store: &impl SharedStore, request: &IdempotentRequest<'_>, now: u64
         }
     }
     Claim::Refuse(Refusal::IDEMPOTENCY_UNAVAILABLE)
+}
+
+/// The answer to a claim of a signature's replay mark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum MarkClaim {
+    /// The mark is this request's: the signature was not used before.
+    Claimed,
+    /// A live mark was already there: [`ReplayGuard::judge`] it.
+    Held(IdempotencyRecord),
+    /// The bucket could not be read or written (past [`MAX_ATTEMPTS`]): the
+    /// request must not be forwarded unguarded.
+    Failed,
+}
+
+/// Claims `guard`'s mark at `now` if no live mark is held under its storage
+/// key: the claim-if-absent of [`claim`], on the same buckets. An expired
+/// mark counts as absent and is replaced.
+pub fn claim_mark(store: &impl SharedStore, guard: &ReplayGuard, now: u64) -> MarkClaim {
+    let key = bucket_key(&guard.storage_key);
+    for _ in 0..MAX_ATTEMPTS {
+        let Ok((mut bucket, cas)) = read(store, &key) else { return MarkClaim::Failed };
+        if let Some(held) = bucket.get(&guard.storage_key).filter(|record| record.is_live(now)) {
+            return MarkClaim::Held(held.clone());
+        }
+        bucket.retain(|_, record| record.is_live(now));
+        bucket.insert(guard.storage_key.clone(), guard.mark.clone());
+        match write(store, &key, &bucket, cas) {
+            Ok(()) => return MarkClaim::Claimed,
+            Err(StoreError::CasMismatch) => {}
+            Err(StoreError::Failed) => return MarkClaim::Failed,
+        }
+    }
+    MarkClaim::Failed
 }
 
 /// What became of a claim.
@@ -362,5 +402,83 @@ mod tests {
     fn a_missing_bucket_is_created() {
         let store = Memory::default();
         assert!(matches!(claim(&store, &req("K", "/pay", b"1"), 0, 10), Claim::Execute(_)));
+    }
+
+    fn guard(idempotency_key: &str) -> ReplayGuard {
+        // Signed at 100, accepted within 300 s: the mark counts until 401.
+        ReplayGuard::new("k", b"mac", Some(idempotency_key), 100, 300)
+    }
+
+    #[test]
+    fn a_mark_is_claimed_once_and_answered_while_live() {
+        let store = ready();
+        let first = guard("r-1");
+        assert_eq!(claim_mark(&store, &first, 100), MarkClaim::Claimed);
+        // The same request again: the held mark, which its guard lets through.
+        let MarkClaim::Held(held) = claim_mark(&store, &guard("r-1"), 200) else { panic!("claimed twice") };
+        assert_eq!(held, first.mark);
+        assert_eq!(guard("r-1").judge(&held), Ok(()));
+        // The signature under a fresh idempotency key: the first mark still holds, and it is a replay.
+        let MarkClaim::Held(held) = claim_mark(&store, &guard("r-2"), 400) else { panic!("claimed twice") };
+        assert_eq!(held, first.mark, "a losing claim writes nothing");
+        assert_eq!(guard("r-2").judge(&held), Err(Refusal::REPLAYED_SIGNATURE));
+    }
+
+    #[test]
+    fn an_expired_mark_is_replaced() {
+        let store = ready();
+        assert_eq!(claim_mark(&store, &guard("r-1"), 100), MarkClaim::Claimed);
+        let later = guard("r-2");
+        assert_eq!(claim_mark(&store, &later, 401), MarkClaim::Claimed, "the mark counts until its expiry");
+        let (bucket, _) = read(&store, &bucket_key(&later.storage_key)).unwrap();
+        assert_eq!(bucket.get(&later.storage_key), Some(&later.mark));
+    }
+
+    #[test]
+    fn a_racing_mark_claim_loses_to_the_first_writer() {
+        let store = ready();
+        // Between this request's read and its write, another worker claims the same signature.
+        *store.before_set.borrow_mut() = Some(Box::new(|s: &Memory| {
+            assert_eq!(claim_mark(s, &guard("r-2"), 100), MarkClaim::Claimed);
+        }));
+        assert_eq!(claim_mark(&store, &guard("r-1"), 100), MarkClaim::Held(guard("r-2").mark));
+    }
+
+    #[test]
+    fn marks_and_idempotency_records_share_buckets_without_touching() {
+        let store = ready();
+        let mark = guard("r-1");
+        // An idempotency key that falls into the mark's bucket.
+        let key = bucket_key(&mark.storage_key);
+        let other = (0..100 * BUCKETS)
+            .map(|i| format!("other-{i}"))
+            .find(|other| bucket_key(&req(other, "/pay", b"1").storage_key()) == key)
+            .unwrap();
+        let a = req(&other, "/pay", b"1");
+        assert_eq!(claim_mark(&store, &mark, 100), MarkClaim::Claimed);
+        let Claim::Execute(ticket) = claim(&store, &a, 100, DEFAULT_TTL) else { panic!() };
+        assert_eq!(complete(&store, &ticket, answered(201), 101), Completed::Stored);
+        assert!(matches!(claim_mark(&store, &mark, 102), MarkClaim::Held(_)));
+        assert_eq!(claim(&store, &a, 103, DEFAULT_TTL), Claim::Replay(response(201)));
+    }
+
+    /// A concurrent writer of `guard("r-1")`'s bucket before every `set`.
+    fn contend(s: &Memory) {
+        let key = bucket_key(&guard("r-1").storage_key);
+        let (bytes, _) = s.get(&key).unwrap();
+        s.set(&key, &bytes, None).unwrap();
+        *s.before_set.borrow_mut() = Some(Box::new(contend));
+    }
+
+    #[test]
+    fn a_mark_claim_that_cannot_be_written_fails() {
+        let store = ready();
+        let mark = guard("r-1");
+        store.set(&bucket_key(&mark.storage_key), b"not json", None).unwrap();
+        assert_eq!(claim_mark(&store, &mark, 100), MarkClaim::Failed);
+        // Every write loses its CAS: past the retry bound, the claim fails.
+        let store = ready();
+        *store.before_set.borrow_mut() = Some(Box::new(contend));
+        assert_eq!(claim_mark(&store, &mark, 100), MarkClaim::Failed);
     }
 }

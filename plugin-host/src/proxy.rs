@@ -230,6 +230,7 @@ impl Checked<'_> {
         let settings = &runtime.settings;
         let (text, base64) = body_fields(&body);
         input.body_pending = false;
+        let mut replay_claimed = false;
         input.body = text;
         input.body_base64 = base64;
         for _ in 0..MAX_CHECKS {
@@ -237,6 +238,20 @@ impl Checked<'_> {
                 Ok(output) => output,
                 Err(handled) => return handled,
             };
+            // A signed request's mark first (`signing.md`): once per request,
+            // before the idempotency decision acts.
+            if let Some(guard) = output.replay().filter(|_| !replay_claimed) {
+                replay_claimed = true;
+                match timed(shared, "claim", shared.store.claim(&guard.storage_key, &guard.mark, now)).await {
+                    Ok(Claim::Claimed) => {}
+                    Ok(Claim::Held(held)) => {
+                        if let Err(refusal) = guard.judge(&held) {
+                            return refused(refusal, "refused");
+                        }
+                    }
+                    Err(error) => return store_error(&error),
+                }
+            }
             match output {
                 CheckOutput::Refuse { refusal, .. } => return plugin_refusal(refusal, "refused"),
                 CheckOutput::Conflict { refusal, .. } => return plugin_refusal(refusal, "conflict"),

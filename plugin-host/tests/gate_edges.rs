@@ -250,3 +250,45 @@ async fn an_unknown_client_is_never_taken_for_the_proxy_in_front() {
     assert_eq!(known.status, 200, "{}", known.text());
     assert_eq!(upstream.last_headers().get("x-forwarded-for").unwrap(), "127.0.0.9");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_signature_is_accepted_once() {
+    use payseal_core::Secret;
+    use payseal_core::signing::dvpay;
+    const NOW: u64 = 1_719_500_000;
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(&upstream, dir.path(), "");
+    gateway.set_clock(NOW).await;
+    let body = br#"{"orderId":7,"refundAmount":10}"#;
+    let signed = |idempotency_key: &str| {
+        let made = dvpay::Signer::new(LIVE_KEY, &Secret::from_text("gate-edge-dvpay-secret")).sign(body, NOW, idempotency_key).unwrap();
+        made.headers.into_iter().map(|(n, v)| (n.to_owned(), v)).collect::<Vec<(String, String)>>()
+    };
+    let refs = |h: &[(String, String)]| h.iter().map(|(n, v)| (n.clone(), v.clone())).collect::<Vec<_>>();
+    let send_signed = |headers: Vec<(String, String)>| {
+        let url = gateway.url(REFUND);
+        async move {
+            let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            send(&url, "POST", &pairs, body).await
+        }
+    };
+    let first = send_signed(signed("refund-a")).await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    // The same request retried with its idempotency key: the stored answer.
+    let retried = send_signed(signed("refund-a")).await;
+    assert_eq!((retried.status, &retried.body), (201, &first.body));
+    // Captured and sent again under a fresh idempotency key (the DVPay MAC
+    // does not cover it): refused, never executed.
+    let mut captured = refs(&signed("refund-a"));
+    for (name, value) in &mut captured {
+        if name.eq_ignore_ascii_case("x-idempotent-key") {
+            *value = "refund-b".into();
+        }
+    }
+    let replayed = send_signed(captured).await;
+    assert_eq!(code_and_reason(&replayed), (401, "AUTHENTICATION_FAILED".to_owned()), "{}", replayed.text());
+    assert_eq!(replayed.json()["message"], "The request signature was already used.");
+    assert_eq!(gateway.requests("refused", "replayed_signature").await, 1);
+    assert_eq!(upstream.executions(), 1, "the refund ran more than once");
+}

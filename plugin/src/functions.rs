@@ -151,7 +151,7 @@ fn decide(
     let (key_id, environment) = allowed;
     let storage_key = request.storage_key();
     let Some(lookup) = lookup else {
-        return Ok(CheckOutput::Lookup { ok: true, key_id, environment, storage_key });
+        return Ok(CheckOutput::Lookup { ok: true, key_id, environment, storage_key, replay: None });
     };
     if lookup.storage_key != storage_key {
         // A record read under another key must never decide this request.
@@ -165,6 +165,7 @@ fn decide(
             environment,
             target,
             idempotency: Some(Claimed { storage_key, claim, ttl_seconds: ttl }),
+            replay: None,
         },
         Decision::Replay(response) => CheckOutput::Replay {
             ok: true,
@@ -176,6 +177,7 @@ fn decide(
                 body_base64: wire::encode_base64(&response.body),
                 headers: response.headers,
             },
+            replay: None,
         },
         Decision::Conflict(conflict) => CheckOutput::Conflict { ok: false, refusal: Refusal::from(conflict).into() },
     })
@@ -232,7 +234,7 @@ pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError
             CheckOutput::NeedBody { ok: true, key_id: allowed.key_id, environment: allowed.environment, target }
         } else {
             let (key_id, environment) = (Some(allowed.key_id), Some(allowed.environment));
-            CheckOutput::Execute { ok: true, key_id, environment, target: Some(target), idempotency: None }
+            CheckOutput::Execute { ok: true, key_id, environment, target: Some(target), idempotency: None, replay: None }
         };
         return Ok(output.reply("check_request"));
     }
@@ -255,9 +257,10 @@ pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError
             };
             decide(config, &request, input.idempotency.take(), input.now, allowed, Some(target.clone()))?
         }
-        None => CheckOutput::Execute { ok: true, key_id: allowed.0, environment: allowed.1, target: Some(target), idempotency: None },
+        None => CheckOutput::Execute { ok: true, key_id: allowed.0, environment: allowed.1, target: Some(target), idempotency: None, replay: None },
     };
-    Ok(output.reply("check_request"))
+    // A signed request's mark is claimed by the host before it acts.
+    Ok(output.with_replay(forward.replay).reply("check_request"))
 }
 
 /// The header name a host-read webcode travels under: a pseudo-header, so

@@ -3,6 +3,7 @@
 //! every Rust host (the gateway): a host matches variants, never strings.
 //! The JSON is the plugin README's.
 
+use payseal_core::gate::ReplayGuard;
 use payseal_core::idempotency::IdempotencyRecord;
 use payseal_core::{Environment, Refusal};
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,10 @@ pub enum CheckOutput {
         /// The claim to store first.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         idempotency: Option<Claimed>,
+        /// On a signed route: the signature's mark, to claim before anything
+        /// else ([`ReplayGuard`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replay: Option<ReplayGuard>,
     },
     /// Read the store under `storage_key` and call again with the record.
     Lookup {
@@ -96,6 +101,10 @@ pub enum CheckOutput {
         environment: Option<Environment>,
         /// Where to read.
         storage_key: String,
+        /// On a signed route: the signature's mark, to claim before anything
+        /// else ([`ReplayGuard`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replay: Option<ReplayGuard>,
     },
     /// Answer with the stored response; do not forward.
     Replay {
@@ -111,6 +120,10 @@ pub enum CheckOutput {
         status: u16,
         /// The stored answer.
         response: Replayed,
+        /// On a signed route: the signature's mark, to claim before anything
+        /// else ([`ReplayGuard`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replay: Option<ReplayGuard>,
     },
     /// Refused by the gate: path, fields, key, signature, a missing
     /// idempotency key.
@@ -132,6 +145,24 @@ pub enum CheckOutput {
 }
 
 impl CheckOutput {
+    /// The replay guard a body-checked answer carries, if any.
+    pub fn replay(&self) -> Option<&ReplayGuard> {
+        match self {
+            Self::Execute { replay, .. } | Self::Lookup { replay, .. } | Self::Replay { replay, .. } => replay.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The same answer carrying `guard` (on a signed route), for the host to
+    /// claim before acting on it; refusals and conflicts carry none.
+    #[must_use]
+    pub fn with_replay(mut self, guard: Option<ReplayGuard>) -> Self {
+        if let Self::Execute { replay, .. } | Self::Lookup { replay, .. } | Self::Replay { replay, .. } = &mut self {
+            *replay = guard;
+        }
+        self
+    }
+
     /// A refusal of the core's.
     pub fn refuse(refusal: Refusal) -> Self {
         Self::Refuse { ok: false, refusal: refusal.into() }

@@ -19,6 +19,7 @@
 
 mod fields;
 pub mod forward;
+mod replay;
 mod signed;
 mod target;
 
@@ -27,6 +28,7 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 pub use fields::{Field, SIGNATURE_FIELDS, single_valued};
+pub use replay::{MARK_ENDPOINT, ReplayGuard};
 pub use signed::SignedRequests;
 pub use target::{CanonicalTarget, MAX_TARGET_BYTES, prefix_covers};
 
@@ -101,6 +103,9 @@ pub struct Forward {
     /// The idempotency key to decide with ([`crate::idempotency::decide`]),
     /// when the route honours one.
     pub idempotency_key: Option<String>,
+    /// On a signed route: the mark to claim before the idempotency decision
+    /// ([`ReplayGuard`]); a claim that finds another is judged by it.
+    pub replay: Option<ReplayGuard>,
 }
 
 impl Gate<'_> {
@@ -140,19 +145,24 @@ impl Gate<'_> {
     /// The refusal of the first failing check.
     pub fn body<H: HeaderMap + ?Sized>(&self, head: &Head<'_, H>, admitted: Admitted, body: &[u8]) -> Result<Forward, Refusal> {
         let plan = self.routes.plan(head.method, admitted.target.path(), head.headers);
-        if let Some(signature) = plan.signature {
-            self.verify(head, &admitted, signature, body)?;
-        }
+        let signed = match plan.signature {
+            Some(signature) => Some(self.verify(head, &admitted, signature, body)?),
+            None => None,
+        };
         let idempotency_key = match plan.idempotency {
             IdempotencyPlan::Refuse(refusal) => return Err(refusal),
             IdempotencyPlan::Key(key) => Some(key),
             IdempotencyPlan::None => None,
         };
+        let replay = signed.map(|(signature, signed_at)| {
+            ReplayGuard::new(&admitted.allowed.key_id, &signature, idempotency_key.as_deref(), signed_at, self.signed.tolerance)
+        });
         Ok(Forward {
             key_id: admitted.allowed.key_id,
             environment: admitted.allowed.environment,
             target: admitted.target,
             idempotency_key,
+            replay,
         })
     }
 
@@ -167,26 +177,36 @@ impl Gate<'_> {
 
     /// A key without configured secrets gets the core's `invalid_secret` (a
     /// 500: the gateway's configuration, not the client, is at fault).
+    /// Answers the accepted signature's bytes and timestamp, for the replay
+    /// guard.
     fn verify<H: HeaderMap + ?Sized>(
         &self,
         head: &Head<'_, H>,
         admitted: &Admitted,
         signature: RouteSignature<'_>,
         body: &[u8],
-    ) -> Result<(), SignatureError> {
+    ) -> Result<(Vec<u8>, u64), SignatureError> {
         let clock = Clock { now: head.now, tolerance: self.signed.tolerance };
         let key_id = &admitted.allowed.key_id;
         match signature {
-            RouteSignature::Dvpay => match self.signed.dvpay.get(key_id) {
-                Some(verifier) => verifier.verify(body, head.headers, clock).map(drop),
-                None => dvpay::Verifier::new([]).verify(body, head.headers, clock).map(drop),
-            },
+            RouteSignature::Dvpay => {
+                match self.signed.dvpay.get(key_id) {
+                    Some(verifier) => verifier.verify(body, head.headers, clock).map(drop)?,
+                    None => dvpay::Verifier::new([]).verify(body, head.headers, clock).map(drop)?,
+                }
+                // Verified: a canonical timestamp and hex of either case.
+                let mac = first_value(head.headers, "x-signature").map(|s| s.trim().to_ascii_lowercase()).unwrap_or_default();
+                let signed_at = first_value(head.headers, "x-timestamp")
+                    .and_then(|t| crate::time::parse_unix_seconds(t.trim()))
+                    .unwrap_or(head.now);
+                Ok((hex::decode(mac).unwrap_or_default(), signed_at))
+            }
             RouteSignature::Rfc9421 { required } => {
                 let url = signed_url(head, &admitted.target);
                 let request = rfc9421::VerifyRequest { method: head.method, url: &url, headers: head.headers, body };
                 let required: Vec<&str> = required.iter().map(String::as_str).collect();
                 match self.signed.rfc9421.get(key_id) {
-                    Some(verifier) => verifier.verify(&request, &required, clock).map(drop),
+                    Some(verifier) => verifier.verify(&request, &required, clock).map(|v| (v.signature, v.created)),
                     None => Err(SignatureError::InvalidSecret("no RFC 9421 key is configured for this API key")),
                 }
             }

@@ -93,6 +93,18 @@ fn the_forwarded_target_is_the_checked_one() {
     let forward = f.gate().check(&head("/api/v1/order/%72efund?a=%2f", &h), body).unwrap();
     assert_eq!(forward.target.as_str(), "/api/v1/order/refund?a=%2f");
     assert_eq!((forward.key_id.as_str(), forward.idempotency_key.as_deref()), ("k_live", Some("r-1")));
+    // A signed route names the mark its signature leaves; the same signature
+    // under another idempotency key is a replay.
+    let guard = forward.replay.expect("a signed route has a replay guard");
+    let mut again = h.clone();
+    again.retain(|(n, _)| n != "X-Idempotent-Key");
+    again.push(("X-Idempotent-Key".into(), "r-2".into()));
+    let replayed = f.gate().check(&head("/api/v1/order/refund", &again), body).unwrap().replay.unwrap();
+    assert_eq!(replayed.storage_key, guard.storage_key);
+    assert_eq!(replayed.judge(&guard.mark), Err(Refusal::REPLAYED_SIGNATURE));
+    assert_eq!(guard.judge(&guard.mark), Ok(()));
+    let plain = f.gate().check(&Head { method: "GET", ..head("/api/v1/other", &h) }, b"").unwrap();
+    assert_eq!(plain.replay, None);
 }
 
 #[test]

@@ -45,6 +45,7 @@ mod sign;
 mod verify;
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 pub use digest::{DigestAlgorithm, content_digest};
 pub use sign::Signer;
@@ -166,6 +167,11 @@ pub struct Verified {
     pub label: String,
     /// Its `keyid`.
     pub key_id: String,
+    /// Its `created` parameter, unix seconds.
+    pub created: u64,
+    /// The signature's bytes as presented (decoded): what a replay guard
+    /// remembers, whatever base64 spelling carried them.
+    pub signature: Vec<u8>,
 }
 
 /// The MAC key of a secret: standard base64 (padding optional) of at least 16 bytes.

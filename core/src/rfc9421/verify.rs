@@ -128,7 +128,14 @@ impl Verifier {
             let Some(key_id) = &label.covered.key_id else { continue };
             let Some((_, key)) = self.keys.iter().find(|(id, _)| id == key_id) else { continue };
             match checks.run(label, key.as_ref()) {
-                Ok(()) => return Ok(Verified { label: String::from(label.name), key_id: key_id.clone() }),
+                Ok(()) => {
+                    return Ok(Verified {
+                        label: String::from(label.name),
+                        key_id: key_id.clone(),
+                        created: label.covered.created.unwrap_or_default(),
+                        signature: label.presented.to_vec(),
+                    });
+                }
                 Err(error) => {
                     first_error.get_or_insert(error);
                 }

@@ -13,6 +13,7 @@
 //! | key | type | value |
 //! | --- | --- | --- |
 //! | `P:idem:<env>:{<hash>}` | string | expiry + the core's `IdempotencyRecord` JSON |
+//! | `P:replay:{<hash>}` | string | a request signature's mark (the core's `ReplayGuard`), claimed like an idempotency record |
 //! | `P:entry:<key>` | string | expiry + the lifecycle entry's bytes |
 //! | `{P:keys}:record:<env>:<id>` | string | the core's `KeyRecord` JSON (a digest, never a key) |
 //! | `{P:keys}:ids` | set | every stored key record id |
