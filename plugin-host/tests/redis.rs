@@ -109,6 +109,57 @@ async fn two_gateways_execute_one_idempotency_key_once() {
 }
 
 // ---------------------------------------------------------------------------
+// A request signature is accepted once across gateways
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: scripts/test-redis.sh"]
+async fn a_signature_accepted_by_one_gateway_is_a_replay_at_the_other() {
+    use payseal_core::Secret;
+    use payseal_core::signing::dvpay;
+    const NOW: u64 = 1_719_500_000;
+    const REFUND: &str = "/external/v1/refund";
+    let url = redis_url();
+    let upstream = Upstream::start().await;
+    let prefix = prefix("replay");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let signed_config = |dir: &Path| {
+        let mut config = redis_config(&upstream, dir, &url, &prefix);
+        config.push_str(&toml_of(&json!({
+            "routes": [ { "prefix": REFUND, "methods": ["POST"], "signed": true } ],
+            "signed_requests": { "keys": [ { "key_id": "k_file", "secret_env": "PAYSEAL_TEST_SECRET" } ] },
+        })));
+        config
+    };
+    let env = [("PAYSEAL_TEST_SECRET", "redis-replay-dvpay-secret")];
+    let a = Gateway::start(dir_a.path(), &signed_config(dir_a.path()), &env);
+    let b = Gateway::start(dir_b.path(), &signed_config(dir_b.path()), &env);
+    a.set_clock(NOW).await;
+    b.set_clock(NOW).await;
+    let body = br#"{"orderId":9,"refundAmount":5}"#;
+    let made = dvpay::Signer::new(LIVE_KEY, &Secret::from_text("redis-replay-dvpay-secret")).sign(body, NOW, "refund-1").unwrap();
+    let headers = |idempotency_key: &'static str| -> Vec<(&'static str, String)> {
+        made.headers.iter().map(|(n, v)| if n.eq_ignore_ascii_case("x-idempotent-key") { (*n, idempotency_key.to_owned()) } else { (*n, v.clone()) }).collect()
+    };
+    let send_to = |gateway: &Gateway, idempotency_key: &'static str| {
+        let target = gateway.url(REFUND);
+        let h = headers(idempotency_key);
+        async move {
+            let pairs: Vec<(&str, &str)> = h.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            send(&target, "POST", &pairs, body).await
+        }
+    };
+    let first = send_to(&a, "refund-1").await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    // The same request retried through the other gateway: the stored answer.
+    let retried = send_to(&b, "refund-1").await;
+    assert_eq!((retried.status, &retried.body), (201, &first.body));
+    // The captured signature under a fresh idempotency key, at the other gateway.
+    let replayed = send_to(&b, "refund-2").await;
+    assert_eq!((replayed.status, replayed.json()["message"].as_str()), (401, Some("The request signature was already used.")), "{}", replayed.text());
+    assert_eq!(upstream.executions(), 1, "the refund ran more than once");
+}
+
+// ---------------------------------------------------------------------------
 // Revocations reach every gateway within the bound
 
 /// Sends to `gateway` with `key` until it is refused (401, or 503 while it
