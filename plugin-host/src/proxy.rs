@@ -183,7 +183,10 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
         CheckOutput::Refuse { refusal, .. } => return plugin_refusal(refusal, "refused"),
         _ => return protocol_error("an outcome a head cannot have"),
     };
-    if let Some(answered) = crate::tokens::gate::require_token(shared, tokens, parts, target.path()).await {
+    // The head admitted a key: a route that requires a token needs one its
+    // client issued for that key.
+    let admitted_key = key_id.as_deref().unwrap_or_default();
+    if let Some(answered) = crate::tokens::gate::require_token(shared, tokens, parts, target.path(), admitted_key).await {
         return Handled::new(answered.response, answered.outcome).reason(answered.reason).key_id(key_id);
     }
     let (body, held) = match read_body(shared, settings, &parts.headers, body).await {

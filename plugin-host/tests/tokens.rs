@@ -19,10 +19,12 @@ const API_KEY: &str = "sk_live_TokenGatewayKey00000000000000";
 const CLIENT_SECRET: &str = "cs_9n2hT4kQ7xVbLw0ZpRfYdG3sJ8uA1eMcQ";
 const TOKEN_PATH: &str = "/api/v1/auth/token";
 const PAYMENTS: &str = "/api/v1/payments";
+/// Another merchant's key, which the client's tokens do not work with.
+const OTHER_KEY: &str = "sk_live_OtherMerchantTokenKey0000000";
 
 fn config(upstream: &Upstream, dir: &std::path::Path, tokens_extra: &Value) -> String {
     let mut tokens = json!({
-        "clients": [ { "id": "shop", "secret_sha256": TokenDigest::of(CLIENT_SECRET.as_bytes()).to_hex() } ],
+        "clients": [ { "id": "shop", "secret_sha256": TokenDigest::of(CLIENT_SECRET.as_bytes()).to_hex(), "key_ids": ["k_live"] } ],
         "routes": [ { "prefix": PAYMENTS, "methods": ["POST"] } ],
     });
     for (name, value) in tokens_extra.as_object().unwrap() {
@@ -30,7 +32,7 @@ fn config(upstream: &Upstream, dir: &std::path::Path, tokens_extra: &Value) -> S
     }
     let mut config = base_config(upstream.addr, dir, "");
     config.push_str(&toml_of(&json!({
-        "keys": { "policy": { "accepted_formats": ["prefixed"] }, "records": [ record("k_live", API_KEY, "live") ] },
+        "keys": { "policy": { "accepted_formats": ["prefixed"] }, "records": [ record("k_live", API_KEY, "live"), record("k_other", OTHER_KEY, "live") ] },
         "tokens": tokens,
     })));
     config
@@ -221,6 +223,10 @@ async fn routes_require_both_headers_and_the_endpoint_answers_rfc_6749_errors() 
     let two = send(&gateway.url(PAYMENTS), "POST", &[("x-api-key", API_KEY), ("access-token", &access), ("access-token", &access)], b"{}").await;
     assert_refused(&two, 400, "INVALID_REQUEST");
     assert_eq!(two.json()["message"], "A header that must appear once was sent more than once.");
+    // A token works only with the API key its client names: not with
+    // another merchant's key.
+    let borrowed = pay(&gateway, Some(OTHER_KEY), Some(&access)).await;
+    assert_refused(&borrowed, 401, "INVALID_ACCESS_TOKEN");
     // Every spelling of a token route is the token route.
     for spelling in ["/api/v1/%70ayments", "/API/V1/PAYMENTS", "/api/v1/payments/"] {
         assert_refused(&send(&gateway.url(spelling), "POST", &[("x-api-key", API_KEY)], b"{}").await, 401, "INVALID_ACCESS_TOKEN");

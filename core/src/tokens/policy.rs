@@ -33,6 +33,11 @@ pub struct TokenClient {
     pub id: String,
     /// SHA-256 of the `client_secret`'s UTF-8 bytes.
     pub secret_sha256: TokenDigest,
+    /// The API-key records (ids) this client's access tokens work with: a
+    /// token presented with any other API key is refused, so one merchant's
+    /// token never opens another merchant's key. At least one.
+    #[serde(default)]
+    pub key_ids: Vec<String>,
 }
 
 /// A route that requires an access token: the core's route shape (`prefix`
@@ -101,6 +106,8 @@ pub enum TokenPolicyError {
     NoClients,
     /// A client id is empty or repeated; its index.
     ClientId(usize),
+    /// A client names no API key its tokens work with; its index.
+    ClientKeys(usize),
     /// A route prefix does not start with `/`; its index.
     RoutePrefix(usize),
 }
@@ -113,6 +120,7 @@ impl fmt::Display for TokenPolicyError {
             Self::Lifetime(field) => write!(f, "tokens.{field}: must be above 0"),
             Self::NoClients => f.write_str("tokens.clients: at least one client is needed"),
             Self::ClientId(i) => write!(f, "tokens.clients[{i}].id: empty or used twice"),
+            Self::ClientKeys(i) => write!(f, "tokens.clients[{i}].key_ids: name the API keys (record ids) its tokens work with"),
             Self::RoutePrefix(i) => write!(f, "tokens.routes[{i}].prefix: must start with /"),
         }
     }
@@ -274,6 +282,9 @@ impl TokenPolicy {
             if client.id.is_empty() || self.clients[..i].iter().any(|c| c.id == client.id) {
                 return Err(TokenPolicyError::ClientId(i));
             }
+            if client.key_ids.is_empty() {
+                return Err(TokenPolicyError::ClientKeys(i));
+            }
         }
         if let Some(i) = self.routes.iter().position(|r| !r.prefix.starts_with('/')) {
             return Err(TokenPolicyError::RoutePrefix(i));
@@ -367,10 +378,13 @@ impl TokenPolicy {
     /// Checks an access token (see [`check_access`]); a token of a client
     /// no longer configured is [`AccessRejection::Invalid`].
     ///
+    /// The token is good only with an API key its client names: `key_id` is
+    /// the id of the key the request was admitted with (checked first).
+    ///
     /// # Errors
     /// The reason it is refused.
-    pub fn check_access(&self, presented: &PresentedAccess, record: Option<&AccessRecord>, family: Option<&FamilyRecord>, now: u64) -> Result<(), AccessRejection> {
-        let record = record.filter(|r| self.client(&r.client_id).is_some());
+    pub fn check_access(&self, presented: &PresentedAccess, record: Option<&AccessRecord>, family: Option<&FamilyRecord>, now: u64, key_id: &str) -> Result<(), AccessRejection> {
+        let record = record.filter(|r| self.client(&r.client_id).is_some_and(|c| c.key_ids.iter().any(|k| k == key_id)));
         check_access(presented, record, family, now)
     }
 }

@@ -11,7 +11,7 @@ const SECRET: &str = "cs_9n2hT4kQ7xVbLw0ZpRfYdG3sJ8uA1eMc";
 
 fn policy() -> TokenPolicy {
     let json = format!(
-        r#"{{"clients":[{{"id":"shop","secret_sha256":"{}"}},{{"id":"other","secret_sha256":"{}"}}],
+        r#"{{"clients":[{{"id":"shop","secret_sha256":"{}","key_ids":["k_shop"]}},{{"id":"other","secret_sha256":"{}","key_ids":["k_other"]}}],
             "routes":[{{"prefix":"/api/v1/payments","methods":["post"]}}]}}"#,
         TokenDigest::of(SECRET.as_bytes()).to_hex(),
         TokenDigest::of(b"other-secret").to_hex()
@@ -141,7 +141,7 @@ fn an_older_token_revokes_the_family() {
     // And every access token of the family.
     for (token, record) in [(&first.access_token, &first.access), (&second.access_token, &second.access)] {
         let access = PresentedAccess::parse(token.expose()).unwrap();
-        assert_eq!(p.check_access(&access, Some(record), Some(&revoked), NOW + 30), Err(AccessRejection::Revoked));
+        assert_eq!(p.check_access(&access, Some(record), Some(&revoked), NOW + 30, "k_shop"), Err(AccessRejection::Revoked));
     }
     assert_eq!(revoked.revoked(NOW + 99).revoked_at, Some(NOW + 20), "the first revocation time stays");
 }
@@ -211,13 +211,13 @@ fn access_tokens_live_until_their_expiry() {
     let p = policy();
     let i = issued(&p);
     let access = PresentedAccess::parse(i.access_token.expose()).unwrap();
-    let check = |now| p.check_access(&access, Some(&i.access), Some(&i.family), now);
+    let check = |now| p.check_access(&access, Some(&i.access), Some(&i.family), now, "k_shop");
     assert_eq!(check(NOW), Ok(()));
     assert_eq!(check(NOW + 3_599), Ok(()));
     assert_eq!(check(NOW + 3_600), Err(AccessRejection::Expired));
     // A refresh leaves older access tokens valid until their own expiry.
     let next = rotate(&p, &i.family, &i.refresh_token, 9, NOW + 100);
-    assert_eq!(p.check_access(&access, Some(&i.access), Some(&next.family), NOW + 3_599), Ok(()));
+    assert_eq!(p.check_access(&access, Some(&i.access), Some(&next.family), NOW + 3_599, "k_shop"), Ok(()));
 }
 
 #[test]
@@ -226,15 +226,25 @@ fn unknown_or_mismatched_access_tokens_are_invalid() {
     let i = issued(&p);
     let other = p.issue(p.client("other").unwrap(), &entropy(50), NOW);
     let access = PresentedAccess::parse(i.access_token.expose()).unwrap();
-    assert_eq!(p.check_access(&access, None, Some(&i.family), NOW), Err(AccessRejection::Invalid));
-    assert_eq!(p.check_access(&access, Some(&i.access), None, NOW), Err(AccessRejection::Invalid));
-    assert_eq!(p.check_access(&access, Some(&other.access), Some(&i.family), NOW), Err(AccessRejection::Invalid));
-    assert_eq!(p.check_access(&access, Some(&i.access), Some(&other.family), NOW), Err(AccessRejection::Invalid));
+    assert_eq!(p.check_access(&access, None, Some(&i.family), NOW, "k_shop"), Err(AccessRejection::Invalid));
+    assert_eq!(p.check_access(&access, Some(&i.access), None, NOW, "k_shop"), Err(AccessRejection::Invalid));
+    assert_eq!(p.check_access(&access, Some(&other.access), Some(&i.family), NOW, "k_shop"), Err(AccessRejection::Invalid));
+    assert_eq!(p.check_access(&access, Some(&i.access), Some(&other.family), NOW, "k_shop"), Err(AccessRejection::Invalid));
     let wrong_client = AccessRecord { client_id: "other".into(), ..i.access.clone() };
-    assert_eq!(p.check_access(&access, Some(&wrong_client), Some(&i.family), NOW), Err(AccessRejection::Invalid));
+    assert_eq!(p.check_access(&access, Some(&wrong_client), Some(&i.family), NOW, "k_shop"), Err(AccessRejection::Invalid));
     let mut without = p.clone();
     without.clients.retain(|c| c.id != "shop");
-    assert_eq!(without.check_access(&access, Some(&i.access), Some(&i.family), NOW), Err(AccessRejection::Invalid));
+    assert_eq!(without.check_access(&access, Some(&i.access), Some(&i.family), NOW, "k_shop"), Err(AccessRejection::Invalid));
+}
+
+#[test]
+fn an_access_token_works_only_with_an_api_key_its_client_names() {
+    let p = policy();
+    let i = issued(&p);
+    let access = PresentedAccess::parse(i.access_token.expose()).unwrap();
+    assert_eq!(p.check_access(&access, Some(&i.access), Some(&i.family), NOW, "k_shop"), Ok(()));
+    // Another merchant's key with this client's token: refused like any bad token.
+    assert_eq!(p.check_access(&access, Some(&i.access), Some(&i.family), NOW, "k_other"), Err(AccessRejection::Invalid));
 }
 
 #[test]
@@ -317,13 +327,14 @@ type Change = fn(&mut TokenPolicy);
 #[test]
 fn unusable_sections_are_refused_by_field() {
     let p = policy();
-    let cases: [(Change, TokenPolicyError); 7] = [
+    let cases: [(Change, TokenPolicyError); 8] = [
         (|p| p.path = "token".into(), TokenPolicyError::Path),
         (|p| p.header = "Access Token".into(), TokenPolicyError::Header),
         (|p| p.access_ttl_seconds = 0, TokenPolicyError::Lifetime("access_ttl_seconds")),
         (|p| p.refresh_ttl_seconds = 0, TokenPolicyError::Lifetime("refresh_ttl_seconds")),
         (|p| p.clients.clear(), TokenPolicyError::NoClients),
         (|p| p.clients[1].id = "shop".into(), TokenPolicyError::ClientId(1)),
+        (|p| p.clients[0].key_ids.clear(), TokenPolicyError::ClientKeys(0)),
         (|p| p.routes = vec![TokenRoute { prefix: "api".into(), methods: vec![] }], TokenPolicyError::RoutePrefix(0)),
     ];
     for (change, error) in cases {

@@ -10,7 +10,7 @@ use crate::store::StoreError;
 
 /// `None` when the request carries a valid access token; otherwise the 401
 /// (or the 503 of a store that cannot answer).
-pub(super) async fn refusal(shared: &Shared, tokens: &Tokens, parts: &Parts) -> Option<Answered> {
+pub(super) async fn refusal(shared: &Shared, tokens: &Tokens, parts: &Parts, key_id: &str) -> Option<Answered> {
     let mut values = parts.headers.get_all(&tokens.header).iter();
     let presented = match (values.next(), values.next()) {
         (None, _) => Err(AccessRejection::Missing),
@@ -21,7 +21,7 @@ pub(super) async fn refusal(shared: &Shared, tokens: &Tokens, parts: &Parts) -> 
     let now = shared.clock.now();
     let checked = match presented {
         Ok(presented) => match read(shared, &presented, now).await {
-            Ok((record, family)) => tokens.policy.check_access(&presented, record.as_ref(), family.as_ref(), now),
+            Ok((record, family)) => tokens.policy.check_access(&presented, record.as_ref(), family.as_ref(), now, key_id),
             Err(error) => {
                 tracing::error!(%error, "cannot read an access token's records; failing closed");
                 return Some(Answered { response: crate::http::store_unavailable(), outcome: "store_error", reason: "" });

@@ -19,11 +19,13 @@ pub(crate) async fn endpoint(shared: &Shared, tokens: &Tokens, parts: &Parts, bo
 }
 
 /// The access-token check of a route that requires one, on the canonical
-/// `path`: `None` when the route needs none or the token is valid.
-pub(crate) async fn require_token(shared: &Shared, tokens: Option<&Tokens>, parts: &Parts, path: &str) -> Option<Answered> {
+/// `path`, for the request the API key `key_id` was admitted with (a token
+/// works only with the keys its client names): `None` when the route needs
+/// none or the token is valid.
+pub(crate) async fn require_token(shared: &Shared, tokens: Option<&Tokens>, parts: &Parts, path: &str, key_id: &str) -> Option<Answered> {
     let tokens = tokens?;
     if tokens.policy.requires_token(parts.method.as_str(), path) {
-        return check::refusal(shared, tokens, parts).await;
+        return check::refusal(shared, tokens, parts, key_id).await;
     }
     None
 }
