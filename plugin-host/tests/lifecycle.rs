@@ -409,6 +409,41 @@ async fn renewal_endpoint_refusals_rate_limit_and_grace() {
     }
 }
 
+/// An unknown `codeUrl` does the Argon2id work of a wrong password (against
+/// a dummy hash) but keeps its documented answer; a known one with a wrong
+/// password or account code keeps its 401. Timing is measured by
+/// `scripts/bench-renewal-timing.sh`, not asserted here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_code_url_and_a_wrong_password_keep_their_documented_answers() {
+    let upstream = Upstream::start().await;
+    let dir = tempdir();
+    let accounts = [account("RCV001", "ACC_PROD_001", true, &json!({}))];
+    let gateway = start(dir.path(), &config(&upstream, dir.path(), true, &accounts, None));
+    gateway.set_clock(NOW).await;
+    let refused = |answer: &Answer, status: u16, code: &str| {
+        assert_eq!((answer.status, answer.json()["code"].as_str()), (status, Some(code)), "{}", answer.text());
+        assert_eq!(answer.json()["status"], status);
+        assert!(answer.headers.get("retry-after").is_none());
+        assert!(!answer.text().contains("RCV001") && !answer.text().contains("ACC_PROD_001"), "{}", answer.text());
+    };
+    // Unknown code URL: with the right, a wrong or no password, and with a malformed form.
+    for body in [form("ACC_PROD_001", PASSWORD), form("ACC_PROD_001", "wrong"), form("ACC_UNKNOWN", "wrong"), "accountOperationCode=ACC_PROD_001".to_owned(), String::new()] {
+        refused(&renew(&gateway, "RCV999", &body).await, 400, "INVALID_SECRET_KEY_RECEPTION_URL_CODE");
+    }
+    // Known code URL: a wrong password and an unknown account answer alike.
+    refused(&renew(&gateway, "RCV001", &form("ACC_PROD_001", "wrong")).await, 401, "AUTHENTICATION_FAILED");
+    refused(&renew(&gateway, "RCV001", &form("ACC_UNKNOWN", PASSWORD)).await, 401, "AUTHENTICATION_FAILED");
+    // The dummy verification never renews anything; the account still can.
+    let renewed = renew(&gateway, "RCV001", &form("ACC_PROD_001", PASSWORD)).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.text());
+    let audit = admin(&gateway, "GET", "/lifecycle/audit", &Value::Null).await;
+    let audit_actions = actions(&audit.json());
+    assert_eq!(count(&audit_actions, "secret_renewed"), 1, "{audit_actions:?}");
+    for text in [audit.text(), gateway.log()] {
+        assert!(!text.contains(PASSWORD), "a password in the audit log or the log");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_20_renewals_has_one_winner() {
     let upstream = Upstream::start().await;

@@ -1,7 +1,9 @@
 //! `[lifecycle]` and `[[lifecycle.accounts]]` of `payseal.toml`.
 
 use std::fmt;
+use std::sync::OnceLock;
 
+use argon2::password_hash::phc::{Output, Salt};
 use argon2::{ARGON2ID_IDENT, PasswordHash};
 use payseal_core::Environment;
 use payseal_core::keys::{IpNet, KeyFormat};
@@ -39,6 +41,10 @@ pub struct LifecycleConfig {
     /// Merchant accounts that may renew their secret.
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    /// The dummy Argon2id PHC string of [`Self::dummy_password_argon2`],
+    /// derived once (at validation, i.e. config load).
+    #[serde(skip)]
+    dummy_password_argon2: OnceLock<String>,
 }
 
 impl Default for LifecycleConfig {
@@ -49,8 +55,32 @@ impl Default for LifecycleConfig {
             default_format: default_format(),
             delivery: DeliveryConfig::default(),
             accounts: Vec::new(),
+            dummy_password_argon2: OnceLock::new(),
         }
     }
+}
+
+/// The dummy hash when no account is configured: the argon2 crate's default
+/// parameters (m=19456, t=2, p=1, 32-byte output), a fixed salt and an
+/// all-zero output no password produces.
+const DEFAULT_DUMMY_PASSWORD_ARGON2: &str = "$argon2id$v=19$m=19456,t=2,p=1$cGF5c2VhbC1kdW1teS1zYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// Salt of a derived dummy hash.
+const DUMMY_SALT: &[u8] = b"payseal-dummy-salt";
+
+/// A PHC string with the Argon2id parameters (version, m, t, p, output
+/// length) of the first account's hash, a fixed salt and an all-zero output:
+/// verifying a password against it costs what verifying against that
+/// account's hash costs, and never succeeds.
+fn derive_dummy_password_argon2(accounts: &[AccountConfig]) -> String {
+    let derived = accounts.first().and_then(|account| {
+        let mut hash = PasswordHash::new(&account.password_argon2).ok()?;
+        let len = hash.hash.as_ref()?.len();
+        hash.salt = Some(Salt::new(DUMMY_SALT).ok()?);
+        hash.hash = Some(Output::new([0u8; Output::MAX_LENGTH].get(..len)?).ok()?);
+        Some(hash.to_string())
+    });
+    derived.unwrap_or_else(|| DEFAULT_DUMMY_PASSWORD_ARGON2.to_owned())
 }
 
 const fn default_attempts() -> u32 {
@@ -202,7 +232,19 @@ impl LifecycleConfig {
                 return Err(ConfigError::from_message(&format!("lifecycle.accounts[{i}]: code_url and operation_account_code must be unique")));
             }
         }
+        // Derived here, at load, not on the first unknown `codeUrl`.
+        self.dummy_password_argon2();
         Ok(())
+    }
+
+    /// An Argon2id PHC string no password matches, with the parameters of
+    /// the first account's hash (the crate's defaults without accounts).
+    /// The renewal endpoint verifies the presented password against it when
+    /// the `codeUrl` names no account, so that refusal costs the same
+    /// Argon2id work as a wrong password and timing does not tell which
+    /// codes exist.
+    pub fn dummy_password_argon2(&self) -> &str {
+        self.dummy_password_argon2.get_or_init(|| derive_dummy_password_argon2(&self.accounts))
     }
 
     /// The account renewing at `code_url`.
@@ -251,5 +293,22 @@ mod tests {
         let twice = format!("{}{}", account(""), account("").replace("\"ABC\"", "\"DEF\""));
         assert!(parse(&twice).unwrap_err().to_string().contains("unique"));
         assert!(parse("[delivery]\nattempts = 0\n").is_err());
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_first_accounts_parameters() {
+        use argon2::{Argon2, Params, PasswordVerifier as _};
+        let config = parse(&account("")).unwrap();
+        let dummy = PasswordHash::new(config.dummy_password_argon2()).unwrap();
+        let real = PasswordHash::new(HASH).unwrap();
+        assert_eq!((dummy.algorithm, dummy.version, &dummy.params), (real.algorithm, real.version, &real.params));
+        assert_eq!(dummy.hash.unwrap().len(), real.hash.unwrap().len());
+        assert!(Argon2::default().verify_password(b"anything", config.dummy_password_argon2()).is_err());
+        let none = parse("").unwrap();
+        let default = PasswordHash::new(none.dummy_password_argon2()).unwrap();
+        assert_eq!(default.algorithm, ARGON2ID_IDENT);
+        let (params, defaults) = (Params::try_from(&default).unwrap(), Params::default());
+        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (defaults.m_cost(), defaults.t_cost(), defaults.p_cost()));
+        assert_eq!(default.hash.unwrap().len(), Params::DEFAULT_OUTPUT_LEN);
     }
 }

@@ -4,14 +4,23 @@
 //! `{"operation_account_code","secret","expires_in"}`.
 //!
 //! Order: the `codeUrl` names a configured account (else 400
-//! `INVALID_SECRET_KEY_RECEPTION_URL_CODE`); the form has both fields (else
-//! 400 `INVALID_REQUEST`); the code and the Argon2id password are checked
+//! `INVALID_SECRET_KEY_RECEPTION_URL_CODE`, after the same Argon2id work as
+//! a wrong password: see below); the form has both fields (else 400
+//! `INVALID_REQUEST`); the code and the Argon2id password are checked
 //! together, the hash always computed, so timing does not tell which was
 //! wrong (401 `AUTHENTICATION_FAILED`); the account is active (403
 //! `SECRET_KEY_RECEPTION_URL_NOT_ACTIVE`); the account's rate-limit lease is
 //! taken atomically in the store (else 429 with `Retry-After`) — after
 //! authentication, so a stranger cannot use up a merchant's rotations, and
 //! before the new key is made, so of a burst exactly one renews.
+//!
+//! No enumeration by timing: an unknown `codeUrl` used to answer at once
+//! while a known one paid for an Argon2id verification, so response times
+//! listed the configured codes. Now an unknown `codeUrl` with a well-formed
+//! form reads and parses it the same way and verifies the password against
+//! [`super::LifecycleConfig::dummy_password_argon2`] (the first account's
+//! parameters, an output nothing matches), through the same semaphore and
+//! blocking pool, before it answers its documented 400.
 
 use std::sync::Arc;
 
@@ -106,18 +115,25 @@ async fn refuse(service: &Service<'_>, account: &AccountConfig, now: u64, refusa
 
 async fn renew(shared: &Arc<Shared>, runtime: &Runtime, code_url: &str, body: Incoming) -> Result<Response<ResponseBody>, Failure> {
     let lifecycle = Arc::clone(&runtime.lifecycle);
-    let account = lifecycle.config.account(code_url).ok_or(Failure::Refused(RenewalRefusal::UnknownCodeUrl))?;
+    let Some(account) = lifecycle.config.account(code_url) else {
+        // An unknown `codeUrl` does the work a known one does before its
+        // 401 (read and parse the form, one Argon2id verification with the
+        // accounts' parameters), so its timing does not reveal that no
+        // account has this code. A form a known code would refuse as
+        // malformed costs no hash there either. The answer stays the
+        // documented 400; the dummy verification never succeeds.
+        if let Ok(raw) = read_form(runtime, body).await
+            && let Ok(form) = parse_renewal_form(&raw)
+        {
+            let dummy = lifecycle.config.dummy_password_argon2().to_owned();
+            let _ = verify_password(dummy, form.password).await;
+        }
+        return Err(Failure::Refused(RenewalRefusal::UnknownCodeUrl));
+    };
     let form = parse_renewal_form(&read_form(runtime, body).await?).map_err(Failure::Refused)?;
     let service = Service::new(shared);
     let code_matches = form.account_operation_code == account.operation_account_code;
-    let hash = account.password_argon2.clone();
-    let password = form.password;
-    // Argon2id is deliberately slow: off the async threads, a few at a time.
-    let permit = VERIFICATIONS.acquire().await.map_err(|_| Failure::Internal(LifecycleError::Conflict))?;
-    let password_matches = tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
-        .await
-        .unwrap_or(false);
-    drop(permit);
+    let password_matches = verify_password(account.password_argon2.clone(), form.password).await?;
     let now = shared.clock.now();
     if !(code_matches && password_matches) {
         return Err(refuse(&service, account, now, RenewalRefusal::AuthenticationFailed).await);
@@ -148,6 +164,17 @@ async fn renew(shared: &Arc<Shared>, runtime: &Runtime, code_url: &str, body: In
     let mut response = json_response(200, Bytes::copy_from_slice(&body));
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// Whether `password` matches the Argon2id PHC string `hash`. Argon2id is
+/// deliberately slow: off the async threads, a few at a time.
+async fn verify_password(hash: String, password: Zeroizing<String>) -> Result<bool, Failure> {
+    let permit = VERIFICATIONS.acquire().await.map_err(|_| Failure::Internal(LifecycleError::Conflict))?;
+    let matches = tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
+        .await
+        .unwrap_or(false);
+    drop(permit);
+    Ok(matches)
 }
 
 /// `{"operation_account_code","secret","expires_in"}`, the answer and the delivery.
