@@ -3,10 +3,11 @@
 //! and writes the records (digests only) with the store's compare-and-swap
 //! entries, draws the random bytes, writes the audit events, and answers.
 //!
-//! Both run before the plugin: a request to the token endpoint is answered
-//! by the gateway and never forwarded; a request to a route that requires
-//! an access token is refused (401) without one, and otherwise goes on to
-//! the plugin's key check. The access-token header never reaches the
+//! A request to the token endpoint (on the canonical path) is answered by
+//! the gateway and never forwarded. On a route that requires an access
+//! token, the token is checked after the API key (`gate.md`, "Order") and
+//! must belong to a client that names that key (`key_ids`); without one the
+//! request is refused (401). The access-token header never reaches the
 //! upstream. A store error fails closed (503).
 //!
 //! Store keys: `tok:{<family>}:family` and `tok:{<family>}:at:<sha256>`,
