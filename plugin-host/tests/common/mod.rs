@@ -229,7 +229,9 @@ impl Gateway {
             // Keep draining so the child never blocks on a full pipe.
             for _ in lines {}
         });
-        let Ok(line) = rx.recv_timeout(Duration::from_mins(1)) else {
+        // Generous: on 2 cores, several gateways compiling the plugin at once
+        // (tests run in parallel) can take well over a minute to start.
+        let Ok(line) = rx.recv_timeout(Duration::from_mins(3)) else {
             let _ = child.kill();
             let _ = child.wait();
             panic!("the gateway did not start; its log:\n{}", std::fs::read_to_string(&log_path).unwrap_or_default());
