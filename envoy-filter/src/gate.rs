@@ -4,15 +4,15 @@
 //! [`Gate::head`] and [`Gate::body`], and maps Envoy's facts (its header list,
 //! `source.address`, `response.code_details`) to the core's types.
 //!
-//! One rule is Envoy's, not a check: Envoy forwards `:path` as sent and the
-//! filter cannot rewrite it, so a target that is not already in canonical
-//! form is refused (`gate.md`: "a runtime that cannot rewrite the target
+//! Envoy forwards `:path` as sent and the filter cannot rewrite it, so the
+//! gate runs with `forwards_as_sent`: the core refuses a target that is not
+//! already canonical (`gate.md`: "a runtime that cannot rewrite the target
 //! refuses any request whose target is not already canonical").
 
 use std::net::{IpAddr, SocketAddr};
 
 use payseal_core::Refusal;
-use payseal_core::gate::{Admitted, CanonicalTarget, Forward, Gate, Head, ReplayGuard, forward};
+use payseal_core::gate::{Admitted, Forward, Gate, Head, ReplayGuard, forward};
 use payseal_core::idempotency::{StoredResponse, UpstreamOutcome};
 
 use crate::config::Config;
@@ -66,26 +66,17 @@ pub fn gate(config: &Config) -> Gate<'_> {
         single_valued: &[],
         routes: &config.routes,
         signed: &config.signed_requests,
+        forwards_as_sent: true,
     }
 }
 
-/// The head checks of [`Gate::head`], and a target Envoy would forward in
-/// another spelling than the one checked refused first (path form is the
-/// first check of `gate.md`).
+/// The head checks of [`Gate::head`]; a target not canonical as sent is
+/// refused first (the gate's `forwards_as_sent`).
 ///
 /// # Errors
-/// The core's refusal for the first failing check;
-/// [`Refusal::PATH_NOT_CANONICAL`] for a target not canonical as sent.
+/// The core's refusal for the first failing check.
 pub fn head(config: &Config, request: &Request) -> Result<Admitted, Refusal> {
-    if CanonicalTarget::parse(&request.path).is_ok_and(|target| !target.is_as_sent(&request.path)) {
-        return Err(Refusal::PATH_NOT_CANONICAL);
-    }
-    let admitted = gate(config).head(&request.head())?;
-    // What every rule matched is what Envoy forwards, or nothing is.
-    if !admitted.target.is_as_sent(&request.path) {
-        return Err(Refusal::PATH_NOT_CANONICAL);
-    }
-    Ok(admitted)
+    gate(config).head(&request.head())
 }
 
 /// The body checks of [`Gate::body`] for an admitted request. On a signed

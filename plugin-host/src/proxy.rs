@@ -151,7 +151,7 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
     }
     if let Err(refusal) = declared_length(settings, &parts.headers) {
         // Known from the head: no need to check a key for a body never read.
-        return refused(refusal, if refusal.status == 413 { "too_large" } else { "bad_request" });
+        return body_refused(refusal);
     }
     let now = shared.clock.now();
     let headers: Vec<(&str, std::borrow::Cow<'_, str>)> =
@@ -315,6 +315,12 @@ fn plugin_refusal(refusal: RefusalOut, outcome: &'static str) -> Handled {
     Handled::new(json_response(refusal.status, refusal.body), outcome).reason(refusal.reason)
 }
 
+/// A refusal of the body (too large, unreadable), under its outcome for the
+/// metrics.
+fn body_refused(refusal: Refusal) -> Handled {
+    refused(refusal, if refusal.status == 413 { "too_large" } else { "bad_request" })
+}
+
 /// A refusal of the core's gate that the gateway applies before the plugin.
 fn refused(refusal: Refusal, outcome: &'static str) -> Handled {
     Handled::new(json_response(refusal.status, refusal.body()), outcome).reason(refusal.reason)
@@ -376,7 +382,7 @@ fn declared_length(settings: &Settings, headers: &HeaderMap) -> Result<Option<us
 async fn read_body(shared: &Shared, settings: &Settings, headers: &HeaderMap, body: Incoming) -> Result<(Bytes, BodyPermit), Handled> {
     let declared = match declared_length(settings, headers) {
         Ok(Some(length)) => length,
-        Err(refusal) => return Err(refused(refusal, if refusal.status == 413 { "too_large" } else { "bad_request" })),
+        Err(refusal) => return Err(body_refused(refusal)),
         // Chunked: the most it may become.
         Ok(None) if body.is_end_stream() => 0,
         Ok(None) => settings.max_body_bytes,
@@ -397,7 +403,7 @@ async fn read_body(shared: &Shared, settings: &Settings, headers: &HeaderMap, bo
     let capacity = if headers.contains_key(CONTENT_LENGTH) { declared } else { declared.min(CHUNKED_START_BYTES) };
     match tokio::time::timeout(settings.body_timeout, collect(body, capacity, settings.max_body_bytes)).await {
         Ok(Ok(bytes)) => Ok((bytes, permit)),
-        Ok(Err(refusal)) => Err(refused(refusal, if refusal.status == 413 { "too_large" } else { "bad_request" })),
+        Ok(Err(refusal)) => Err(body_refused(refusal)),
         Err(_) => Err(refused(Refusal::BODY_TIMEOUT, "client_timeout")),
     }
 }

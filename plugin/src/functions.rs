@@ -214,6 +214,8 @@ pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError
         single_valued: &single_valued,
         routes: &config.routes,
         signed: &config.signed_requests,
+        // The host forwards the `target` this call answers.
+        forwards_as_sent: false,
     };
     let head = Head {
         method: &input.method,

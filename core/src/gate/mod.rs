@@ -57,6 +57,10 @@ pub struct Gate<'a> {
     pub routes: &'a RoutePolicy,
     /// Per key, the secrets its signed routes are verified with.
     pub signed: &'a SignedRequests,
+    /// The runtime forwards the target as sent and cannot rewrite it (the
+    /// Envoy filter): a target not already canonical is refused, since the
+    /// upstream would read another spelling than the one checked.
+    pub forwards_as_sent: bool,
 }
 
 /// What a runtime knows of a request before its body.
@@ -117,6 +121,9 @@ impl Gate<'_> {
     /// The refusal of the first failing check.
     pub fn head<H: HeaderMap + ?Sized>(&self, head: &Head<'_, H>) -> Result<Admitted, Refusal> {
         let target = CanonicalTarget::parse(head.target)?;
+        if self.forwards_as_sent && !target.is_as_sent(head.target) {
+            return Err(Refusal::PATH_NOT_CANONICAL);
+        }
         let idempotency_headers = self.routes.idempotency().headers.iter().map(|h| Field::Token(h));
         let named = [Some(self.key_header), self.webcode_header].into_iter().flatten().chain(self.single_valued.iter().copied());
         single_valued(head.headers, named.map(Field::Token).chain(idempotency_headers))?;

@@ -52,6 +52,7 @@ impl Fixture {
             single_valued: &["access-token"],
             routes: &self.routes,
             signed: &self.signed,
+            forwards_as_sent: false,
         }
     }
 }
@@ -143,6 +144,17 @@ fn a_missing_idempotency_key_is_refused_on_the_head_when_nothing_is_verified_fir
     assert_eq!(f.gate().head(&head("/api/v1/pay", &h)), Err(Refusal::MISSING_IDEMPOTENCY_KEY));
     let plain = f.gate().head(&Head { method: "GET", ..head("/api/v1/other", &h) }).unwrap();
     assert!(!plain.needs_body, "a plain GET streams its body");
+}
+
+#[test]
+fn a_runtime_that_forwards_as_sent_refuses_other_spellings_first() {
+    let f = Fixture::new();
+    let gate = Gate { forwards_as_sent: true, ..f.gate() };
+    let none: [(String, String); 0] = [];
+    // Refused as a path before the (missing) key is looked at.
+    assert_eq!(gate.head(&head("/api/v1/order/%72efund", &none)), Err(Refusal::PATH_NOT_CANONICAL));
+    let h = pairs(&[("x-api-key", LIVE)]);
+    assert!(gate.head(&head("/api/v1/order/refund", &h)).is_ok());
 }
 
 #[test]
