@@ -7,7 +7,6 @@
 //! output, then the ratios built from the medians criterion just recorded.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use aes::Aes256;
 use base64::Engine as _;
@@ -16,6 +15,10 @@ use criterion::{Criterion, criterion_group};
 use payseal_core::redirect::{Kdf, Opener, Profile};
 use payseal_core::{Environment, Secret};
 use sha2::{Digest, Sha256};
+
+mod common;
+
+use common::median_ns;
 
 const NOW: u64 = 1_719_500_000;
 const SECRET: &str = "cs_live_4f8a1c2e9b7d6a5f3e2d1c0b";
@@ -91,25 +94,11 @@ fn legacy_open(c: &mut Criterion) {
 
 criterion_group!(benches, legacy_open);
 
-fn criterion_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
-    target.join("criterion")
-}
-
-/// Median of one benchmark, in nanoseconds, from criterion's estimates file.
-fn median_ns(function: &str) -> Option<f64> {
-    let path = criterion_dir().join(GROUP).join(function).join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
-
 fn print_ratios() {
     println!("\nlegacy-cbc open, {}-byte payload, as a multiple of opening a valid token (same run, medians)", PAYLOAD.len());
-    let baseline = median_ns("valid");
+    let baseline = median_ns(GROUP, "valid");
     for (function, what) in CASES {
-        match (median_ns(function), baseline) {
+        match (median_ns(GROUP, function), baseline) {
             (Some(s), Some(b)) => println!("{what:<50} x{:.2} ({s:.0} ns)", s / b),
             _ => println!("{what:<50} n/a"),
         }

@@ -8,7 +8,6 @@
 
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use aes_gcm::aead::Aead;
 use criterion::{Criterion, Throughput, criterion_group};
@@ -19,6 +18,10 @@ use payseal_core::rfc9421::{self, ParamValue, SignRequest, VerifyRequest};
 use payseal_core::signing::{Clock, cybersource, dvpay, standard_webhooks, stripe};
 use payseal_core::{Environment, Secret};
 use sha2::{Digest, Sha256};
+
+mod common;
+
+use common::median_ns;
 
 const NOW: u64 = 1_719_500_000;
 const NOW_SIGNED: i64 = 1_719_500_000;
@@ -128,20 +131,6 @@ fn key_check(c: &mut Criterion) {
 }
 
 criterion_group!(benches, signatures, redirect, key_check);
-
-fn criterion_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
-    target.join("criterion")
-}
-
-/// Median of one benchmark, in nanoseconds, from criterion's estimates file.
-fn median_ns(group: &str, function: &str) -> Option<f64> {
-    let path = criterion_dir().join(group.replace('/', "_")).join(function).join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["median"]["point_estimate"].as_f64()
-}
 
 fn print_ratios() {
     println!("\npayseal-core verify cost as a multiple of raw HMAC-SHA256 (same run, medians; lower is better)");
