@@ -13,7 +13,7 @@
 //! half-written.
 
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use extism::{CompiledPlugin, Manifest, Plugin, PluginBuilder, Wasm};
@@ -83,9 +83,9 @@ impl std::error::Error for CallError {}
 
 /// Instances of one configuration.
 pub struct PluginPool {
-    compiled: CompiledPlugin,
-    idle: Mutex<Vec<Plugin>>,
-    permits: Semaphore,
+    compiled: Arc<CompiledPlugin>,
+    idle: Arc<Mutex<Vec<Plugin>>>,
+    permits: Arc<Semaphore>,
     size: usize,
     acquire_timeout: Duration,
     view: Value,
@@ -134,7 +134,14 @@ impl PluginPool {
             view = described.get("config").cloned().unwrap_or(Value::Null);
             idle.push(plugin);
         }
-        Ok(Self { compiled, idle: Mutex::new(idle), permits: Semaphore::new(size), size, acquire_timeout, view })
+        Ok(Self {
+            compiled: Arc::new(compiled),
+            idle: Arc::new(Mutex::new(idle)),
+            permits: Arc::new(Semaphore::new(size)),
+            size,
+            acquire_timeout,
+            view,
+        })
     }
 
     /// Instances in the pool.
@@ -155,7 +162,7 @@ impl PluginPool {
     /// timeout; [`CallError::Failed`] for an error, trap, timeout or an
     /// output that is not `T`.
     pub async fn call<T: DeserializeOwned>(&self, function: &str, input: &[u8]) -> Result<T, CallError> {
-        let permit = tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
+        let permit = tokio::time::timeout(self.acquire_timeout, Arc::clone(&self.permits).acquire_owned())
             .await
             .map_err(|_| CallError::Busy)?
             .map_err(|_| CallError::Busy)?;
@@ -167,35 +174,32 @@ impl PluginPool {
         };
         // The call runs on the blocking pool, never on an async worker: a
         // slow call (a huge header to parse) cannot stall other requests or
-        // `/healthz`. The pool's permits bound how many run at once.
+        // `/healthz`. The pool's permits bound how many run at once. The
+        // task itself puts the instance back and releases its slot, so a
+        // caller that goes away mid-call (a client hanging up) cannot lose it.
         let (function_name, input) = (function.to_owned(), input.to_vec());
+        let (idle, compiled) = (Arc::clone(&self.idle), Arc::clone(&self.compiled));
         let called = tokio::task::spawn_blocking(move || {
             let result = plugin.call::<&[u8], &[u8]>(&function_name, &input).map(<[u8]>::to_vec).map_err(|e| classify(&e));
-            (plugin, result)
+            if matches!(result, Err((_, false))) {
+                let Ok(fresh) = Plugin::new_from_compiled(&compiled) else {
+                    permit.forget();
+                    return result;
+                };
+                plugin = fresh;
+            }
+            idle.lock().unwrap_or_else(PoisonError::into_inner).push(plugin);
+            drop(permit);
+            result
         })
         .await;
-        let Ok((mut plugin, called)) = called else {
-            // The call panicked: the instance went with it.
-            permit.forget();
-            return Err(CallError::Failed("panic".into()));
-        };
-        let result = match called {
+        // A panic took the instance and its slot with it.
+        let called = called.map_err(|_| CallError::Failed("panic".into()))?;
+        match called {
             Ok(output) => serde_json::from_slice::<T>(&output)
                 .map_err(|_| CallError::Failed(format!("{function} answered an unexpected output"))),
-            Err((kind, healthy)) => {
-                if !healthy {
-                    let Ok(fresh) = Plugin::new_from_compiled(&self.compiled) else {
-                        permit.forget();
-                        return Err(CallError::Failed(kind));
-                    };
-                    plugin = fresh;
-                }
-                Err(CallError::Failed(kind))
-            }
-        };
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(plugin);
-        drop(permit);
-        result
+            Err((kind, _)) => Err(CallError::Failed(kind)),
+        }
     }
 }
 
@@ -219,4 +223,33 @@ fn classify(error: &extism::Error) -> (String, bool) {
         "trap"
     };
     (kind.to_owned(), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_caller_that_goes_away_mid_call_does_not_lose_the_instance() {
+        let path = crate::demo::default_wasm_path();
+        let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("the plugin is not built ({}): {e}; run scripts/build-plugin.sh", path.display()));
+        let limits = PluginLimits { memory_max_pages: 1024, timeout: Duration::ZERO, fuel: 4_000_000_000 };
+        let pool = tokio::task::spawn_blocking(move || PluginPool::build(&wasm, "{}", 1, limits, Duration::from_secs(5))).await.unwrap().unwrap();
+        // Dropped as soon as the call is on the blocking pool, as when a
+        // client hangs up.
+        for _ in 0..5 {
+            let call = pool.call::<Value>("describe", b"");
+            tokio::pin!(call);
+            // Polled once (the call is handed to the blocking pool), then dropped.
+            tokio::select! {
+                biased;
+                _ = &mut call => {}
+                () = std::future::ready(()) => {}
+            }
+        }
+        // The one instance is still served.
+        for _ in 0..3 {
+            assert!(pool.call::<Value>("describe", b"").await.is_ok(), "the pool lost its instance");
+        }
+    }
 }
