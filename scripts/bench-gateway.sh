@@ -22,14 +22,9 @@
 # Release build (the bench only; tests use the dev profile). Logs at `warn`
 # in every gateway run, so the per-request log line does not weigh on either.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
 seconds=${1:-10}
 connections=64
 threads=2
-target_dir=${CARGO_TARGET_DIR:-target}
-case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk"
   apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
@@ -38,34 +33,12 @@ if ! command -v redis-server >/dev/null 2>&1; then
   echo "installing redis-server"
   apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
-bash scripts/build-plugin.sh >/dev/null
-cargo build --locked --release -q -p payseal-gateway
-payseal="$target_dir/release/payseal"
-wasm="$target_dir/wasm32-unknown-unknown/release/payseal_plugin.wasm"
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+# Redis, started later, is stopped after the gateways.
+bench_cleanup() {
   if [ -s "$work/redis.pid" ]; then kill "$(cat "$work/redis.pid")" 2>/dev/null || true; sleep 0.5; fi
-  wait 2>/dev/null || true
-  rm -rf "$work"
 }
-trap cleanup EXIT
-
-# wait_line FILE: the first line of FILE once written (at most 60 s).
-wait_line() {
-  for _ in $(seq 600); do
-    if [ -s "$1" ]; then head -n1 "$1"; return 0; fi
-    sleep 0.1
-  done
-  echo "no start line in $1" >&2
-  return 1
-}
-
-"$payseal" demo-upstream --listen 127.0.0.1:0 >"$work/upstream.out" 2>&1 &
-pids+=($!)
-upstream=$(wait_line "$work/upstream.out" | sed -E 's#.*http://([^ ]+).*#\1#')
+source "$(dirname "$0")/bench-lib.sh"
+start_demo_upstream
 
 live_key=sk_live_BenchLiveKey000000000000000000
 digest=$(printf '%s' "$live_key" | sha256sum | cut -d' ' -f1)

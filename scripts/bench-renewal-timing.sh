@@ -11,38 +11,9 @@
 #
 #   scripts/bench-renewal-timing.sh [N]      (N defaults to 30)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
 n=${1:-30}
-target_dir=${CARGO_TARGET_DIR:-target}
-case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-
-bash scripts/build-plugin.sh >/dev/null
-cargo build --locked --release -q -p payseal-gateway
-payseal="$target_dir/release/payseal"
-wasm="$target_dir/wasm32-unknown-unknown/release/payseal_plugin.wasm"
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_line() {
-  for _ in $(seq 600); do
-    if [ -s "$1" ]; then head -n1 "$1"; return 0; fi
-    sleep 0.1
-  done
-  echo "no start line in $1" >&2
-  return 1
-}
-
-"$payseal" demo-upstream --listen 127.0.0.1:0 >"$work/upstream.out" 2>&1 &
-pids+=($!)
-upstream=$(wait_line "$work/upstream.out" | sed -E 's#.*http://([^ ]+).*#\1#')
+source "$(dirname "$0")/bench-lib.sh"
+start_demo_upstream
 
 phc=$(printf 'bench renewal password\n' | "$payseal" keys hash-password)
 cat >"$work/payseal.toml" <<TOML
