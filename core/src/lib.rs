@@ -18,6 +18,7 @@ pub mod refusal;
 pub mod routes;
 mod secret;
 pub mod signing;
+pub mod throttle;
 pub mod time;
 pub mod tokens;
 

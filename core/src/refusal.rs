@@ -55,6 +55,16 @@ impl Refusal {
         message: "The request signature was already used.",
     };
 
+    /// 429 `TOO_MANY_ATTEMPTS`: the client or the credential it tried is
+    /// locked out after repeated failed authentication
+    /// ([`crate::throttle`]); sent with `Retry-After`.
+    pub const THROTTLED: Self = Self {
+        status: 429,
+        code: "TOO_MANY_ATTEMPTS",
+        reason: "throttled",
+        message: "Too many failed attempts; retry after the time in Retry-After.",
+    };
+
     /// The body is over the runtime's limit: 413, before anything is checked
     /// with it.
     pub const BODY_TOO_LARGE: Self = Self {

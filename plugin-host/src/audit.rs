@@ -43,6 +43,9 @@ pub enum AuditAction {
     TokenFamilyRevoked,
     /// An operator released an idempotency key whose outcome was unknown.
     IdempotencyReleased,
+    /// A client address or credential was locked out after repeated failed
+    /// authentication (one event per lock-out, never one per failure).
+    LockedOut,
 }
 
 /// One event of the log.

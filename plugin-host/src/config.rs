@@ -165,6 +165,9 @@ pub struct ServerConfig {
     /// (for measuring the cost of the checks; never in production).
     #[serde(default = "default_true")]
     pub checks: bool,
+    /// Throttling of failed authentication on this listener (on by default).
+    #[serde(default)]
+    pub throttle: crate::throttle::ThrottleConfig,
 }
 
 impl Default for ServerConfig {
@@ -183,6 +186,7 @@ impl Default for ServerConfig {
             client_ip_header: ClientIpHeader::default(),
             public_origin: None,
             checks: true,
+            throttle: crate::throttle::ThrottleConfig::default(),
         }
     }
 }
@@ -484,6 +488,7 @@ impl FileConfig {
         Upstream::parse(&self.upstream.url)?;
         self.store.validate()?;
         self.trusted_proxies()?;
+        self.server.throttle.budgets()?;
         self.lifecycle.validate()?;
         let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", s.secret_env.is_some(), s.secret_file.is_some()));
         let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", s.secret_env.is_some(), s.secret_file.is_some()));

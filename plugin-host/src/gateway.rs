@@ -96,6 +96,8 @@ pub struct Settings {
     pub public_origin: Option<String>,
     /// The token endpoint and the routes that require an access token.
     pub tokens: Option<Arc<crate::tokens::Tokens>>,
+    /// Failed-authentication budgets; `None`: throttling is off.
+    pub throttle: Option<crate::throttle::Budgets>,
 }
 
 /// One configuration, ready to serve.
@@ -131,6 +133,9 @@ pub struct Shared {
     pub store_watch: StoreWatch,
     /// KiB of request bodies that may be held at once (`server.max_bodies_bytes`).
     pub body_budget: Arc<tokio::sync::Semaphore>,
+    /// The lock-outs of failed authentication this gateway knows of; kept
+    /// across reloads.
+    pub lockouts: crate::throttle::Lockouts,
     source: ConfigSource,
     env: EnvLookup,
     reload_lock: Mutex<()>,
@@ -173,6 +178,7 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         api_key_header: None,
         public_origin: config.server.public_origin.as_ref().map(|o| o.trim_end_matches('/').to_owned()),
         tokens: config.tokens.as_ref().map(|t| crate::tokens::Tokens::new(t).map(Arc::new)).transpose()?,
+        throttle: config.server.throttle.budgets().map_err(|e| e.to_string())?,
     };
     let lifecycle = Arc::new(crate::lifecycle::Lifecycle::from_config(&config.lifecycle, env)?);
     if !config.server.checks {
@@ -333,6 +339,7 @@ impl Shared {
             ready: AtomicBool::new(true),
             store_watch,
             body_budget: Arc::new(tokio::sync::Semaphore::new(config.server.max_bodies_bytes / 1024)),
+            lockouts: crate::throttle::Lockouts::default(),
             source,
             env,
             reload_lock: Mutex::new(()),

@@ -21,6 +21,7 @@ pub mod tokens;
 pub mod upstream;
 pub mod store_config;
 pub mod store_watch;
+pub mod throttle;
 
 pub use config::{ConfigError, FileConfig};
 pub use gateway::{ConfigSource, Shared};

@@ -9,6 +9,10 @@
 //! - `payseal_store_op_seconds{op}`: store operation latency.
 //! - `payseal_upstream_seconds`: time to the upstream's answer head.
 //! - `payseal_reloads_total{result}`, `payseal_swept_records_total`.
+//! - `payseal_auth_failures_total{surface}`: failed authentication counted
+//!   by the throttle (`request`, `token`, `renewal`);
+//!   `payseal_throttled_total{surface}`: requests answered 429 because their
+//!   client or credential was locked out.
 //! - `payseal_store_ready` (1 while the store answers and the key set is
 //!   confirmed current, as `/readyz`), `payseal_key_set_fresh` (0 while
 //!   checked requests are refused because a shared key set is unconfirmed).
@@ -39,6 +43,11 @@ struct OpLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SurfaceLabels {
+    surface: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
 }
@@ -63,6 +72,8 @@ pub struct Metrics {
     upstream: Histogram,
     reloads: Family<ResultLabels, Counter>,
     swept: Counter,
+    auth_failures: Family<SurfaceLabels, Counter>,
+    throttled: Family<SurfaceLabels, Counter>,
     store_ready: Gauge,
     key_set_fresh: Gauge,
 }
@@ -89,11 +100,15 @@ impl Metrics {
         registry.register("upstream_seconds", "Time to the upstream's response head", upstream.clone());
         registry.register("reloads", "Configuration reloads by result", reloads.clone());
         registry.register("swept_records", "Expired idempotency records deleted", swept.clone());
+        let auth_failures = Family::<SurfaceLabels, Counter>::default();
+        let throttled = Family::<SurfaceLabels, Counter>::default();
+        registry.register("auth_failures", "Failed authentication counted by the throttle, by surface", auth_failures.clone());
+        registry.register("throttled", "Requests answered 429 because their client or credential was locked out", throttled.clone());
         let store_ready = Gauge::default();
         let key_set_fresh = Gauge::default();
         registry.register("store_ready", "1 while the store answers and the key set is current (as /readyz)", store_ready.clone());
         registry.register("key_set_fresh", "0 while a shared key set is unconfirmed and checked requests are refused", key_set_fresh.clone());
-        Self { registry, requests, plugin, store, upstream, reloads, swept, store_ready, key_set_fresh }
+        Self { registry, requests, plugin, store, upstream, reloads, swept, auth_failures, throttled, store_ready, key_set_fresh }
     }
 
     /// Counts one request.
@@ -125,6 +140,16 @@ impl Metrics {
     /// Counts swept records.
     pub fn swept(&self, n: usize) {
         self.swept.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// Counts a failed authentication on `surface`.
+    pub fn auth_failure(&self, surface: &'static str) {
+        self.auth_failures.get_or_create(&SurfaceLabels { surface }).inc();
+    }
+
+    /// Counts a request refused because it was locked out.
+    pub fn throttled(&self, surface: &'static str) {
+        self.throttled.get_or_create(&SurfaceLabels { surface }).inc();
     }
 
     /// Sets the store gauges (read when `/metrics` is served).

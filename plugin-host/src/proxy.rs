@@ -43,6 +43,7 @@ use hyper::{HeaderMap, Request, Response, StatusCode};
 use payseal_core::Refusal;
 use payseal_core::gate::{CanonicalTarget, forward};
 use payseal_core::idempotency::IdempotencyRecord;
+use payseal_core::throttle::{Subject, counts_as_failure};
 use serde::Serialize;
 
 use payseal_plugin::protocol::{CheckOutput, Claimed, FinishOutput, RefusalOut, Replayed};
@@ -53,6 +54,7 @@ use crate::http::{gateway_error, refusal_response, store_unavailable};
 use crate::plugin::{CallError, PluginPool};
 use crate::upstream::{Answered, Forwarded, call_upstream_buffered, forward_streaming, upstream_failed, upstream_request};
 use crate::store::Claim;
+use crate::throttle::Surface;
 
 /// How many times one request may call `check_request` (a lookup, then a
 /// lost claim or two).
@@ -93,7 +95,8 @@ pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Inc
     let (parts, body) = request.into_parts();
     let handled = match crate::lifecycle::renewal::route(&runtime, &parts) {
         Some(code_url) => {
-            let (response, reason) = crate::lifecycle::renewal::handle(shared, &runtime, &code_url, body).await;
+            let client = runtime.settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());
+            let (response, reason) = crate::lifecycle::renewal::handle(shared, &runtime, client, &code_url, body).await;
             Handled::new(response, "renewal").reason(reason)
         }
         None => pipeline(shared, &runtime, peer, &parts, body).await,
@@ -140,20 +143,26 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
         // A key revoked through another gateway could still pass here.
         return Handled::new(store_unavailable(), "store_error").reason("key_set_stale");
     }
+    let throttle = settings.throttle.as_ref();
     let tokens = settings.tokens.as_deref();
     if let Some(tokens) = tokens.filter(|t| crate::tokens::gate::is_endpoint(Some(t), target.path())) {
         let (body, _held) = match read_body(shared, settings, &parts.headers, body).await {
             Ok(read) => read,
             Err(handled) => return handled,
         };
-        let answered = crate::tokens::gate::endpoint(shared, tokens, parts, &body).await;
+        let caller = crate::tokens::gate::Caller { address: client_ip, throttle };
+        let answered = crate::tokens::gate::endpoint(shared, tokens, parts, caller, &body).await;
         return Handled::new(answered.response, answered.outcome).reason(answered.reason);
+    }
+    let now = shared.clock.now();
+    let address = Subject::Address(client_ip);
+    if let Some(handled) = throttle.and_then(|_| locked_out(shared, &[address], now)) {
+        return handled;
     }
     if let Err(refusal) = declared_length(settings, &parts.headers) {
         // Known from the head: no need to check a key for a body never read.
         return body_refused(refusal);
     }
-    let now = shared.clock.now();
     let headers: Vec<(&str, std::borrow::Cow<'_, str>)> =
         parts.headers.iter().map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect();
     let url = settings.public_origin.clone();
@@ -180,14 +189,21 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
     let (needs_body, key_id) = match admitted {
         CheckOutput::NeedBody { key_id, .. } => (true, Some(key_id)),
         CheckOutput::Execute { key_id, idempotency: None, .. } => (false, key_id),
-        CheckOutput::Refuse { refusal, .. } => return plugin_refusal(refusal, "refused"),
+        CheckOutput::Refuse { refusal, .. } => return counted(shared, throttle, plugin_refusal(refusal, "refused"), &[address], now).await,
         _ => return protocol_error("an outcome a head cannot have"),
     };
+    // A key whose signatures kept failing is locked out too.
+    let key_subject = key_id.as_deref().map(Subject::Key);
+    if let Some(handled) = throttle.zip(key_subject).and_then(|(_, key)| locked_out(shared, &[key], now)) {
+        return handled.key_id(key_id);
+    }
+    let subjects: Vec<Subject<'_>> = std::iter::once(address).chain(key_subject).collect();
     // The head admitted a key: a route that requires a token needs one its
     // client issued for that key.
     let admitted_key = key_id.as_deref().unwrap_or_default();
     if let Some(answered) = crate::tokens::gate::require_token(shared, tokens, parts, target.path(), admitted_key).await {
-        return Handled::new(answered.response, answered.outcome).reason(answered.reason).key_id(key_id);
+        let handled = Handled::new(answered.response, answered.outcome).reason(answered.reason).key_id(key_id);
+        return counted(shared, throttle, handled, &[address], now).await;
     }
     let (body, held) = match read_body(shared, settings, &parts.headers, body).await {
         Ok(read) => read,
@@ -195,7 +211,8 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
     };
     let request = Checked { parts, target, client: client_ip, now };
     if needs_body {
-        request.decide(shared, runtime, pool, input, body, held).await
+        let handled = request.decide(shared, runtime, pool, input, body, held).await;
+        counted(shared, throttle, handled, &subjects, now).await
     } else {
         request.forward(shared, settings, key_id, body).await
     }
@@ -307,6 +324,28 @@ impl Checked<'_> {
             }
         }
         protocol_error("no decision after repeated claims")
+    }
+}
+
+/// The 429 of a request whose client or key this gateway knows to be
+/// locked out ([`crate::throttle`]); no store read.
+fn locked_out(shared: &Shared, subjects: &[Subject<'_>], now: u64) -> Option<Handled> {
+    let retry_after = shared.lockouts.retry_after(subjects, now)?;
+    let response = crate::throttle::throttled(shared, Surface::Request, Refusal::THROTTLED, retry_after);
+    Some(Handled::new(response, "throttled").reason(Refusal::THROTTLED.reason))
+}
+
+/// `handled` as it goes out, after counting it against `subjects` when it
+/// is a failed authentication (a 401); when that leaves one of them locked
+/// out, the answer is the 429 instead (the attempt failed either way).
+async fn counted(shared: &Shared, throttle: Option<&crate::throttle::Budgets>, handled: Handled, subjects: &[Subject<'_>], now: u64) -> Handled {
+    let Some(budgets) = throttle.filter(|_| counts_as_failure(handled.response.status().as_u16())) else { return handled };
+    match crate::throttle::failed(shared, budgets, Surface::Request, subjects, now).await {
+        Some(retry_after) => {
+            let response = crate::throttle::throttled(shared, Surface::Request, Refusal::THROTTLED, retry_after);
+            Handled { response, outcome: "throttled", reason: Some(Refusal::THROTTLED.reason.into()), key_id: handled.key_id }
+        }
+        None => handled,
     }
 }
 

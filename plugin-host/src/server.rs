@@ -75,7 +75,8 @@ pub async fn start_with_store(source: ConfigSource, env: EnvLookup, config: File
     let admin_slots = Arc::new(tokio::sync::Semaphore::new(ADMIN_CONNECTIONS));
     tokio::spawn(accept_loop(proxy_listener, Arc::clone(&shared), header_timeout, shutdown_rx.clone(), connections.clone(), Listener::Proxy, proxy_slots));
     tokio::spawn(accept_loop(admin_listener, Arc::clone(&shared), header_timeout, shutdown_rx.clone(), connections.clone(), Listener::Admin, admin_slots));
-    tokio::spawn(sweeper(Arc::clone(&shared), Duration::from_secs(config.store.sweep_interval_seconds.max(1)), shutdown_rx.clone()));
+    let sweeping = Sweeping { every: Duration::from_secs(config.store.sweep_interval_seconds.max(1)), audit_retention: config.store.audit_retention_events };
+    tokio::spawn(sweeper(Arc::clone(&shared), sweeping, shutdown_rx.clone()));
     tokio::spawn(crate::store_watch::task::run(Arc::clone(&shared), shutdown_rx));
     tracing::info!(%proxy_addr, %admin_addr, store = shared.store.name(), checks = config.server.checks, "payseal gateway started");
     Ok(Running {
@@ -161,8 +162,16 @@ async fn accept_loop(
     }
 }
 
-async fn sweeper(shared: Arc<Shared>, every: Duration, mut shutdown: watch::Receiver<bool>) {
-    let mut ticks = tokio::time::interval(every);
+/// What the sweeper does, how often.
+struct Sweeping {
+    every: Duration,
+    /// The newest audit events kept (`store.audit_retention_events`).
+    audit_retention: u64,
+}
+
+/// Deletes expired records and trims the audit log, every `sweeping.every`.
+async fn sweeper(shared: Arc<Shared>, sweeping: Sweeping, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(sweeping.every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -179,6 +188,11 @@ async fn sweeper(shared: Arc<Shared>, every: Duration, mut shutdown: watch::Rece
             Err(error) => tracing::error!(%error, "sweep failed"),
         }
         shared.metrics.store_op("sweep", started.elapsed());
+        match shared.store.trim_audit(sweeping.audit_retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, keep = sweeping.audit_retention, "trimmed the oldest audit events"),
+            Err(error) => tracing::error!(%error, "audit trim failed"),
+        }
     }
 }
 

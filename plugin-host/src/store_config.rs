@@ -15,6 +15,7 @@
 //! # key_sync_interval_ms = 250           # version poll, besides pub/sub
 //! # key_stale_after_ms = 2000            # the revocation bound
 //! sweep_interval_seconds = 60
+//! audit_retention_events = 100000       # the newest audit events kept; older ones are trimmed at each sweep
 //! ```
 
 use std::sync::Arc;
@@ -34,6 +35,10 @@ const fn default_sweep_interval() -> u64 {
     60
 }
 
+const fn default_audit_retention() -> u64 {
+    100_000
+}
+
 /// `[store]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +50,10 @@ pub struct StoreConfig {
     /// How often expired idempotency records are deleted.
     #[serde(default = "default_sweep_interval")]
     pub sweep_interval_seconds: u64,
+    /// How many of the newest audit events are kept; each sweep deletes
+    /// the older ones, oldest first (the log stays bounded).
+    #[serde(default = "default_audit_retention")]
+    pub audit_retention_events: u64,
     /// Redis (`redis://[user:password@]host:port/db`) shared by several
     /// gateways, instead of the redb file.
     #[serde(default)]
@@ -70,6 +79,7 @@ impl Default for StoreConfig {
         Self {
             path: default_store_path(),
             sweep_interval_seconds: default_sweep_interval(),
+            audit_retention_events: default_audit_retention(),
             url: None,
             prefix: default_prefix(),
             command_timeout_ms: default_command_timeout(),
@@ -115,7 +125,11 @@ impl StoreConfig {
     /// A bad prefix, a zero duration, or a bound shorter than one poll and one command.
     pub fn validate(&self) -> Result<(), ConfigError> {
         crate::store::redis::check_prefix(&self.prefix, "store.prefix").map_err(|e| ConfigError::from_message(&e))?;
-        for (field, value) in [("store.command_timeout_ms", self.command_timeout_ms), ("store.key_sync_interval_ms", self.key_sync_interval_ms)] {
+        for (field, value) in [
+            ("store.command_timeout_ms", self.command_timeout_ms),
+            ("store.key_sync_interval_ms", self.key_sync_interval_ms),
+            ("store.audit_retention_events", self.audit_retention_events),
+        ] {
             if value == 0 {
                 return Err(ConfigError::from_message(&format!("{field}: must be above 0")));
             }
@@ -201,6 +215,7 @@ mod tests {
             (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\nkey_stale_after_ms = 100\n"), "store.key_stale_after_ms"),
             (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\ncommand_timeout_ms = 0\n"), "store.command_timeout_ms"),
             (format!("{UPSTREAM}[store]\nhost = \"h\"\n"), "host"),
+            (format!("{UPSTREAM}[store]\naudit_retention_events = 0\n"), "store.audit_retention_events: must be above 0"),
         ] {
             let e = FileConfig::parse(&text).unwrap_err();
             assert!(e.to_string().contains(field) && !e.to_string().contains("hunter2pw"), "{text}: {e}");

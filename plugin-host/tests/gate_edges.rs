@@ -16,6 +16,8 @@ use serde_json::json;
 
 const LIVE_KEY: &str = "sk_live_GateEdgeLiveKey00000000000000";
 const TEST_KEY: &str = "sk_test_GateEdgeTestKey00000000000000";
+/// A live key stored at run time by the throttle test.
+const OTHER_KEY: &str = "sk_live_GateEdgeOtherKey0000000000000";
 const REFUND: &str = "/api/v1/payment-gateway/order/refund";
 
 fn config(upstream: std::net::SocketAddr, dir: &std::path::Path, server_extra: &str) -> String {
@@ -56,7 +58,9 @@ fn encode_at(path: &str, i: usize, upper: bool) -> String {
 async fn every_spelling_of_a_signed_route_is_the_signed_route() {
     let upstream = Upstream::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let gateway = start(&upstream, dir.path(), "");
+    // Some forty 401s for one key in a row: the throttle would lock it out
+    // after ten (tests/throttle.rs); here every answer must be the route's.
+    let gateway = start(&upstream, dir.path(), "throttle = { enabled = false }");
     let mut spellings: Vec<String> = Vec::new();
     for (i, c) in REFUND.char_indices() {
         if c.is_ascii_alphabetic() {
@@ -291,4 +295,55 @@ async fn a_request_signature_is_accepted_once() {
     assert_eq!(replayed.json()["message"], "The request signature was already used.");
     assert_eq!(gateway.requests("refused", "replayed_signature").await, 1);
     assert_eq!(upstream.executions(), 1, "the refund ran more than once");
+}
+
+/// Failed authentication is throttled (`core::throttle`): ten bad
+/// signatures lock the key that sent them, the address's own budget (here
+/// 20) locks the address, each with `Retry-After`; a locked-out client gets
+/// 429 whatever it sends; another key from another budget still works; and
+/// both locks end with their back-off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessed_keys_and_bad_signatures_are_locked_out_then_let_back_in() {
+    const NOW: u64 = 1_719_500_000;
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(&upstream, dir.path(), "throttle = { address_failures = 20 }");
+    gateway.set_clock(NOW).await;
+    // A second live key, of another merchant.
+    assert_eq!(gateway.put_key(&record("k_other", OTHER_KEY, "live")).await.status, 200);
+    let now = NOW.to_string();
+    let bad_signature = [("x-api-key", LIVE_KEY), ("x-timestamp", now.as_str()), ("x-signature", &"0".repeat(64))];
+    let statuses = |answers: &[Answer]| answers.iter().map(|a| a.status).collect::<Vec<_>>();
+    let retry_after = |answer: &Answer| answer.headers.get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        answers.push(send(&gateway.url(REFUND), "POST", &bad_signature, b"{}").await);
+    }
+    assert_eq!(statuses(&answers), [[401; 9].as_slice(), &[429]].concat(), "the tenth bad signature locks the key");
+    assert_eq!(code_and_reason(&answers[9]), (429, "TOO_MANY_ATTEMPTS".to_owned()));
+    assert_eq!(retry_after(&answers[9]), Some(60));
+    // The key is locked on every route; the other key, same address, is not.
+    let other_route = format!("{REFUND}x");
+    assert_eq!(send(&gateway.url(&other_route), "POST", &[("x-api-key", LIVE_KEY)], b"{}").await.status, 429);
+    assert_eq!(send(&gateway.url(&other_route), "POST", &[("x-api-key", OTHER_KEY)], b"{}").await.status, 201);
+    // Guessed keys: the address's twentieth failure locks the address.
+    let mut guesses = Vec::new();
+    for i in 0..10 {
+        let guess = format!("sk_live_Guess{i:022}");
+        guesses.push(send(&gateway.url(&other_route), "POST", &[("x-api-key", guess.as_str())], b"{}").await);
+    }
+    assert_eq!(statuses(&guesses), [[401; 9].as_slice(), &[429]].concat());
+    // Locked out: even a valid key learns nothing, and nothing is forwarded.
+    let executed = upstream.executions();
+    let locked = send(&gateway.url(&other_route), "POST", &[("x-api-key", OTHER_KEY)], b"{}").await;
+    assert_eq!((locked.status, retry_after(&locked)), (429, Some(60)));
+    assert_eq!(upstream.executions(), executed);
+    assert_eq!(gateway.metric("payseal_auth_failures_total{surface=\"request\"}").await, 20);
+    assert_eq!(gateway.metric("payseal_throttled_total{surface=\"request\"}").await, 4);
+    // After the back-off both keys work again.
+    gateway.set_clock(NOW + 61).await;
+    assert_eq!(send(&gateway.url(&other_route), "POST", &[("x-api-key", OTHER_KEY)], b"{}").await.status, 201);
+    assert_eq!(send(&gateway.url(&other_route), "POST", &[("x-api-key", LIVE_KEY)], b"{}").await.status, 201);
+    let log = gateway.log();
+    assert_eq!(log.matches("locked out after repeated failed authentication").count(), 2, "one log line a lock-out:\n{log}");
 }

@@ -112,6 +112,9 @@ impl Store for RacingStore {
     async fn append_audit(&self, event: &str) -> Result<u64, StoreError> {
         self.inner.append_audit(event).await
     }
+    async fn trim_audit(&self, keep: u64) -> Result<u64, StoreError> {
+        self.inner.trim_audit(keep).await
+    }
     async fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
         self.inner.audit_events(after, limit).await
     }

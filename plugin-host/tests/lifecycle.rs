@@ -399,9 +399,12 @@ async fn renewal_endpoint_refusals_rate_limit_and_grace() {
     let audit_actions = actions(&audit.json());
     assert_eq!(count(&audit_actions, "secret_renewed"), 3, "{audit_actions:?}");
     let details: Vec<String> = audit.json().as_array().unwrap().iter().filter_map(|e| e["detail"].as_str().map(str::to_owned)).collect();
-    for reason in ["authentication_failed", "reception_url_not_active", "renewal_rate_limited"] {
+    for reason in ["reception_url_not_active", "renewal_rate_limited"] {
         assert!(details.iter().any(|d| d == reason), "{reason} not audited: {details:?}");
     }
+    // A wrong password is counted by the throttle, which audits lock-outs,
+    // not each failure (the log stays bounded under a guessing attack).
+    assert!(!details.iter().any(|d| d == "authentication_failed"), "a failed password was audited: {details:?}");
     for text in [listed.text(), audit.text(), gateway.log()] {
         for material in [&secret1, &secret2, &secret3, &operator_key, &PASSWORD.to_owned()] {
             assert!(!text.contains(material.as_str()), "key material or a password in a listing, the audit log or the log");
@@ -608,4 +611,51 @@ async fn without_a_rate_limit_duplicate_renewals_leave_the_last_key_current() {
         }
     }
     assert_eq!(working, [active[0]["keyId"].as_str().unwrap()], "after the grace only the last key works");
+}
+
+/// Twenty wrong passwords lock the `codeUrl` out (429 `TOO_MANY_REQUESTS`
+/// with `Retry-After`) while another account still renews from the same
+/// address; the right password gets 429 too while locked out; after the
+/// back-off it works; the next lock-out is twice as long. One audit event
+/// per lock-out, none per failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_lock_the_account_out_while_another_renews() {
+    let upstream = Upstream::start().await;
+    let dir = tempdir();
+    let accounts = [account("RCV001", "ACC_PROD_001", true, &json!({})), account("RCV003", "ACC_PROD_003", true, &json!({}))];
+    let gateway = start(dir.path(), &config(&upstream, dir.path(), true, &accounts, None));
+    gateway.set_clock(NOW).await;
+    let retry_after = |answer: &Answer| answer.headers.get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let wrong = form("ACC_PROD_001", "a guess");
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..20 {
+        let answer = renew(&gateway, "RCV001", &wrong).await;
+        statuses.push(answer.status);
+        last = Some(answer);
+    }
+    assert_eq!(statuses, [[401; 9].as_slice(), &[429; 11]].concat(), "the tenth failure locks the account");
+    let locked_out = last.take().unwrap();
+    assert_eq!((locked_out.json()["code"].as_str(), retry_after(&locked_out)), (Some("TOO_MANY_REQUESTS"), Some(60)), "{}", locked_out.text());
+    let good = form("ACC_PROD_001", PASSWORD);
+    let locked = renew(&gateway, "RCV001", &good).await;
+    assert_eq!(locked.status, 429, "a locked-out client learns nothing of its guess: {}", locked.text());
+    let other = renew(&gateway, "RCV003", &form("ACC_PROD_003", PASSWORD)).await;
+    assert_eq!(other.status, 200, "another account is not locked out: {}", other.text());
+    gateway.set_clock(NOW + 61).await;
+    let after = renew(&gateway, "RCV001", &good).await;
+    assert_eq!(after.status, 200, "after the back-off: {}", after.text());
+    // A second lock-out doubles.
+    for _ in 0..10 {
+        last = Some(renew(&gateway, "RCV001", &wrong).await);
+    }
+    assert_eq!(retry_after(last.as_ref().unwrap()), Some(120));
+    assert_eq!(gateway.metric("payseal_auth_failures_total{surface=\"renewal\"}").await, 20);
+    assert_eq!(gateway.metric("payseal_throttled_total{surface=\"renewal\"}").await, 13);
+    let audit = admin(&gateway, "GET", "/lifecycle/audit", &Value::Null).await.json();
+    let actions = actions(&audit);
+    assert_eq!(count(&actions, "locked_out"), 2, "{actions:?}");
+    assert_eq!(count(&actions, "renewal_refused"), 0, "a failed password was audited: {actions:?}");
+    let subjects: Vec<&str> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "locked_out").filter_map(|e| e["subject"].as_str()).collect();
+    assert_eq!(subjects, ["throttle:renewal:RCV001"; 2]);
 }

@@ -362,6 +362,9 @@ impl payseal_gateway::Store for FaultyStore {
         }
         self.inner.append_audit(event).await
     }
+    async fn trim_audit(&self, keep: u64) -> Result<u64, payseal_gateway::StoreError> {
+        self.inner.trim_audit(keep).await
+    }
     async fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, payseal_gateway::StoreError> {
         self.inner.audit_events(after, limit).await
     }
@@ -428,4 +431,27 @@ async fn store_failures_fail_closed_and_unlogged_tokens_are_unusable() {
     assert_eq!(pay(access).await.status, 201);
     assert_eq!(token(refresh_body).await.status, 200, "a failed read changed nothing");
     running.shutdown().await;
+}
+
+/// Ten wrong client secrets lock the client id out: 429 `slow_down` with
+/// `Retry-After`, the right secret included, until the back-off ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_client_secrets_lock_the_client_out_until_the_back_off_ends() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(&upstream, dir.path(), &json!({}));
+    gateway.set_clock(NOW).await;
+    let wrong = json!({ "grant_type": "client_credentials", "client_id": "shop", "client_secret": "cs_a_guess" });
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(token_json(&gateway, &wrong).await.status);
+    }
+    assert_eq!(statuses, [[401; 9].as_slice(), &[429]].concat());
+    let right = json!({ "grant_type": "client_credentials", "client_id": "shop", "client_secret": CLIENT_SECRET });
+    let locked = token_json(&gateway, &right).await;
+    assert_grant_error(&locked, 429, "slow_down");
+    assert_eq!(locked.headers.get("retry-after").unwrap(), "60");
+    assert_eq!(gateway.metric("payseal_auth_failures_total{surface=\"token\"}").await, 10);
+    gateway.set_clock(NOW + 61).await;
+    assert_eq!(token_json(&gateway, &right).await.status, 200);
 }

@@ -36,6 +36,10 @@ pub enum RenewalRefusal {
     NotActive,
     /// The account rotated too recently: 429, retry after this many seconds.
     RateLimited(u64),
+    /// The `codeUrl` or the client's address is locked out after repeated
+    /// failed attempts ([`crate::throttle`]): 429, retry after this many
+    /// seconds. Answered before the password is checked.
+    Throttled(u64),
 }
 
 impl RenewalRefusal {
@@ -66,16 +70,25 @@ impl RenewalRefusal {
             Self::RateLimited(_) => {
                 (429, "TOO_MANY_REQUESTS", "renewal_rate_limited", "The secret was renewed too recently; retry later.")
             }
+            Self::Throttled(_) => (429, "TOO_MANY_REQUESTS", "throttled", "Too many failed attempts; retry later."),
         };
         Refusal { status, code, reason, message }
     }
 
-    /// Seconds for a `Retry-After` header (rate limit only).
+    /// Seconds for a `Retry-After` header (rate limit and lock-out only).
     pub const fn retry_after(self) -> Option<u64> {
         match self {
-            Self::RateLimited(seconds) => Some(seconds),
+            Self::RateLimited(seconds) | Self::Throttled(seconds) => Some(seconds),
             _ => None,
         }
+    }
+
+    /// Whether it is a failed attempt that the throttle counts: a wrong
+    /// code or password, and an unknown `codeUrl` (counted the same way, so
+    /// guessing codes is throttled too and the count does not tell which
+    /// codes exist).
+    pub const fn is_failed_attempt(self) -> bool {
+        matches!(self, Self::UnknownCodeUrl | Self::AuthenticationFailed)
     }
 }
 
@@ -244,6 +257,19 @@ mod tests {
         assert_eq!(shape(RenewalRefusal::NotActive), (403, "SECRET_KEY_RECEPTION_URL_NOT_ACTIVE"));
         assert_eq!(shape(RenewalRefusal::RateLimited(5)), (429, "TOO_MANY_REQUESTS"));
         assert_eq!(RenewalRefusal::RateLimited(5).retry_after(), Some(5));
+        assert_eq!(shape(RenewalRefusal::Throttled(7)), (429, "TOO_MANY_REQUESTS"));
+        assert_eq!(RenewalRefusal::Throttled(7).retry_after(), Some(7));
+        let counted: Vec<bool> = [
+            RenewalRefusal::UnknownCodeUrl,
+            RenewalRefusal::MalformedForm,
+            RenewalRefusal::AuthenticationFailed,
+            RenewalRefusal::NotActive,
+            RenewalRefusal::RateLimited(1),
+            RenewalRefusal::Throttled(1),
+        ]
+        .map(RenewalRefusal::is_failed_attempt)
+        .to_vec();
+        assert_eq!(counted, [true, false, true, false, false, false]);
         assert_eq!(
             RenewalRefusal::NotActive.refusal().body(),
             r#"{"status":403,"code":"SECRET_KEY_RECEPTION_URL_NOT_ACTIVE","message":"The secret key reception URL of this account is not active."}"#

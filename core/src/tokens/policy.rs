@@ -140,6 +140,11 @@ pub enum GrantError {
     InvalidGrant(GrantRefused),
     /// 400 `unsupported_grant_type`.
     UnsupportedGrantType,
+    /// 429 `slow_down` (RFC 8628's code): the client id or address is
+    /// locked out after repeated failed authentication
+    /// ([`crate::throttle`]); sent with `Retry-After`, before the client
+    /// secret is checked.
+    Throttled,
 }
 
 /// Why a refresh token was refused (the `error_description`).
@@ -160,6 +165,7 @@ impl GrantError {
     pub const fn status(self) -> u16 {
         match self {
             Self::InvalidClient => 401,
+            Self::Throttled => 429,
             _ => 400,
         }
     }
@@ -171,6 +177,7 @@ impl GrantError {
             Self::InvalidClient => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::Throttled => "slow_down",
         }
     }
 
@@ -184,6 +191,7 @@ impl GrantError {
             Self::InvalidGrant(GrantRefused::Revoked) => "refresh_token_revoked",
             Self::InvalidGrant(GrantRefused::Reused) => "refresh_token_reused",
             Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::Throttled => "throttled",
         }
     }
 
@@ -196,6 +204,7 @@ impl GrantError {
             Self::InvalidGrant(GrantRefused::Expired) => "The refresh token has expired.",
             Self::InvalidGrant(GrantRefused::Revoked | GrantRefused::Reused) => "The refresh token has been revoked.",
             Self::UnsupportedGrantType => "The grant type is not supported.",
+            Self::Throttled => "Too many failed attempts; retry after the time in Retry-After.",
         }
     }
 

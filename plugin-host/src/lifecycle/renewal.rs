@@ -3,7 +3,11 @@
 //! `accountOperationCode` and `password`, answered
 //! `{"operation_account_code","secret","expires_in"}`.
 //!
-//! Order: the `codeUrl` names a configured account (else 400
+//! Order: first the throttle ([`crate::throttle`]): while the client's
+//! address or this `codeUrl` is locked out after repeated failures, 429
+//! `TOO_MANY_REQUESTS` with `Retry-After`, before anything is read or
+//! checked; a wrong password and an unknown `codeUrl` are each counted.
+//! Then: the `codeUrl` names a configured account (else 400
 //! `INVALID_SECRET_KEY_RECEPTION_URL_CODE`, after the same Argon2id work as
 //! a wrong password: see below); the form has both fields (else 400
 //! `INVALID_REQUEST`); the code and the Argon2id password are checked
@@ -28,11 +32,14 @@ use argon2::{Argon2, PasswordVerifier as _};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER};
+use std::net::IpAddr;
+
+use hyper::header::{CACHE_CONTROL, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Method, Response};
 use payseal_core::Refusal;
 use payseal_core::keys::{RateLimit, RenewalRefusal, parse_renewal_form, rate_limit, renewal_code_url};
+use payseal_core::throttle::Subject;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -41,6 +48,7 @@ use super::{AccountConfig, LifecycleError, delivery};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::gateway::{Runtime, Shared};
 use crate::http::{ResponseBody, json_response};
+use crate::throttle::{self, Surface};
 
 /// Largest renewal form.
 const MAX_FORM_BYTES: usize = 8 * 1024;
@@ -77,17 +85,43 @@ impl From<crate::store::StoreError> for Failure {
     }
 }
 
-/// Handles a renewal; answers the response and the reason for the metrics.
-pub async fn handle(shared: &Arc<Shared>, runtime: &Runtime, code_url: &str, body: Incoming) -> (Response<ResponseBody>, &'static str) {
-    match renew(shared, runtime, code_url, body).await {
+/// Handles a renewal from the client address `client`; answers the
+/// response and the reason for the metrics.
+pub async fn handle(shared: &Arc<Shared>, runtime: &Runtime, client: IpAddr, code_url: &str, body: Incoming) -> (Response<ResponseBody>, &'static str) {
+    let now = shared.clock.now();
+    let subjects = [Subject::Address(client), Subject::RenewalUrl(code_url)];
+    let budgets = runtime.settings.throttle.as_ref();
+    let outcome = match budgets {
+        // Before the form is read and the password checked: a locked-out
+        // client learns nothing of its guess.
+        Some(_) => match throttle::retry_after(shared, &subjects, now).await {
+            Ok(Some(seconds)) => Err(Failure::Refused(RenewalRefusal::Throttled(seconds))),
+            Ok(None) => renew(shared, runtime, code_url, body).await,
+            Err(error) => Err(error.into()),
+        },
+        None => renew(shared, runtime, code_url, body).await,
+    };
+    let outcome = match (outcome, budgets) {
+        // The failure that locks is answered as the lock-out: the attempt
+        // failed either way.
+        (Err(Failure::Refused(refusal)), Some(budgets)) if refusal.is_failed_attempt() => {
+            match throttle::failed(shared, budgets, Surface::Renewal, &subjects, now).await {
+                Some(seconds) => Err(Failure::Refused(RenewalRefusal::Throttled(seconds))),
+                None => Err(Failure::Refused(refusal)),
+            }
+        }
+        (outcome, _) => outcome,
+    };
+    if let Err(Failure::Refused(RenewalRefusal::Throttled(_))) = outcome {
+        shared.metrics.throttled(Surface::Renewal.label());
+    }
+    match outcome {
         Ok(response) => (response, "secret_renewed"),
         Err(Failure::Refused(refusal)) => {
             let r: Refusal = refusal.into();
             let mut response = json_response(r.status, r.body());
-            if let Some(seconds) = refusal.retry_after()
-                && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
-            {
-                response.headers_mut().insert(RETRY_AFTER, value);
+            if let Some(seconds) = refusal.retry_after() {
+                throttle::insert_retry_after(&mut response, seconds);
             }
             (response, r.reason)
         }
@@ -136,7 +170,9 @@ async fn renew(shared: &Arc<Shared>, runtime: &Runtime, code_url: &str, body: In
     let password_matches = verify_password(account.password_argon2.clone(), form.password).await?;
     let now = shared.clock.now();
     if !(code_matches && password_matches) {
-        return Err(refuse(&service, account, now, RenewalRefusal::AuthenticationFailed).await);
+        // Not audited one by one: the throttle counts it, and audits the
+        // lock-out (the log stays bounded under a guessing attack).
+        return Err(Failure::Refused(RenewalRefusal::AuthenticationFailed));
     }
     if !account.active {
         return Err(refuse(&service, account, now, RenewalRefusal::NotActive).await);

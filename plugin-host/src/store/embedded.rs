@@ -74,6 +74,7 @@ enum Op {
     SwapKeys { swaps: Vec<KeySwap> },
     SwapEntry { key: String, expected: Option<Vec<u8>>, new: Option<Vec<u8>>, expires_at: Option<u64>, now: u64 },
     Audit { event: String },
+    TrimAudit { keep: u64 },
 }
 
 enum Answer {
@@ -289,6 +290,16 @@ impl Store for RedbStore {
         }
     }
 
+    async fn trim_audit(&self, keep: u64) -> Result<u64, StoreError> {
+        if keep == 0 {
+            return Err(StoreError::invalid("an audit trim must keep at least one event"));
+        }
+        match self.submit(Op::TrimAudit { keep }).await? {
+            Answer::Sequence(removed) => Ok(removed),
+            _ => Err(unexpected()),
+        }
+    }
+
     async fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
         let txn = self.db.begin_read().map_err(storage)?;
         let table = txn.open_table(AUDIT).map_err(storage)?;
@@ -479,7 +490,21 @@ fn apply(tables: &mut Tables<'_>, op: &Op) -> Result<Result<Answer, StoreError>,
             tables.audit.insert(last + 1, event.as_str())?;
             Ok(Answer::Sequence(last + 1))
         }
+        Op::TrimAudit { keep } => Ok(Answer::Sequence(trim_audit(tables, *keep)?)),
     })
+}
+
+/// Deletes the oldest audit events beyond `keep`; answers how many went.
+/// The newest event always stays, so the next sequence number still
+/// follows it.
+fn trim_audit(tables: &mut Tables<'_>, keep: u64) -> Result<u64, redb::StorageError> {
+    let last = tables.audit.last()?.map_or(0, |(sequence, _)| sequence.value());
+    let first = tables.audit.first()?.map_or(0, |(sequence, _)| sequence.value());
+    let below = last.saturating_sub(keep).saturating_add(1);
+    if first != 0 && first < below {
+        tables.audit.retain_in(first..below, |_, _| false)?;
+    }
+    Ok(below.saturating_sub(first.max(1)))
 }
 
 /// Compares every swap's expected record with the stored one before any

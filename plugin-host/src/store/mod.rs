@@ -261,13 +261,23 @@ pub trait Store: Send + Sync + 'static {
     async fn swap_entry(&self, key: &str, expected: Option<&[u8]>, new: Option<&[u8]>, expires_at: Option<u64>, now: u64) -> Result<bool, StoreError>;
 
     /// Appends `event` to the audit log; answers its sequence number, which
-    /// grows by one from 1. Events are never changed or deleted.
+    /// grows by one from 1. Events are never changed; the oldest are
+    /// deleted only by [`Store::trim_audit`].
     ///
     /// # Errors
     /// The store cannot be written.
     async fn append_audit(&self, event: &str) -> Result<u64, StoreError>;
 
-    /// Up to `limit` audit events with a sequence number above `after`, in order.
+    /// Deletes the oldest audit events until at most `keep` (at least 1)
+    /// remain; answers how many went. Sequence numbers do not change: the
+    /// next event still gets the last one plus 1.
+    ///
+    /// # Errors
+    /// `keep` is 0, or the store cannot be written.
+    async fn trim_audit(&self, keep: u64) -> Result<u64, StoreError>;
+
+    /// Up to `limit` audit events with a sequence number above `after`, in
+    /// order (events trimmed away are skipped).
     ///
     /// # Errors
     /// The store cannot be read.

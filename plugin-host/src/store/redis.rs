@@ -18,7 +18,8 @@
 //! | `{P:keys}:record:<env>:<id>` | string | the core's `KeyRecord` JSON (a digest, never a key) |
 //! | `{P:keys}:ids` | set | every stored key record id |
 //! | `{P:keys}:version` | integer | bumped by every key record change |
-//! | `{P:audit}:events` | list | audit events; sequence number = position + 1 |
+//! | `{P:audit}:events` | list | audit events; sequence number = `trimmed` + position + 1 |
+//! | `{P:audit}:trimmed` | integer | how many of the oldest events [`Store::trim_audit`] deleted |
 //!
 //! The idempotency storage keys come from the core already hash-tagged
 //! (`idem:<env>:{hash}`); the store only puts the prefix in front. Every
@@ -164,6 +165,7 @@ struct Layout {
     version: String,
     channel: String,
     audit: String,
+    audit_trimmed: String,
 }
 
 impl Layout {
@@ -174,6 +176,7 @@ impl Layout {
             version: format!("{{{prefix}:keys}}:version"),
             channel: format!("{{{prefix}:keys}}:changed"),
             audit: format!("{{{prefix}:audit}}:events"),
+            audit_trimmed: format!("{{{prefix}:audit}}:trimmed"),
         }
     }
 
@@ -261,6 +264,31 @@ return 1
 /// Compare-and-swap of an entry live at ARGV[1]: ARGV[2] '1' if an entry
 /// ARGV[3] is expected ('0': none); ARGV[4] '1' to store ARGV[5] ('0': to
 /// delete), with `PX` ARGV[6] ('0': none).
+/// Appends an event; answers its sequence number (trimmed + new length).
+/// KEYS: events, trimmed. ARGV: the event.
+const APPEND_AUDIT: &str = r"
+local length = redis.call('RPUSH', KEYS[1], ARGV[1])
+return length + tonumber(redis.call('GET', KEYS[2]) or '0')
+";
+
+/// Events after a sequence number: answers {sequence of the first, events}.
+/// KEYS: events, trimmed. ARGV: after, limit.
+const AUDIT_EVENTS: &str = r"
+local trimmed = tonumber(redis.call('GET', KEYS[2]) or '0')
+local start = math.max(tonumber(ARGV[1]) - trimmed, 0)
+return {trimmed + start + 1, redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)}
+";
+
+/// Deletes the oldest events beyond `keep`; answers how many went.
+/// KEYS: events, trimmed. ARGV: keep.
+const TRIM_AUDIT: &str = r"
+local excess = redis.call('LLEN', KEYS[1]) - tonumber(ARGV[1])
+if excess <= 0 then return 0 end
+redis.call('LTRIM', KEYS[1], excess, -1)
+redis.call('INCRBY', KEYS[2], excess)
+return excess
+";
+
 const SWAP_ENTRY: &str = r"
 local stored = redis.call('GET', KEYS[1])
 local live = false
@@ -385,6 +413,9 @@ struct Scripts {
     put_key: Script,
     delete_key: Script,
     swap_keys: Script,
+    append_audit: Script,
+    audit_events: Script,
+    trim_audit: Script,
 }
 
 impl Scripts {
@@ -398,6 +429,9 @@ impl Scripts {
             put_key: Script::new(PUT_KEY),
             delete_key: Script::new(DELETE_KEY),
             swap_keys: Script::new(SWAP_KEYS),
+            append_audit: Script::new(APPEND_AUDIT),
+            audit_events: Script::new(AUDIT_EVENTS),
+            trim_audit: Script::new(TRIM_AUDIT),
         }
     }
 }
@@ -707,8 +741,19 @@ impl Store for RedisStore {
 
     async fn append_audit(&self, event: &str) -> Result<u64, StoreError> {
         let mut connection = self.connection();
-        // RPUSH answers the new length: the event's sequence number.
-        self.run("append_audit", connection.rpush(&self.layout.audit, event)).await
+        let mut invocation = self.scripts.append_audit.key(&self.layout.audit);
+        invocation.key(&self.layout.audit_trimmed).arg(event);
+        self.run("append_audit", invocation.invoke_async::<u64>(&mut connection)).await
+    }
+
+    async fn trim_audit(&self, keep: u64) -> Result<u64, StoreError> {
+        if keep == 0 {
+            return Err(StoreError::invalid("an audit trim must keep at least one event"));
+        }
+        let mut connection = self.connection();
+        let mut invocation = self.scripts.trim_audit.key(&self.layout.audit);
+        invocation.key(&self.layout.audit_trimmed).arg(keep);
+        self.run("trim_audit", invocation.invoke_async::<u64>(&mut connection)).await
     }
 
     async fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, StoreError> {
@@ -716,10 +761,12 @@ impl Store for RedisStore {
             return Ok(Vec::new());
         }
         let mut connection = self.connection();
-        let start = isize::try_from(after).unwrap_or(isize::MAX);
-        let stop = start.saturating_add(isize::try_from(limit).unwrap_or(isize::MAX)).saturating_sub(1);
-        let events: Vec<String> = self.run("audit_events", connection.lrange(&self.layout.audit, start, stop)).await?;
-        Ok((after + 1..).zip(events).collect())
+        let after = after.min(i64::MAX as u64 / 2);
+        let limit = u64::try_from(limit).unwrap_or(u64::MAX).min(i64::MAX as u64 / 2);
+        let mut invocation = self.scripts.audit_events.key(&self.layout.audit);
+        invocation.key(&self.layout.audit_trimmed).arg(after).arg(limit);
+        let (first, events): (u64, Vec<String>) = self.run("audit_events", invocation.invoke_async(&mut connection)).await?;
+        Ok((first..).zip(events).collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

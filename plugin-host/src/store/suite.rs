@@ -356,6 +356,28 @@ pub async fn audit_log_appends_in_order(store: Arc<dyn Store>) -> CaseResult {
     check(page.first().is_some_and(|(_, e)| e == "{\"event\":\"suite\",\"n\":1}"), "an event differs from what was appended")
 }
 
+/// A trim keeps the newest events under their numbers, and the next event
+/// still follows the last one.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn audit_trim_keeps_the_newest_and_the_numbering(store: Arc<dyn Store>) -> CaseResult {
+    check(store.trim_audit(0).await.is_err(), "a trim keeping nothing was accepted")?;
+    for i in 0..6 {
+        store.append_audit(&format!("{{\"n\":{i}}}")).await.map_err(err)?;
+    }
+    let all = store.audit_events(0, usize::MAX).await.map_err(err)?;
+    let last = all.last().map_or(0, |(n, _)| *n);
+    let removed = store.trim_audit(2).await.map_err(err)?;
+    check(removed == u64::try_from(all.len() - 2).unwrap_or(0), &format!("{removed} trimmed of {}", all.len()))?;
+    check(store.trim_audit(2).await.map_err(err)? == 0, "a second trim removed more")?;
+    let kept = store.audit_events(0, usize::MAX).await.map_err(err)?;
+    check(kept == all[all.len() - 2..], &format!("kept {kept:?}"))?;
+    check(store.audit_events(last - 1, 1).await.map_err(err)? == all[all.len() - 1..], "a page after a trim is off")?;
+    let next = store.append_audit("{\"n\":6}").await.map_err(err)?;
+    check(next == last + 1, &format!("the event after a trim got {next}, not {}", last + 1))
+}
+
 /// One `#[tokio::test]` per case of the suite, each on a store made by
 /// `$make` (an expression answering `(guard, Arc<dyn Store>)`, evaluated in
 /// the case's async body, so it may `.await`; the guard, e.g. a temporary
@@ -375,7 +397,7 @@ macro_rules! store_test_suite {
             complete_replaces_only_its_own_claim, release_deletes_only_its_own_claim,
             concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, key_records_round_trip,
             entries_swap_from_the_expected_value_only, expired_entries_are_absent_and_swept,
-            concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order,
+            concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order, audit_trim_keeps_the_newest_and_the_numbering,
             key_swaps_from_a_wrong_expected_record_change_nothing, key_swaps_expecting_none_create_only_when_absent,
             key_swaps_of_several_records_are_all_or_nothing, concurrent_key_swaps_have_one_winner);
     };

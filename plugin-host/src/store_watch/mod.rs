@@ -181,6 +181,9 @@ mod tests {
         async fn append_audit(&self, _: &str) -> Result<u64, StoreError> {
             Ok(1)
         }
+        async fn trim_audit(&self, _: u64) -> Result<u64, StoreError> {
+            Ok(0)
+        }
         async fn audit_events(&self, _: u64, _: usize) -> Result<Vec<(u64, String)>, StoreError> {
             Ok(Vec::new())
         }

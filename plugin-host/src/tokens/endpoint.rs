@@ -20,9 +20,12 @@
 //! catch, and a client that retries a refresh it never got the answer to
 //! must start again with its client credentials.
 
+use std::net::IpAddr;
+
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Method, Response};
+use payseal_core::throttle::{Subject, counts_as_failure};
 use payseal_core::tokens::{FamilyRecord, Grant, GrantError, GrantFields, Issued, RefreshDecision, TokenEntropy};
 use zeroize::Zeroize as _;
 
@@ -32,27 +35,51 @@ use crate::audit::{AuditAction, AuditEvent};
 use crate::gateway::Shared;
 use crate::http::{ResponseBody, json_response};
 use crate::store::StoreError;
+use crate::throttle::{self, Budgets, Surface};
 
 /// How many times a refresh reads and decides again after losing a swap.
 const MAX_ATTEMPTS: usize = 4;
 
-/// Answers a request to the token endpoint.
-pub(super) async fn answer(shared: &Shared, tokens: &Tokens, parts: &Parts, body: &[u8]) -> Answered {
+/// Answers a request to the token endpoint: while the caller's address or
+/// client id is locked out ([`crate::throttle`]), 429 `slow_down` before
+/// the secret is checked; a wrong client secret is counted.
+pub(super) async fn answer(shared: &Shared, tokens: &Tokens, parts: &Parts, caller: Caller<'_>, body: &[u8]) -> Answered {
     if parts.method != Method::POST {
         let mut response = json_response(405, r#"{"status":405,"code":"METHOD_NOT_ALLOWED","message":"The token endpoint accepts POST only."}"#);
         response.headers_mut().insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
         return Answered { response: no_store(response), outcome: "token_refused", reason: "method_not_allowed" };
     }
     let Some(fields) = read_fields(parts, body) else { return refused(GrantError::InvalidRequest) };
+    let now = shared.clock.now();
+    let client_id = fields.client_id.as_deref().unwrap_or_default();
+    let subjects = [Subject::Address(caller.address), Subject::Client(client_id)];
+    if caller.throttle.is_some() {
+        // Before the secret is checked: a locked-out client learns nothing.
+        match throttle::retry_after(shared, &subjects, now).await {
+            Ok(None) => {}
+            Ok(Some(seconds)) => return throttled(shared, seconds),
+            Err(error) => {
+                tracing::error!(%error, "token endpoint: cannot read failure counts; failing closed");
+                return unavailable("store");
+            }
+        }
+    }
     let grant = match tokens.policy.grant(&fields) {
         Ok(grant) => grant,
-        Err(error) => return refused(error),
+        Err(error) => {
+            if let Some(budgets) = caller.throttle.filter(|_| counts_as_failure(error.status()))
+                && let Some(seconds) = throttle::failed(shared, budgets, Surface::Token, &subjects, now).await
+            {
+                // The failure that locks is answered as the lock-out.
+                return throttled(shared, seconds);
+            }
+            return refused(error);
+        }
     };
     let Ok(entropy) = TokenEntropy::fill_with(getrandom::fill) else {
         tracing::error!("the system's random source failed; no token issued");
         return unavailable("random_source");
     };
-    let now = shared.clock.now();
     let result = match grant {
         Grant::ClientCredentials(client) => issue(shared, tokens, tokens.policy.issue(client, &entropy, now), now).await,
         Grant::Refresh { token, client } => {
@@ -83,6 +110,23 @@ fn no_store(mut response: Response<ResponseBody>) -> Response<ResponseBody> {
 
 fn refused(error: GrantError) -> Answered {
     Answered { response: no_store(json_response(error.status(), error.body())), outcome: "token_refused", reason: error.reason() }
+}
+
+/// Who called the token endpoint, and the throttle's budgets when it is on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller<'a> {
+    /// The client's address.
+    pub address: IpAddr,
+    /// The failed-authentication budgets; `None`: throttling is off.
+    pub throttle: Option<&'a Budgets>,
+}
+
+fn throttled(shared: &Shared, retry_after: u64) -> Answered {
+    let error = GrantError::Throttled;
+    let mut response = no_store(json_response(error.status(), error.body()));
+    throttle::insert_retry_after(&mut response, retry_after);
+    shared.metrics.throttled(Surface::Token.label());
+    Answered { response, outcome: "throttled", reason: error.reason() }
 }
 
 fn unavailable(reason: &'static str) -> Answered {

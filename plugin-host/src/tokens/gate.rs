@@ -4,6 +4,7 @@
 
 use hyper::http::request::Parts;
 
+pub(crate) use super::endpoint::Caller;
 use super::{Answered, Tokens, check, endpoint};
 use crate::gateway::Shared;
 
@@ -14,8 +15,8 @@ pub(crate) fn is_endpoint(tokens: Option<&Tokens>, path: &str) -> bool {
 }
 
 /// Answers a call of the token endpoint.
-pub(crate) async fn endpoint(shared: &Shared, tokens: &Tokens, parts: &Parts, body: &[u8]) -> Answered {
-    endpoint::answer(shared, tokens, parts, body).await
+pub(crate) async fn endpoint(shared: &Shared, tokens: &Tokens, parts: &Parts, caller: Caller<'_>, body: &[u8]) -> Answered {
+    endpoint::answer(shared, tokens, parts, caller, body).await
 }
 
 /// The access-token check of a route that requires one, on the canonical
