@@ -34,6 +34,10 @@ pub struct Rfc9421Route {
     /// Components every accepted signature must cover, e.g. `["@method", "@path", "content-digest"]`.
     #[serde(default)]
     pub required: Vec<String>,
+    /// Every accepted signature must carry a non-empty `nonce` parameter
+    /// (else `insufficient_coverage`).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub require_nonce: bool,
 }
 
 /// A route with more than the key check.
@@ -66,6 +70,8 @@ pub enum RouteSignature<'a> {
     Rfc9421 {
         /// Components the signature must cover.
         required: &'a [String],
+        /// Whether it must carry a `nonce` parameter.
+        require_nonce: bool,
     },
 }
 
@@ -193,7 +199,7 @@ impl RoutePolicy {
     pub fn plan(&self, method: &str, path: &str, headers: &(impl HeaderMap + ?Sized)) -> RoutePlan<'_> {
         let route = self.route(method, path);
         let signature = route.and_then(|r| match (&r.rfc9421, r.signed) {
-            (Some(rfc), _) => Some(RouteSignature::Rfc9421 { required: &rfc.required }),
+            (Some(rfc), _) => Some(RouteSignature::Rfc9421 { required: &rfc.required, require_nonce: rfc.require_nonce }),
             (None, true) => Some(RouteSignature::Dvpay),
             (None, false) => None,
         });
@@ -240,7 +246,7 @@ mod tests {
         assert_eq!(plan.signature, Some(RouteSignature::Dvpay));
         assert_eq!(plan.idempotency, IdempotencyPlan::Refuse(Refusal::MISSING_IDEMPOTENCY_KEY));
         let plan = p.plan("POST", "/rfc", &[("Idempotency-Key", " k1 ")]);
-        assert!(matches!(plan.signature, Some(RouteSignature::Rfc9421 { required }) if required == ["@method"]));
+        assert!(matches!(plan.signature, Some(RouteSignature::Rfc9421 { required, require_nonce: false }) if required == ["@method"]));
         assert_eq!(plan.idempotency, IdempotencyPlan::Key("k1".into()));
         assert_eq!(p.plan("POST", "/free", &[("x-idempotent-key", "k")]).idempotency, IdempotencyPlan::None);
         assert_eq!(p.plan("GET", "/other", &[("x-idempotent-key", "k")]).idempotency, IdempotencyPlan::None);

@@ -180,7 +180,10 @@ async fn rfc9421_signed_routes_over_http() {
     let mut config = base_config(upstream.addr, dir.path(), "public_origin = \"https://api.example.test\"");
     config.push_str(&toml_of(&json!({
         "keys": { "records": [record("k_live", LIVE_KEY, "live"), record("k_other", "sk_live_OtherMerchant00000000000000", "live")] },
-        "routes": [ { "prefix": "/external/v1/payouts", "methods": ["POST"], "rfc9421": { "required": ["@method", "@path", "content-digest"] } } ],
+        "routes": [
+            { "prefix": "/external/v1/payouts", "methods": ["POST"], "rfc9421": { "required": ["@method", "@path", "content-digest"] } },
+            { "prefix": "/external/v1/transfers", "methods": ["POST"], "rfc9421": { "required": ["@method", "@path"], "require_nonce": true } },
+        ],
         "signed_requests": { "rfc9421": [
             { "key_id": "k_live", "keyid": "psk-live-1", "secret_env": "PAYSEAL_TEST_RFC9421" },
             { "key_id": "k_other", "keyid": "psk-other-1", "secret_env": "PAYSEAL_TEST_RFC9421" },
@@ -190,8 +193,9 @@ async fn rfc9421_signed_routes_over_http() {
     gateway.set_clock(NOW).await;
     let path = "/external/v1/payouts";
     let body = r#"{"payout":1}"#;
-    let sign = |components: &[&str], keyid: &str| {
-        let params = [("created", ParamValue::Integer(i64::try_from(NOW).unwrap())), ("keyid", ParamValue::from(keyid))];
+    let sign_at = |path: &str, components: &[&str], keyid: &str, nonce: Option<&str>| {
+        let mut params = vec![("created", ParamValue::Integer(i64::try_from(NOW).unwrap())), ("keyid", ParamValue::from(keyid))];
+        params.extend(nonce.map(|n| ("nonce", ParamValue::from(n))));
         Signer::new(&Secret::from_text(secret))
             .sign(&SignRequest {
                 method: "POST",
@@ -204,6 +208,7 @@ async fn rfc9421_signed_routes_over_http() {
             })
             .unwrap()
     };
+    let sign = |components: &[&str], keyid: &str| sign_at(path, components, keyid, None);
     let full = sign(&["@method", "@path", "content-digest"], "psk-live-1");
     let digest = full.content_digest.clone().unwrap();
     let headers = |fields: &payseal_core::rfc9421::SignedFields, key: &'static str, idem: &'static str| {
@@ -229,6 +234,25 @@ async fn rfc9421_signed_routes_over_http() {
         assert!(gateway.requests("refused", reason).await >= 1, "{what}: not refused as {reason}");
     }
     assert_eq!(upstream.executions(), 1);
+    // A route that requires a nonce: refused without one, accepted with the
+    // caller's.
+    let transfers = "/external/v1/transfers";
+    let signed_headers = |fields: &payseal_core::rfc9421::SignedFields, idem: &str| {
+        vec![
+            ("x-api-key".to_owned(), LIVE_KEY.to_owned()),
+            ("idempotency-key".to_owned(), idem.to_owned()),
+            ("signature-input".to_owned(), fields.signature_input.clone()),
+            ("signature".to_owned(), fields.signature.clone()),
+        ]
+    };
+    let components = ["@method", "@path"];
+    let no_nonce = sign_at(transfers, &components, "psk-live-1", None);
+    let refused = send(&gateway.url(transfers), "POST", &refs(&signed_headers(&no_nonce, "t-1")), body.as_bytes()).await;
+    assert_eq!((refused.status, refused.json()["message"].as_str()), (401, Some("The signature does not cover every required component.")), "{}", refused.text());
+    let with_nonce = sign_at(transfers, &components, "psk-live-1", Some("n-4f1a9c"));
+    let accepted = send(&gateway.url(transfers), "POST", &refs(&signed_headers(&with_nonce, "t-2")), body.as_bytes()).await;
+    assert_eq!(accepted.status, 201, "{}", accepted.text());
+    assert_eq!(upstream.executions(), 2);
 }
 
 // ---------------------------------------------------------------------------

@@ -208,12 +208,13 @@ impl Gate<'_> {
                     .unwrap_or(head.now);
                 Ok((hex::decode(mac).unwrap_or_default(), signed_at))
             }
-            RouteSignature::Rfc9421 { required } => {
+            RouteSignature::Rfc9421 { required, require_nonce } => {
                 let url = signed_url(head, &admitted.target);
                 let request = rfc9421::VerifyRequest { method: head.method, url: &url, headers: head.headers, body };
-                let required: Vec<&str> = required.iter().map(String::as_str).collect();
+                let components: Vec<&str> = required.iter().map(String::as_str).collect();
+                let required = rfc9421::Required { components: &components, nonce: require_nonce };
                 match self.signed.rfc9421.get(key_id) {
-                    Some(verifier) => verifier.verify(&request, &required, clock).map(|v| (v.signature, v.created)),
+                    Some(verifier) => verifier.verify_requiring(&request, required, clock).map(|v| (v.signature, v.created)),
                     None => Err(SignatureError::InvalidSecret("no RFC 9421 key is configured for this API key")),
                 }
             }

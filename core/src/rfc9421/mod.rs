@@ -49,7 +49,7 @@ use alloc::vec::Vec;
 
 pub use digest::{DigestAlgorithm, content_digest};
 pub use sign::Signer;
-pub use verify::Verifier;
+pub use verify::{Required, Verifier};
 
 use crate::mac::MacKey;
 use crate::secret::{Secret, base64_mac_key};

@@ -18,6 +18,9 @@ pub(super) struct Covered {
     pub(super) created: Option<u64>,
     pub(super) expires: Option<u64>,
     pub(super) key_id: Option<String>,
+    /// Whether a non-empty `nonce` is among the parameters (RFC 9421
+    /// §2.3): what a route that requires one asks for.
+    pub(super) has_nonce: bool,
     /// The inner list serialized (RFC 8941 §4.1): the `@signature-params` value.
     pub(super) params_line: String,
 }
@@ -49,7 +52,7 @@ impl Covered {
             }
             components.push(component);
         }
-        let (mut created, mut expires, mut key_id) = (None, None, None);
+        let (mut created, mut expires, mut key_id, mut has_nonce) = (None, None, None, false);
         for (name, value) in &list.params {
             match (name, value) {
                 ("created", value) => created = Some(unix_seconds(value).ok_or("created is not unix seconds")?),
@@ -57,14 +60,15 @@ impl Covered {
                 ("keyid", BareItem::String(id)) => key_id = Some(id.clone()),
                 ("alg", BareItem::String(alg)) if alg == ALGORITHM => {}
                 ("alg", BareItem::String(_)) => return Err("alg is not hmac-sha256"),
-                ("nonce" | "tag", BareItem::String(_)) => {}
+                ("nonce", BareItem::String(nonce)) => has_nonce = !nonce.is_empty(),
+                ("tag", BareItem::String(_)) => {}
                 ("keyid" | "alg" | "nonce" | "tag", _) => return Err("keyid, alg, nonce and tag must be strings"),
                 _ => {}
             }
         }
         let params_line =
             sf::serialize_inner_list(list).map_err(|_| "Signature-Input cannot be written as a structured field")?;
-        Ok(Self { components, created, expires, key_id, params_line })
+        Ok(Self { components, created, expires, key_id, has_nonce, params_line })
     }
 
     /// Whether the component named `name` is covered; `required` names are
@@ -103,8 +107,10 @@ mod tests {
             r#"("@method" "date");keyid="k";alg="hmac-sha256";nonce="n";created=7;tag="t";expires=9;x"#
         );
         assert!(c.covers("@method") && c.covers("Date") && !c.covers("@path"));
+        assert!(c.has_nonce);
         let bare = check("s=()").unwrap();
-        assert_eq!((bare.created, bare.key_id), (None, None));
+        assert_eq!((bare.created, bare.key_id, bare.has_nonce), (None, None, false));
+        assert!(!check(r#"s=();nonce="""#).unwrap().has_nonce, "an empty nonce is none");
     }
 
     #[test]

@@ -585,3 +585,40 @@ proptest! {
         let _ = verifier.verify(&request, &["@method"], Clock { now, tolerance });
     }
 }
+
+/// A route that requires a `nonce` refuses a label without one (or with an
+/// empty one) as `insufficient_coverage`, and accepts one the caller signed.
+#[test]
+fn a_required_nonce_is_checked_per_label() {
+    let key = secret(KEY_2025);
+    let verifier = Verifier::new([("psk-live-2025", &key)]);
+    let sign = |nonce: Option<&str>| {
+        let mut params = vec![("created", ParamValue::Integer(1_719_500_000)), ("keyid", ParamValue::from("psk-live-2025"))];
+        if let Some(nonce) = nonce {
+            params.push(("nonce", ParamValue::from(nonce)));
+        }
+        let request = SignRequest {
+            method: "POST",
+            url: URL,
+            headers: &[("content-type", "application/json")][..],
+            body: BODY,
+            label: "sig1",
+            components: &["@method", "@path"],
+            params: &params,
+        };
+        let signed = Signer::new(&key).sign(&request).unwrap();
+        vec![("signature-input".to_string(), signed.signature_input), ("signature".to_string(), signed.signature)]
+    };
+    let verify = |headers: &Vec<(String, String)>, nonce: bool| {
+        let request = VerifyRequest { method: "POST", url: URL, headers, body: BODY };
+        code(verifier.verify_requiring(&request, Required { components: &["@method"], nonce }, Clock { now: NOW, tolerance: 300 }))
+    };
+    let without = sign(None);
+    assert_eq!((verify(&without, false), verify(&without, true)), ("ok", "insufficient_coverage"));
+    assert_eq!(verify(&sign(Some("")), true), "insufficient_coverage");
+    let with = sign(Some("bl3wEdTma8p16wkJ"));
+    assert_eq!(verify(&with, true), "ok");
+    // Two signatures of the same request differ by their nonces: the replay
+    // guard, which remembers signature bytes, tells them apart.
+    assert_ne!(with, sign(Some("another-nonce-000")));
+}

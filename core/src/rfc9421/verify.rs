@@ -72,6 +72,22 @@ impl Verifier {
         required: &[&str],
         clock: Clock,
     ) -> Result<Verified, SignatureError> {
+        self.verify_requiring(request, Required { components: required, nonce: false }, clock)
+    }
+
+    /// [`verify`](Self::verify) with everything a route may require of a
+    /// signature: its components and, with [`Required::nonce`], a non-empty
+    /// `nonce` parameter (a label without one fails like missing coverage,
+    /// `insufficient_coverage`, at the same point).
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub fn verify_requiring<H: HeaderMap + ?Sized>(
+        &self,
+        request: &VerifyRequest<'_, H>,
+        required: Required<'_>,
+        clock: Clock,
+    ) -> Result<Verified, SignatureError> {
         let malformed = SignatureError::MalformedHeader;
         // Check 1.
         let signatures = field(request.headers, "signature").ok_or(SignatureError::MissingSignature("Signature"))?;
@@ -146,8 +162,19 @@ impl Verifier {
 }
 
 /// Checks 4 to 8 with what they share across labels.
+/// What a route requires of an accepted signature.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Required<'a> {
+    /// Components it must cover (names match ASCII case-insensitively).
+    pub components: &'a [&'a str],
+    /// Whether it must carry a non-empty `nonce` parameter: a client that
+    /// sends one per request makes identical requests distinct, so the
+    /// replay guard never takes a second one for a replay.
+    pub nonce: bool,
+}
+
 struct LabelChecks<'a> {
-    required: &'a [&'a str],
+    required: Required<'a>,
     clock: Clock,
     body: &'a [u8],
     digest: Option<&'a Presented>,
@@ -158,7 +185,10 @@ struct LabelChecks<'a> {
 impl LabelChecks<'_> {
     fn run(&mut self, label: &Label<'_>, key: Result<&MacKey, &&'static str>) -> Result<(), SignatureError> {
         let key = key.map_err(|&why| SignatureError::InvalidSecret(why))?;
-        if !self.required.iter().all(|name| label.covered.covers(name)) {
+        if !self.required.components.iter().all(|name| label.covered.covers(name)) {
+            return Err(SignatureError::InsufficientCoverage);
+        }
+        if self.required.nonce && !label.covered.has_nonce {
             return Err(SignatureError::InsufficientCoverage);
         }
         let created = label.covered.created.ok_or(SignatureError::StaleTimestamp)?;
