@@ -159,6 +159,43 @@ async fn a_signature_accepted_by_one_gateway_is_a_replay_at_the_other() {
     assert_eq!(upstream.executions(), 1, "the refund ran more than once");
 }
 
+/// Failed authentication is counted in Redis: guesses spread over two
+/// gateways spend one budget, and the gateway that did not see the lock-out
+/// learns it at the client's next failure there (the store answers
+/// "locked"), then refuses even a valid key from that address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: scripts/test-redis.sh"]
+async fn failures_through_two_gateways_spend_one_budget() {
+    const NOW: u64 = 1_719_500_000;
+    let url = redis_url();
+    let upstream = Upstream::start().await;
+    let prefix = prefix("throttle");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let throttled_config = |dir: &Path| redis_config(&upstream, dir, &url, &prefix).replacen("[server]\n", "[server]\nthrottle = { address_failures = 6 }\n", 1);
+    let a = Gateway::start(dir_a.path(), &throttled_config(dir_a.path()), &[]);
+    let b = Gateway::start(dir_b.path(), &throttled_config(dir_b.path()), &[]);
+    a.set_clock(NOW).await;
+    b.set_clock(NOW).await;
+    let guess = |gateway: &Gateway, i: usize| {
+        let target = gateway.url(PAY);
+        async move { send(&target, "POST", &[("x-api-key", format!("sk_live_Guess{i:022}").as_str())], b"{}").await.status }
+    };
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        statuses.push(guess(&a, i).await);
+    }
+    for i in 3..6 {
+        statuses.push(guess(&b, i).await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "the sixth failure, at the other gateway, spends the shared budget");
+    assert_eq!(send(&b.url(PAY), "POST", &[("x-api-key", LIVE_KEY)], b"{}").await.status, 429, "b knows the lock-out");
+    assert_eq!(guess(&a, 6).await, 429, "a learns it from the store at the next failure");
+    assert_eq!(send(&a.url(PAY), "POST", &[("x-api-key", LIVE_KEY)], b"{}").await.status, 429, "then refuses a valid key too");
+    a.set_clock(NOW + 61).await;
+    b.set_clock(NOW + 61).await;
+    assert_eq!(send(&a.url(PAY), "POST", &[("x-api-key", LIVE_KEY)], b"{}").await.status, 201, "after the back-off");
+}
+
 // ---------------------------------------------------------------------------
 // Revocations reach every gateway within the bound
 

@@ -271,12 +271,19 @@ local length = redis.call('RPUSH', KEYS[1], ARGV[1])
 return length + tonumber(redis.call('GET', KEYS[2]) or '0')
 ";
 
+/// Lua numbers are doubles: beyond 2^50 a sequence number is none that
+/// exists, and a limit that large is no limit.
+const EXACT: u64 = 1 << 50;
+
 /// Events after a sequence number: answers {sequence of the first, events}.
-/// KEYS: events, trimmed. ARGV: after, limit.
+/// KEYS: events, trimmed. ARGV: after, limit (0: no limit). Both below
+/// 2^50, so Lua's numbers hold them exactly and print them as integers.
 const AUDIT_EVENTS: &str = r"
 local trimmed = tonumber(redis.call('GET', KEYS[2]) or '0')
 local start = math.max(tonumber(ARGV[1]) - trimmed, 0)
-return {trimmed + start + 1, redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)}
+local stop = -1
+if tonumber(ARGV[2]) > 0 then stop = start + tonumber(ARGV[2]) - 1 end
+return {trimmed + start + 1, redis.call('LRANGE', KEYS[1], start, stop)}
 ";
 
 /// Deletes the oldest events beyond `keep`; answers how many went.
@@ -761,8 +768,8 @@ impl Store for RedisStore {
             return Ok(Vec::new());
         }
         let mut connection = self.connection();
-        let after = after.min(i64::MAX as u64 / 2);
-        let limit = u64::try_from(limit).unwrap_or(u64::MAX).min(i64::MAX as u64 / 2);
+        let after = after.min(EXACT);
+        let limit = u64::try_from(limit).ok().filter(|l| *l < EXACT).unwrap_or(0);
         let mut invocation = self.scripts.audit_events.key(&self.layout.audit);
         invocation.key(&self.layout.audit_trimmed).arg(after).arg(limit);
         let (first, events): (u64, Vec<String>) = self.run("audit_events", invocation.invoke_async(&mut connection)).await?;
