@@ -10,7 +10,10 @@
 #     key prefixes; the outage test starts a server of its own),
 #   - runs `cargo test -p payseal-gateway --lib --test redis -- --ignored`
 #     (with --nocapture: the tests print what they measured),
-#   - stops the server (trap), and prints one line:
+#   - then the shared store suite again over TLS (`rediss://`): a second
+#     server with --tls-port only, its certificate from a CA that openssl
+#     makes here (no key is committed), trusted through PAYSEAL_REDIS_CA,
+#   - stops the servers (trap), and prints one line:
 #       payseal-summary: redis N passed, M failed
 # Works with CARGO_TARGET_DIR set or unset.
 set -uo pipefail
@@ -23,13 +26,16 @@ case "${CARGO_TARGET_DIR:-}" in
 esac
 work=$(mktemp -d)
 pidfile="$work/redis.pid"
+tls_pidfile="$work/redis-tls.pid"
 cleanup() {
-  local pid
-  pid=$(cat "$pidfile" 2>/dev/null)
-  if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+  local pid file
+  for file in "$pidfile" "$tls_pidfile"; do
+    pid=$(cat "$file" 2>/dev/null)
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,6 +66,33 @@ done
 export PAYSEAL_REDIS_URL="redis://127.0.0.1:$port/0"
 cargo test --locked -p payseal-gateway --lib --test redis -- --ignored --nocapture >"$work/test.log" 2>&1
 status=$?
+
+# The same store suite over TLS. Test certificates, made here.
+tls_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+{
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$work/ca.key" -out "$work/ca.pem" -subj "/CN=payseal test Redis CA" &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$work/redis.key" -out "$work/redis.csr" -subj "/CN=localhost" &&
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$work/san.ext" &&
+  openssl x509 -req -in "$work/redis.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 2 -extfile "$work/san.ext" -out "$work/redis.pem"
+} >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log"; give_up "openssl cannot make the test certificates"; }
+redis-server --daemonize yes --bind 127.0.0.1 --port 0 --tls-port "$tls_port" \
+  --tls-cert-file "$work/redis.pem" --tls-key-file "$work/redis.key" --tls-ca-cert-file "$work/ca.pem" \
+  --tls-auth-clients no --save '' --appendonly no \
+  --dir "$work" --pidfile "$tls_pidfile" --logfile "$work/redis-tls.log" || give_up "redis-server with TLS did not start"
+for _ in $(seq 100); do
+  [ "$(redis-cli --tls --cacert "$work/ca.pem" -p "$tls_port" ping 2>/dev/null)" = PONG ] && break
+  sleep 0.1
+done
+[ "$(redis-cli --tls --cacert "$work/ca.pem" -p "$tls_port" ping 2>/dev/null)" = PONG ] \
+  || { cat "$work/redis-tls.log"; give_up "redis-server does not answer TLS on port $tls_port"; }
+# The two layout tests read Redis with a plain client of their own; the
+# suite's cases and the rest go through RedisStore, which speaks TLS.
+PAYSEAL_REDIS_URL="rediss://localhost:$tls_port/0" PAYSEAL_REDIS_CA="$work/ca.pem" \
+  cargo test --locked -p payseal-gateway --lib store::redis -- --ignored \
+  --skip changes_reach_another_store --skip written_by_hand >>"$work/test.log" 2>&1 || status=1
 # Shown indented: test.sh counts the summary line below, not cargo's lines
 # (counting both would count every test twice).
 sed 's/^/  /' "$work/test.log"

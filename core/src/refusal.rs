@@ -65,6 +65,15 @@ impl Refusal {
         message: "Too many failed attempts; retry after the time in Retry-After.",
     };
 
+    /// 403 `CLIENT_CERTIFICATE_REQUIRED`: the route needs a client
+    /// certificate (mutual TLS) and the connection presented none.
+    pub const CLIENT_CERTIFICATE_REQUIRED: Self = Self {
+        status: 403,
+        code: "CLIENT_CERTIFICATE_REQUIRED",
+        reason: "client_certificate_required",
+        message: "This route requires a client certificate.",
+    };
+
     /// The body is over the runtime's limit: 413, before anything is checked
     /// with it.
     pub const BODY_TOO_LARGE: Self = Self {

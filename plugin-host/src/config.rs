@@ -168,6 +168,9 @@ pub struct ServerConfig {
     /// Throttling of failed authentication on this listener (on by default).
     #[serde(default)]
     pub throttle: crate::throttle::ThrottleConfig,
+    /// TLS on this listener (HTTPS and HTTP/2); plain HTTP/1.1 without it.
+    #[serde(default)]
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -187,6 +190,7 @@ impl Default for ServerConfig {
             public_origin: None,
             checks: true,
             throttle: crate::throttle::ThrottleConfig::default(),
+            tls: None,
         }
     }
 }
@@ -199,8 +203,12 @@ fn default_key_id_header() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
-    /// `http://host:port` with an optional base path.
+    /// `http://` or `https://`, `host[:port]` and an optional base path.
     pub url: String,
+    /// With `https://`: the roots besides the system's, and a client
+    /// certificate (`[upstream.tls]`).
+    #[serde(default)]
+    pub tls: crate::tls::ClientTlsConfig,
     /// Forward the API key header to the upstream (default: removed; the
     /// upstream gets the key id instead).
     #[serde(default)]
@@ -280,11 +288,14 @@ pub struct AdminConfig {
     /// every check). Never enable in production.
     #[serde(default)]
     pub settable_clock: bool,
+    /// TLS on the admin listener (HTTPS and HTTP/2), client certificates included.
+    #[serde(default)]
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { listen: default_admin_listen(), settable_clock: false }
+        Self { listen: default_admin_listen(), settable_clock: false, tls: None }
     }
 }
 
@@ -411,6 +422,8 @@ impl fmt::Debug for SecretSource {
 /// The upstream's address, split for forwarding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
+    /// `http` or `https`.
+    pub scheme: &'static str,
     /// `host:port`, the `Host` sent upstream.
     pub authority: String,
     /// Base path without a trailing slash (`""` for none).
@@ -418,14 +431,16 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// Parses `http://host[:port][/base]`.
+    /// Parses `http[s]://host[:port][/base]`.
     ///
     /// # Errors
-    /// Not an `http://` URL with a host.
+    /// Not an `http://` or `https://` URL with a host.
     pub fn parse(url: &str) -> Result<Self, ConfigError> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| ConfigError::new("upstream.url", "must start with http:// (TLS to the upstream is not supported)"))?;
+        let (scheme, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+            (Some(rest), _) => ("https", rest),
+            (None, Some(rest)) => ("http", rest),
+            (None, None) => return Err(ConfigError::new("upstream.url", "must start with https:// or http://")),
+        };
         let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
         if authority.is_empty() || authority.contains('@') {
             return Err(ConfigError::new("upstream.url", "needs a host and no userinfo"));
@@ -433,7 +448,7 @@ impl Upstream {
         if path.contains(['?', '#']) {
             return Err(ConfigError::new("upstream.url", "no query or fragment"));
         }
-        Ok(Self { authority: authority.to_owned(), base_path: path.trim_end_matches('/').to_owned() })
+        Ok(Self { scheme, authority: authority.to_owned(), base_path: path.trim_end_matches('/').to_owned() })
     }
 }
 
@@ -472,6 +487,12 @@ impl FileConfig {
         };
         resolve(&mut self.store.path);
         resolve(&mut self.plugin.wasm);
+        for tls in [self.server.tls.as_mut(), self.admin.tls.as_mut()].into_iter().flatten() {
+            tls.resolve_paths(dir);
+        }
+        self.upstream.tls.resolve_paths(dir);
+        self.store.tls.resolve_paths(dir);
+        self.lifecycle.delivery.tls.resolve_paths(dir);
         for source in &mut self.signed_requests.keys {
             if let Some(file) = source.secret_file.as_mut() {
                 resolve(file);
@@ -489,6 +510,15 @@ impl FileConfig {
         self.store.validate()?;
         self.trusted_proxies()?;
         self.server.throttle.budgets()?;
+        if let Some(tls) = &self.server.tls {
+            tls.validate("server.tls")?;
+        }
+        if let Some(tls) = &self.admin.tls {
+            tls.validate("admin.tls")?;
+            if !tls.require_client_cert.is_empty() {
+                return Err(ConfigError::new("admin.tls.require_client_cert", "the admin listener has no routes: use client_auth = \"required\""));
+            }
+        }
         self.lifecycle.validate()?;
         let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", s.secret_env.is_some(), s.secret_file.is_some()));
         let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", s.secret_env.is_some(), s.secret_file.is_some()));
@@ -756,8 +786,10 @@ mod tests {
 
     #[test]
     fn upstream_urls() {
-        assert_eq!(Upstream::parse("http://h:1/base/").unwrap(), Upstream { authority: "h:1".into(), base_path: "/base".into() });
+        assert_eq!(Upstream::parse("http://h:1/base/").unwrap(), Upstream { scheme: "http", authority: "h:1".into(), base_path: "/base".into() });
         assert_eq!(Upstream::parse("http://h").unwrap().base_path, "");
+        assert_eq!(Upstream::parse("https://api.psp.example").unwrap().scheme, "https");
+        assert!(Upstream::parse("ftp://h").is_err());
         assert!(Upstream::parse("http://u@h").is_err());
         assert!(Upstream::parse("http:///x").is_err());
     }

@@ -18,6 +18,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::HeaderName;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -35,6 +36,27 @@ use crate::store_watch::StoreWatch;
 mod key_writes;
 
 pub use key_writes::{KeyWriteError, Swapped};
+
+/// A pooling HTTP client that speaks `https://` (HTTP/2 when the server
+/// offers it) and `http://`.
+pub type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The client of `tls` (`field` names it in errors).
+///
+/// # Errors
+/// A file of `tls` cannot be read or is unusable.
+pub fn https_client(tls: &crate::tls::ClientTlsConfig, field: &str) -> Result<HttpsClient, String> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    // The connector hands TLS the URI: https is decided per request.
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.client_config(field).map_err(|e| e.to_string())?)
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector))
+}
 
 /// Where the configuration comes from; a reload reads it again.
 #[derive(Debug, Clone)]
@@ -98,6 +120,9 @@ pub struct Settings {
     pub tokens: Option<Arc<crate::tokens::Tokens>>,
     /// Failed-authentication budgets; `None`: throttling is off.
     pub throttle: Option<crate::throttle::Budgets>,
+    /// Path prefixes that need a client certificate on the connection
+    /// (`server.tls.require_client_cert`).
+    pub client_cert_routes: Vec<String>,
 }
 
 /// One configuration, ready to serve.
@@ -125,8 +150,14 @@ pub struct Shared {
     pub clock: Clock,
     /// Whether `PUT /clock` is allowed (fixed at start).
     pub settable_clock: bool,
-    /// Connection-pooling client for the upstream.
-    pub client: Client<HttpConnector, Full<Bytes>>,
+    /// Connection-pooling client for the upstream (`[upstream.tls]`).
+    pub client: HttpsClient,
+    /// The client that delivers renewed secrets (`[lifecycle.delivery.tls]`).
+    pub delivery_client: HttpsClient,
+    /// The proxy listener's TLS, reloaded with the configuration.
+    pub proxy_tls: Option<crate::tls::ListenerTls>,
+    /// The admin listener's TLS, reloaded with the configuration.
+    pub admin_tls: Option<crate::tls::ListenerTls>,
     /// False once shutdown starts.
     pub ready: AtomicBool,
     /// The store's health and the key set's freshness ([`crate::store_watch`]).
@@ -179,6 +210,7 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         public_origin: config.server.public_origin.as_ref().map(|o| o.trim_end_matches('/').to_owned()),
         tokens: config.tokens.as_ref().map(|t| crate::tokens::Tokens::new(t).map(Arc::new)).transpose()?,
         throttle: config.server.throttle.budgets().map_err(|e| e.to_string())?,
+        client_cert_routes: config.server.tls.as_ref().map(|t| t.require_client_cert.clone()).unwrap_or_default(),
     };
     let lifecycle = Arc::new(crate::lifecycle::Lifecycle::from_config(&config.lifecycle, env)?);
     if !config.server.checks {
@@ -253,6 +285,7 @@ impl Shared {
         if fixed != self.fixed {
             tracing::warn!("listen addresses and the store change only with a restart");
         }
+        self.reload_tls(&config)?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         // Read before the records: the pool then holds at least this version,
         // and the store watch does not reload a second time for a change this
@@ -265,6 +298,20 @@ impl Shared {
             self.store_watch.built_from(version, started);
         }
         Ok(generation)
+    }
+
+    /// Reads the listeners' certificates, keys and client CAs again: new
+    /// handshakes use them, open connections keep theirs. Turning TLS on or
+    /// off takes a restart.
+    fn reload_tls(&self, config: &FileConfig) -> Result<(), String> {
+        for (current, wanted, listener) in [(&self.proxy_tls, &config.server.tls, "server"), (&self.admin_tls, &config.admin.tls, "admin")] {
+            match (current, wanted) {
+                (Some(tls), Some(wanted)) => tls.reload(wanted).map_err(|e| e.to_string())?,
+                (None, None) => {}
+                _ => tracing::warn!(listener, "turning TLS on or off takes a restart"),
+            }
+        }
+        Ok(())
     }
 
     /// Stores a key record and reloads; when the plugin rejects the result
@@ -326,9 +373,13 @@ impl Shared {
         // Before the records are read: the first pool holds at least this version.
         store_watch.init(store.as_ref()).await?;
         let runtime = build_runtime(config, store.as_ref(), &env, 1).await?;
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+        let client = https_client(&config.upstream.tls, "upstream.tls")?;
+        let delivery_client = https_client(&config.lifecycle.delivery.tls, "lifecycle.delivery.tls")?;
+        if config.lifecycle.delivery.allow_insecure_delivery {
+            tracing::warn!("lifecycle.delivery.allow_insecure_delivery is on: renewed secrets may be delivered over plain http://; for tests only");
+        }
+        let listener_tls = |tls: &Option<crate::tls::TlsConfig>| tls.as_ref().map(crate::tls::ListenerTls::load).transpose().map_err(|e| e.to_string());
+        let (proxy_tls, admin_tls) = (listener_tls(&config.server.tls)?, listener_tls(&config.admin.tls)?);
         Ok(Arc::new(Self {
             runtime: ArcSwap::from_pointee(runtime),
             store,
@@ -336,6 +387,9 @@ impl Shared {
             clock: Clock::system(),
             settable_clock: config.admin.settable_clock,
             client,
+            delivery_client,
+            proxy_tls,
+            admin_tls,
             ready: AtomicBool::new(true),
             store_watch,
             body_budget: Arc::new(tokio::sync::Semaphore::new(config.server.max_bodies_bytes / 1024)),

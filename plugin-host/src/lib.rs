@@ -22,6 +22,7 @@ pub mod upstream;
 pub mod store_config;
 pub mod store_watch;
 pub mod throttle;
+pub mod tls;
 
 pub use config::{ConfigError, FileConfig};
 pub use gateway::{ConfigSource, Shared};

@@ -41,7 +41,7 @@ use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{HeaderMap, Request, Response, StatusCode};
 use payseal_core::Refusal;
-use payseal_core::gate::{CanonicalTarget, forward};
+use payseal_core::gate::{CanonicalTarget, forward, prefix_covers};
 use payseal_core::idempotency::IdempotencyRecord;
 use payseal_core::throttle::{Subject, counts_as_failure};
 use serde::Serialize;
@@ -88,8 +88,19 @@ impl Handled {
     }
 }
 
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    /// The TCP peer's address.
+    pub addr: SocketAddr,
+    /// The connection presented a client certificate that the listener's
+    /// client CA vouches for (mutual TLS).
+    pub client_cert: bool,
+}
+
 /// Handles one proxied request.
-pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Incoming>) -> Response<ResponseBody> {
+pub async fn handle(shared: &Arc<Shared>, peer: Peer, request: Request<Incoming>) -> Response<ResponseBody> {
+    let Peer { addr: peer, client_cert } = peer;
     let started = Instant::now();
     let runtime = shared.runtime.load_full();
     let (parts, body) = request.into_parts();
@@ -99,7 +110,7 @@ pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Inc
             let (response, reason) = crate::lifecycle::renewal::handle(shared, &runtime, client, &code_url, body).await;
             Handled::new(response, "renewal").reason(reason)
         }
-        None => pipeline(shared, &runtime, peer, &parts, body).await,
+        None => pipeline(shared, &runtime, Peer { addr: peer, client_cert }, &parts, body).await,
     };
     shared.metrics.request(handled.outcome, handled.reason.as_deref());
     let path = parts.uri.path();
@@ -116,7 +127,7 @@ pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Inc
     handled.response
 }
 
-async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr, parts: &Parts, body: Incoming) -> Handled {
+async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: Peer, parts: &Parts, body: Incoming) -> Handled {
     let settings = &runtime.settings;
     let raw = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     // What every rule matches, and what the upstream gets (`gate.md`).
@@ -124,6 +135,10 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: SocketAddr
         Ok(target) => target,
         Err(refusal) => return refused(refusal, "refused"),
     };
+    if !peer.client_cert && settings.client_cert_routes.iter().any(|prefix| prefix_covers(prefix, target.path())) {
+        return refused(Refusal::CLIENT_CERTIFICATE_REQUIRED, "refused");
+    }
+    let peer = peer.addr;
     // `None`: a trusted proxy named a hop that is not an address, so the
     // client is unknown (a key with an allow-list is refused). The upstream
     // is then told the nearest hop the gateway knows, the peer.

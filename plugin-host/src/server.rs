@@ -11,13 +11,15 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{EnvLookup, FileConfig};
 use crate::gateway::{ConfigSource, Shared};
 use crate::store::Store;
+use crate::tls::ListenerTls;
 use crate::{admin, proxy};
 
 /// A started gateway.
@@ -133,32 +135,88 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
-        let mut shutdown = shutdown.clone();
+        let shutdown = shutdown.clone();
         let guard = connections.clone();
+        let tls = match kind {
+            Listener::Proxy => shared.proxy_tls.as_ref(),
+            Listener::Admin => shared.admin_tls.as_ref(),
+        }
+        .map(ListenerTls::acceptor);
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let shared = Arc::clone(&shared);
-                async move {
-                    Ok::<_, Infallible>(match kind {
-                        Listener::Proxy => proxy::handle(&shared, peer, request).await,
-                        Listener::Admin => admin::handle(&shared, request).await,
-                    })
-                }
-            });
-            let mut builder = http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = shutdown.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
+            let accepted = Accepted { shared, peer, kind, header_timeout };
+            match tls {
+                None => accepted.serve_plain(stream, shutdown).await,
+                // The handshake within the head's time: a client that
+                // opens connections and says nothing holds no slot longer.
+                Some(acceptor) => match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => accepted.serve_tls(stream, shutdown).await,
+                    Ok(Err(error)) => tracing::debug!(%error, %peer, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
             }
             drop(guard);
             drop(slot);
         });
+    }
+}
+
+/// One accepted connection, before its protocol is known.
+struct Accepted {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    kind: Listener,
+    header_timeout: Duration,
+}
+
+impl Accepted {
+    /// The router of the connection's listener; `client_cert`: the
+    /// connection presented a client certificate its CA vouches for.
+    fn service(
+        &self,
+        client_cert: bool,
+    ) -> impl hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<crate::http::ResponseBody>, Error = Infallible, Future: Send> + Clone + use<> {
+        let (shared, peer, kind) = (Arc::clone(&self.shared), self.peer, self.kind);
+        service_fn(move |request| {
+            let shared = Arc::clone(&shared);
+            async move {
+                Ok::<_, Infallible>(match kind {
+                    Listener::Proxy => proxy::handle(&shared, proxy::Peer { addr: peer, client_cert }, request).await,
+                    Listener::Admin => admin::handle(&shared, request).await,
+                })
+            }
+        })
+    }
+
+    /// Plain HTTP/1.1 until it closes or shutdown starts (then gracefully).
+    async fn serve_plain(self, stream: tokio::net::TcpStream, mut shutdown: watch::Receiver<bool>) {
+        let mut builder = http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(self.header_timeout).keep_alive(true);
+        let connection = builder.serve_connection(TokioIo::new(stream), self.service(false));
+        tokio::pin!(connection);
+        tokio::select! {
+            _ = connection.as_mut() => {}
+            _ = shutdown.changed() => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+            }
+        }
+    }
+
+    /// HTTPS: HTTP/2 or HTTP/1.1 as ALPN chose.
+    async fn serve_tls(self, stream: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, mut shutdown: watch::Receiver<bool>) {
+        let client_cert = stream.get_ref().1.peer_certificates().is_some_and(|certs| !certs.is_empty());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(self.header_timeout).keep_alive(true);
+        builder.http2().timer(TokioTimer::new());
+        let connection = builder.serve_connection(TokioIo::new(stream), self.service(client_cert));
+        tokio::pin!(connection);
+        tokio::select! {
+            _ = connection.as_mut() => {}
+            _ = shutdown.changed() => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+            }
+        }
     }
 }
 

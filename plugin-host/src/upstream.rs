@@ -54,7 +54,7 @@ pub(crate) struct Forwarded {
 /// written from the resolved client; the idempotency key kept, so an
 /// idempotent upstream can deduplicate too.
 pub(crate) fn upstream_request(settings: &Settings, parts: &Parts, forwarded: &Forwarded, body: Bytes) -> Option<Request<Full<Bytes>>> {
-    let uri = format!("http://{}{}{}", settings.upstream.authority, settings.upstream.base_path, forwarded.target);
+    let uri = format!("{}://{}{}{}", settings.upstream.scheme, settings.upstream.authority, settings.upstream.base_path, forwarded.target);
     let mut request = Request::builder().method(parts.method.clone()).uri(uri).body(Full::new(body)).ok()?;
     let tokens = connection_tokens(&parts.headers);
     let headers = request.headers_mut();

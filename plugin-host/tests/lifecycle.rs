@@ -18,7 +18,6 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
 use bytes::Bytes;
 use common::{Answer, Gateway, Upstream, base_config, send, toml_of};
 use http_body_util::{BodyExt as _, Full};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use payseal_core::Secret;
 use payseal_core::signing::dvpay;
@@ -489,7 +488,16 @@ async fn a_burst_of_20_renewals_has_one_winner() {
 }
 
 /// A reception URL that answers 500 to its first two requests, then 200.
-async fn flaky_receiver() -> (std::net::SocketAddr, Arc<Mutex<Vec<Bytes>>>) {
+/// An HTTPS reception URL (`cert`, `key`) that answers 500 twice, then 200.
+async fn flaky_receiver(cert: &std::path::Path, key: &std::path::Path) -> (std::net::SocketAddr, Arc<Mutex<Vec<Bytes>>>) {
+    let tls = payseal_gateway::tls::ListenerTls::load(&payseal_gateway::tls::TlsConfig {
+        cert: cert.to_owned(),
+        key: key.to_owned(),
+        client_ca: None,
+        client_auth: payseal_gateway::tls::ClientAuth::Required,
+        require_client_cert: Vec::new(),
+    })
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let received: Arc<Mutex<Vec<Bytes>>> = Arc::default();
@@ -497,8 +505,9 @@ async fn flaky_receiver() -> (std::net::SocketAddr, Arc<Mutex<Vec<Bytes>>>) {
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
-            let seen = Arc::clone(&seen);
+            let (seen, acceptor) = (Arc::clone(&seen), tls.acceptor());
             tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(stream).await else { return };
                 let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     let seen = Arc::clone(&seen);
                     async move {
@@ -513,7 +522,8 @@ async fn flaky_receiver() -> (std::net::SocketAddr, Arc<Mutex<Vec<Bytes>>>) {
                         Ok::<_, std::convert::Infallible>(response)
                     }
                 });
-                let _ = http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
             });
         }
     });
@@ -523,10 +533,14 @@ async fn flaky_receiver() -> (std::net::SocketAddr, Arc<Mutex<Vec<Bytes>>>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_renewed_secret_is_delivered_until_the_reception_url_answers_200() {
     let upstream = Upstream::start().await;
-    let (reception, received) = flaky_receiver().await;
     let dir = tempdir();
-    let accounts = [account("RCV001", "ACC_PROD_001", true, &json!({ "reception_url": format!("http://{reception}/secret"), "format": "base64-secret" }))];
-    let delivery = json!({ "attempts": 5, "initial_backoff_ms": 50, "max_backoff_ms": 200 });
+    // The merchant's HTTPS receiver, its certificate from a CA the test makes.
+    let pki = common::tls::Pki::new(dir.path(), "merchant");
+    let (cert, key) = pki.server("receiver");
+    let (reception, received) = flaky_receiver(&cert, &key).await;
+    let url = format!("https://localhost:{}/secret", reception.port());
+    let accounts = [account("RCV001", "ACC_PROD_001", true, &json!({ "reception_url": url, "format": "base64-secret" }))];
+    let delivery = json!({ "attempts": 5, "initial_backoff_ms": 50, "max_backoff_ms": 200, "tls": { "ca_file": pki.ca(), "only_ca_file": true } });
     let gateway = start(dir.path(), &config(&upstream, dir.path(), true, &accounts, Some(delivery)));
     gateway.set_clock(NOW).await;
     let answer = renew(&gateway, "RCV001", &form("ACC_PROD_001", PASSWORD)).await;
@@ -542,7 +556,7 @@ async fn a_renewed_secret_is_delivered_until_the_reception_url_answers_200() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let delivered = delivered.expect("the secret was not delivered within 10 s");
+    let delivered = delivered.unwrap_or_else(|| panic!("the secret was not delivered within 10 s; the log:\n{}", gateway.log()));
     assert_eq!(delivered["detail"], "attempts=3");
     let bodies = received.lock().unwrap().clone();
     assert_eq!(bodies.len(), 3, "two failures, then 200, then no more attempts");
@@ -552,6 +566,13 @@ async fn a_renewed_secret_is_delivered_until_the_reception_url_answers_200() {
     }
     let audit = admin(&gateway, "GET", "/lifecycle/audit", &Value::Null).await.text();
     assert!(!audit.contains(&secret) && !gateway.log().contains(&secret), "the secret in the audit log or the log");
+    // An http:// reception URL is refused unless the configuration says it
+    // is a test.
+    let plain = [account("RCV001", "ACC_PROD_001", true, &json!({ "reception_url": "http://127.0.0.1:9/secret" }))];
+    let error = payseal_gateway::config::FileConfig::parse(&config(&upstream, dir.path(), true, &plain, None)).unwrap_err().to_string();
+    assert!(error.contains("reception_url: must be https://"), "{error}");
+    let allowed = json!({ "allow_insecure_delivery": true });
+    assert!(payseal_gateway::config::FileConfig::parse(&config(&upstream, dir.path(), true, &plain, Some(allowed))).is_ok());
 }
 
 #[test]

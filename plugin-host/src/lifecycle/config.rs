@@ -115,6 +115,14 @@ pub struct DeliveryConfig {
     /// Time one attempt may take.
     #[serde(default = "default_delivery_timeout")]
     pub timeout_ms: u64,
+    /// Tests only: allow `http://` reception URLs, which would carry new
+    /// secrets in clear. Logged loudly at start.
+    #[serde(default)]
+    pub allow_insecure_delivery: bool,
+    /// The roots besides the system's, and a client certificate, for the
+    /// `https://` reception URLs (`[lifecycle.delivery.tls]`).
+    #[serde(default)]
+    pub tls: crate::tls::ClientTlsConfig,
 }
 
 impl Default for DeliveryConfig {
@@ -124,6 +132,8 @@ impl Default for DeliveryConfig {
             initial_backoff_ms: default_initial_backoff(),
             max_backoff_ms: default_max_backoff(),
             timeout_ms: default_delivery_timeout(),
+            allow_insecure_delivery: false,
+            tls: crate::tls::ClientTlsConfig::default(),
         }
     }
 }
@@ -217,10 +227,17 @@ impl LifecycleConfig {
                 Ok(hash) if hash.algorithm == ARGON2ID_IDENT => {}
                 _ => return Err(ConfigError::from_message(&format!("{}: not an Argon2id PHC string", field("password_argon2")))),
             }
-            if let Some(url) = &account.reception_url
-                && !(url.starts_with("http://") && url.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some()))
-            {
-                return Err(ConfigError::from_message(&format!("{}: an http:// URL with a host", field("reception_url"))));
+            if let Some(url) = &account.reception_url {
+                let secure = url.starts_with("https://");
+                if !(secure || url.starts_with("http://")) || !url.parse::<hyper::Uri>().is_ok_and(|u| u.host().is_some()) {
+                    return Err(ConfigError::from_message(&format!("{}: an https:// URL with a host", field("reception_url"))));
+                }
+                if !secure && !self.delivery.allow_insecure_delivery {
+                    return Err(ConfigError::from_message(&format!(
+                        "{}: must be https:// (a new secret must not cross the network in clear); http:// only with lifecycle.delivery.allow_insecure_delivery = true, for tests",
+                        field("reception_url")
+                    )));
+                }
             }
             if account.secret_lifetime_seconds == 0 {
                 return Err(ConfigError::from_message(&format!("{}: must be above 0", field("secret_lifetime_seconds"))));
@@ -286,7 +303,11 @@ mod tests {
     fn errors_name_the_field() {
         let e = parse(&account("").replace("argon2id", "argon2i")).unwrap_err();
         assert!(e.to_string().contains("accounts[0].password_argon2"), "{e}");
-        let e = parse(&account("reception_url = \"https://m.example/x\"")).unwrap_err();
+        assert!(parse(&account("reception_url = \"https://m.example/x\"")).is_ok());
+        let e = parse(&account("reception_url = \"http://m.example/x\"")).unwrap_err();
+        assert!(e.to_string().contains("accounts[0].reception_url: must be https://"), "{e}");
+        assert!(parse(&format!("{}[delivery]\nallow_insecure_delivery = true\n", account("reception_url = \"http://m.example/x\""))).is_ok());
+        let e = parse(&account("reception_url = \"ftp://m.example/x\"")).unwrap_err();
         assert!(e.to_string().contains("reception_url"), "{e}");
         let e = parse(&account("").replace("\"ABC\"", "\"a/b\"")).unwrap_err();
         assert!(e.to_string().contains("code_url"), "{e}");

@@ -19,7 +19,8 @@ use crate::gateway::Shared;
 
 /// One secret to deliver.
 pub struct Delivery {
-    /// The reception URL (`http://`).
+    /// The reception URL (`https://`; `http://` only with
+    /// `allow_insecure_delivery`, checked with the configuration).
     pub url: String,
     /// The account's operation code.
     pub account: String,
@@ -43,7 +44,15 @@ pub fn spawn(shared: Arc<Shared>, config: DeliveryConfig, delivery: Delivery) {
 async fn deliver(shared: &Shared, config: &DeliveryConfig, delivery: Delivery) {
     let actor = Actor::account(&delivery.account);
     for attempt in 1..=config.attempts {
-        let status = attempt_once(shared, config, &delivery).await;
+        let status = match attempt_once(shared, config, &delivery).await {
+            Ok(status) => Some(status),
+            Err(error) => {
+                // A transport error (refused, TLS handshake, timeout): its
+                // text names no secret, only what failed.
+                tracing::warn!(account = %delivery.account, attempt, error, "the reception URL could not be reached");
+                None
+            }
+        };
         if status == Some(200) {
             tracing::info!(account = %delivery.account, key_id = %delivery.key_id, attempt, "renewed secret delivered");
             let event = AuditEvent::new(shared.clock.now(), actor.as_str(), AuditAction::SecretDelivered, &delivery.key_id)
@@ -62,14 +71,15 @@ async fn deliver(shared: &Shared, config: &DeliveryConfig, delivery: Delivery) {
     Service::new(shared).audit_event(event).await;
 }
 
-/// One POST; the status, or `None` for a transport error or timeout.
-async fn attempt_once(shared: &Shared, config: &DeliveryConfig, delivery: &Delivery) -> Option<u16> {
+/// One POST; the status, or what failed (a transport error or timeout).
+async fn attempt_once(shared: &Shared, config: &DeliveryConfig, delivery: &Delivery) -> Result<u16, String> {
     let request = Request::post(delivery.url.as_str())
         .header(CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::copy_from_slice(&delivery.payload)))
-        .ok()?;
-    let response = tokio::time::timeout(Duration::from_millis(config.timeout_ms), shared.client.request(request)).await.ok()?.ok()?;
-    Some(response.status().as_u16())
+        .map_err(|e| e.to_string())?;
+    let sent = tokio::time::timeout(Duration::from_millis(config.timeout_ms), shared.delivery_client.request(request));
+    let response = sent.await.map_err(|_| "timed out".to_owned())?.map_err(|e| format!("{e:?}"))?;
+    Ok(response.status().as_u16())
 }
 
 #[cfg(test)]
@@ -78,7 +88,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let config = DeliveryConfig { attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 1_000, timeout_ms: 1 };
+        let config = DeliveryConfig { attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 1_000, timeout_ms: 1, ..DeliveryConfig::default() };
         let waits: Vec<u128> = (1..=6).map(|a| backoff(a, &config).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 800, 1_000, 1_000]);
         assert_eq!(backoff(200, &config).as_millis(), 1_000);

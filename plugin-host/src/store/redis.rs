@@ -75,7 +75,8 @@ const MAX_LUA_MS: u64 = 1_000_000_000_000_000;
 /// Keys examined per `SCAN` step of a sweep.
 const SCAN_COUNT: usize = 500;
 
-/// A Redis URL (`redis://[user:password@]host:port/db`). It may hold a
+/// A Redis URL (`redis://` or, with TLS, `rediss://`, then
+/// `[user:password@]host:port/db`). It may hold a
 /// password: `Debug` and [`RedisUrl::redacted`] never show the user part,
 /// and the text is wiped when dropped.
 #[derive(Clone)]
@@ -85,12 +86,11 @@ impl RedisUrl {
     /// Checks the scheme and the shape; the message names the field, never the value.
     ///
     /// # Errors
-    /// Not a `redis://` URL with a host.
+    /// Not a `redis://` or `rediss://` URL with a host.
     pub fn parse(text: &str, field: &str) -> Result<Self, String> {
-        if text.starts_with("rediss://") {
-            return Err(format!("{field}: rediss:// (TLS) is not supported by this build; reach Redis over a private network or a TLS tunnel"));
-        }
-        let Some(rest) = text.strip_prefix("redis://") else { return Err(format!("{field}: must start with redis://")) };
+        let Some(rest) = text.strip_prefix("rediss://").or_else(|| text.strip_prefix("redis://")) else {
+            return Err(format!("{field}: must start with redis:// or rediss:// (TLS)"));
+        };
         if text.chars().any(char::is_whitespace) {
             return Err(format!("{field}: must not contain whitespace"));
         }
@@ -112,8 +112,13 @@ impl RedisUrl {
 
     /// The URL without its user part: what logs and errors may show.
     pub fn redacted(&self) -> String {
-        let rest = self.0.strip_prefix("redis://").unwrap_or_default();
-        format!("redis://{}", Self::host_part(rest))
+        let scheme = if self.is_tls() { "rediss://" } else { "redis://" };
+        format!("{scheme}{}", Self::host_part(&self.0[scheme.len()..]))
+    }
+
+    /// Whether it is `rediss://`: TLS to Redis.
+    pub fn is_tls(&self) -> bool {
+        self.0.starts_with("rediss://")
     }
 
     fn expose(&self) -> &str {
@@ -155,6 +160,28 @@ pub struct RedisOptions {
     pub prefix: String,
     /// Longest wait for one command (and for a connection).
     pub command_timeout: Duration,
+    /// With `rediss://`: the CA that replaces the system's roots, and a
+    /// client certificate (`[store.tls]`).
+    pub tls: crate::tls::ClientTlsConfig,
+}
+
+/// The client of `options`: with `rediss://`, TLS with its CA file and
+/// client certificate.
+fn client(options: &RedisOptions) -> Result<redis::Client, StoreError> {
+    let invalid = |_| StoreError::invalid("store.url: not a valid Redis URL");
+    if !options.url.is_tls() {
+        return redis::Client::open(options.url.expose()).map_err(invalid);
+    }
+    let read = |path: &Option<std::path::PathBuf>, what: &str| {
+        path.as_ref().map(|p| std::fs::read(p).map_err(|e| StoreError::invalid(format!("store.tls: cannot read the {what} {}: {e}", p.display())))).transpose()
+    };
+    let client_tls = match (read(&options.tls.client_cert, "client certificate")?, read(&options.tls.client_key, "client key")?) {
+        (Some(client_cert), Some(client_key)) => Some(redis::ClientTlsConfig { client_cert, client_key }),
+        (None, None) => None,
+        _ => return Err(StoreError::invalid("store.tls: client_cert and client_key go together")),
+    };
+    let certificates = redis::TlsCertificates { client_tls, root_cert: read(&options.tls.ca_file, "CA file")? };
+    redis::Client::build_with_tls(options.url.expose(), certificates).map_err(|_| StoreError::invalid("store.tls: the certificates cannot be used"))
 }
 
 /// The names of one prefix's keys.
@@ -493,7 +520,7 @@ impl RedisStore {
     /// The URL is not usable or Redis does not answer.
     pub async fn connect(options: RedisOptions) -> Result<Self, StoreError> {
         check_prefix(&options.prefix, "store.prefix").map_err(StoreError::invalid)?;
-        let client = redis::Client::open(options.url.expose()).map_err(|_| StoreError::invalid("store.url: not a valid Redis URL"))?;
+        let client = client(&options)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.command_timeout))
             .set_response_timeout(Some(options.command_timeout))
@@ -813,6 +840,11 @@ mod tests {
         std::env::var("PAYSEAL_REDIS_URL").expect("PAYSEAL_REDIS_URL is not set: run scripts/test-redis.sh")
     }
 
+    /// With a `rediss://` URL, the CA the test script made (`PAYSEAL_REDIS_CA`).
+    fn test_tls() -> crate::tls::ClientTlsConfig {
+        crate::tls::ClientTlsConfig { ca_file: std::env::var_os("PAYSEAL_REDIS_CA").map(Into::into), ..Default::default() }
+    }
+
     fn fresh_prefix() -> String {
         static N: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -820,7 +852,7 @@ mod tests {
     }
 
     fn options(prefix: &str) -> RedisOptions {
-        RedisOptions { url: RedisUrl::parse(&url(), "PAYSEAL_REDIS_URL").unwrap(), prefix: prefix.to_owned(), command_timeout: Duration::from_secs(2) }
+        RedisOptions { url: RedisUrl::parse(&url(), "PAYSEAL_REDIS_URL").unwrap(), prefix: prefix.to_owned(), command_timeout: Duration::from_secs(2), tls: test_tls() }
     }
 
     crate::store_test_suite!(store().await, ignore = "needs Redis: scripts/test-redis.sh");
@@ -919,8 +951,8 @@ mod tests {
     #[tokio::test]
     #[ignore = "needs Redis: scripts/test-redis.sh"]
     async fn a_refused_password_is_never_echoed() {
-        let url = url().replacen("redis://", "redis://:hunter2-pw@", 1);
-        let options = RedisOptions { url: RedisUrl::parse(&url, "u").unwrap(), prefix: fresh_prefix(), command_timeout: Duration::from_secs(2) };
+        let url = url().replacen("://", "://:hunter2-pw@", 1);
+        let options = RedisOptions { url: RedisUrl::parse(&url, "u").unwrap(), prefix: fresh_prefix(), command_timeout: Duration::from_secs(2), tls: test_tls() };
         let error = RedisStore::connect(options).await.unwrap_err();
         assert!(error.detail.starts_with("redis connect: ") && !error.detail.contains("hunter2"), "{error}");
     }
@@ -932,7 +964,9 @@ mod tests {
         assert!(!format!("{url:?}").contains("s3cret"));
         let bare = RedisUrl::parse("redis://:p@ss@h:1", "store.url").unwrap();
         assert_eq!(bare.redacted(), "redis://h:1");
-        for (bad, why) in [("http://h", "must start with redis://"), ("rediss://u:pw@h", "TLS"), ("redis://", "needs a host"), ("redis://u:pw@", "needs a host")] {
+        let tls = RedisUrl::parse("rediss://:s3cret@redis.example:6380/0", "store.url").unwrap();
+        assert!(tls.is_tls() && tls.redacted() == "rediss://redis.example:6380/0");
+        for (bad, why) in [("http://h", "must start with redis://"), ("redis://", "needs a host"), ("rediss://u:pw@", "needs a host")] {
             let e = RedisUrl::parse(bad, "store.url").unwrap_err();
             assert!(e.starts_with("store.url:") && e.contains(why) && !e.contains("pw"), "{bad}: {e}");
         }

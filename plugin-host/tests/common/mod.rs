@@ -25,6 +25,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+pub mod tls;
+
 /// The built plugin; a missing file fails the test with what to run.
 pub fn wasm_path() -> PathBuf {
     let path = payseal_gateway::demo::default_wasm_path();
