@@ -23,6 +23,7 @@ passed=0
 failed=0
 for target in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$target"
+  echo "fuzz $target"
   set +e
   cargo +nightly fuzz run --target-dir ../target/fuzz "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" \
     -- -max_total_time="$seconds" 2>&1 | grep -E "^(Done [0-9]+ runs|==[0-9]+==|SUMMARY|.*panicked|assertion|  left|  right)"
