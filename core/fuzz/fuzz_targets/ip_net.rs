@@ -1,18 +1,24 @@
-//! Any text as an IP allow-list entry, and addresses to test against it: no
-//! panic; what parses prints in a form that parses to the same block and
+//! Any text as an IP allow list, and addresses to test against it: no panic;
+//! an entry that parses prints in a form that parses to the same block and
 //! prints the same again (also through JSON); acceptance and `contains`
 //! agree with a reference computed here on `u128` masks, where an IPv4
 //! address `a` is `::ffff:a` and a block is IPv4 when it lies inside
-//! `::ffff:0:0/96` (IPv4-mapped IPv6 is IPv4; families never match).
+//! `::ffff:0:0/96` (IPv4-mapped IPv6 is IPv4; families never match). As a
+//! key record's `allowed_ips`, the list reads iff every entry does, and the
+//! key check lets a client in iff an entry holds it (any client when empty).
 //!
-//! Input: line the entry, then one address per line.
+//! Input: line the entries, separated by spaces, then one address per line.
 
 #![no_main]
 
 use std::net::IpAddr;
 
 use libfuzzer_sys::fuzz_target;
-use payseal_core::keys::IpNet;
+use payseal_core::Environment;
+use payseal_core::keys::{IpNet, KeyRecord, KeyRejection, KeySet, Policy, Request};
+use payseal_core_fuzz::lines;
+
+const KEY: &str = "sk_live_9Qm2Xv7Lp4Tz8Rb1Nc6Hd3Wf5Yg0Jk2";
 
 /// An address in the one 128-bit space, and whether it is IPv4.
 fn widen(ip: IpAddr) -> (u128, bool) {
@@ -47,25 +53,51 @@ fn reference_block(text: &str) -> Option<(u128, u32, bool)> {
     Some((bits & mask, prefix, v4))
 }
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = core::str::from_utf8(data) else { return };
-    let mut lines = text.split('\n');
-    let entry = lines.next().unwrap_or_default();
-    let parsed = entry.parse::<IpNet>();
-    let reference = reference_block(entry);
-    assert_eq!(parsed.is_ok(), reference.is_some(), "{entry:?}");
-    let (Ok(net), Some((network, prefix, v4))) = (parsed, reference) else { return };
-
+/// Checks one entry against the reference; its block, when it parses.
+fn entry(text: &str) -> Option<(IpNet, (u128, u32, bool))> {
+    let parsed = text.parse::<IpNet>();
+    let reference = reference_block(text);
+    assert_eq!(parsed.is_ok(), reference.is_some(), "{text:?}");
+    let (Ok(net), Some(block)) = (parsed, reference) else { return None };
     let shown = net.to_string();
-    assert_eq!(shown.parse::<IpNet>(), Ok(net), "{entry:?} prints as {shown:?}");
+    assert_eq!(shown.parse::<IpNet>(), Ok(net), "{text:?} prints as {shown:?}");
     assert_eq!(shown.parse::<IpNet>().map(|n| n.to_string()), Ok(shown.clone()), "printing is not stable");
     let json = serde_json::to_string(&net).expect("a block serializes");
     assert_eq!(serde_json::from_str::<IpNet>(&json).ok(), Some(net), "{json}");
-    assert_eq!(reference_block(&shown), Some((network, prefix, v4)), "{entry:?} prints as another block: {shown:?}");
+    assert_eq!(reference_block(&shown), Some(block), "{text:?} prints as another block: {shown:?}");
+    Some((net, block))
+}
 
-    for address in lines.filter_map(|l| l.parse::<IpAddr>().ok()) {
-        let (bits, address_v4) = widen(address);
-        let inside = address_v4 == v4 && (bits ^ network).checked_shr(128 - prefix).unwrap_or(0) == 0;
-        assert_eq!(net.contains(address), inside, "{entry:?} contains {address}");
+fn inside(address: IpAddr, (network, prefix, v4): (u128, u32, bool)) -> bool {
+    let (bits, address_v4) = widen(address);
+    address_v4 == v4 && (bits ^ network).checked_shr(128 - prefix).unwrap_or(0) == 0
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(([list], rest)) = lines::<1>(data) else { return };
+    let Ok(rest) = core::str::from_utf8(rest) else { return };
+    let addresses: Vec<IpAddr> = rest.split('\n').filter_map(|l| l.parse().ok()).collect();
+    let entries: Vec<&str> = if list.is_empty() { Vec::new() } else { list.split(' ').collect() };
+    let blocks: Vec<Option<(IpNet, (u128, u32, bool))>> = entries.iter().map(|e| entry(e)).collect();
+    for (net, block) in blocks.iter().flatten() {
+        for &address in &addresses {
+            assert_eq!(net.contains(address), inside(address, *block), "{net} contains {address}");
+        }
+    }
+
+    // The list as a key record's `allowed_ips`: it reads iff every entry
+    // does, and then a client is let in iff some entry holds it (an empty
+    // list lets everyone in).
+    let mut record = serde_json::to_value(KeyRecord::new("k", KEY, Environment::Live)).expect("a record serializes");
+    record["allowed_ips"] = entries.iter().map(|&e| serde_json::Value::from(e)).collect();
+    let record = serde_json::from_value::<KeyRecord>(record);
+    assert_eq!(record.is_ok(), blocks.iter().all(Option::is_some), "{list:?}");
+    let Ok(record) = record else { return };
+    let set = KeySet::new(vec![record]).expect("one record");
+    for &address in &addresses {
+        let request = Request { api_key: Some(KEY), method: "GET", path: "/v1", client_ip: Some(address), webcode: None };
+        let allowed = blocks.is_empty() || blocks.iter().flatten().any(|&(_, block)| inside(address, block));
+        let verdict = set.check(&request, &Policy::default(), 1_719_500_000);
+        assert_eq!(verdict.err(), (!allowed).then_some(KeyRejection::IpNotAllowed), "{list:?} lets {address} in");
     }
 });

@@ -38,7 +38,7 @@ fn reference_decode(data: &str) -> Option<Vec<u8>> {
             c => c,
         })
         .collect();
-    base64_decode(&normalized, &BASE64).filter(|d| d.canonical).map(|d| d.bytes)
+    base64_decode(&normalized, BASE64).filter(|d| d.canonical).map(|d| d.bytes)
 }
 
 fuzz_target!(|data: &[u8]| {
