@@ -72,8 +72,15 @@ pub fn parse_imf_fixdate(text: &str) -> Option<u64> {
     if DAYS[usize::try_from(days % 7).ok()?] != day_name {
         return None;
     }
-    Some(days * 86_400 + u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second))
+    let unix = days * 86_400 + u64::from(hour) * 3_600 + u64::from(minute) * 60 + u64::from(second);
+    // A leap second on 9999-12-31 is an instant no IMF-fixdate can write
+    // (`format_imf_fixdate` would need year 10000): refused, so that every
+    // accepted date formats back to one that parses to the same instant.
+    (unix <= LAST_FIXDATE).then_some(unix)
 }
+
+/// 9999-12-31T23:59:59Z, the last instant a four-digit year can write.
+const LAST_FIXDATE: u64 = 253_402_300_799;
 
 /// Formats unix seconds as an IMF-fixdate, the inverse of [`parse_imf_fixdate`].
 pub fn format_imf_fixdate(unix: u64) -> String {
@@ -206,6 +213,16 @@ mod tests {
         ] {
             assert_eq!(parse_imf_fixdate(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn fixdate_leap_second_of_9999_is_refused() {
+        // The `timestamps` fuzz target's round trip refused it: it parsed to
+        // an instant that formats as year 10000, which does not parse.
+        assert_eq!(parse_imf_fixdate("Fri, 31 Dec 9999 23:59:60 GMT"), None);
+        assert_eq!(parse_imf_fixdate("Fri, 31 Dec 9999 23:59:59 GMT"), Some(LAST_FIXDATE));
+        let leap = parse_imf_fixdate("Sun, 06 Nov 1994 08:49:60 GMT").unwrap();
+        assert_eq!(parse_imf_fixdate(&format_imf_fixdate(leap)), Some(leap), "other leap seconds stay");
     }
 
     proptest! {
