@@ -10,6 +10,9 @@
 #   5. 3 and 4 again with the store on Redis (redis-server from Debian,
 #      installed when missing, started on a free loopback port, stopped at
 #      the end): several gateways share it; one gateway measures its cost,
+#   6. 2 and 3 again over TLS (HTTPS with keep-alive; the listener's
+#      certificate from a CA that openssl makes here), as ratios to the same
+#      runs over plain HTTP (goal: >= 0.8 of plain throughput),
 # each with 1 KiB POSTs over 64 connections, and prints throughput and
 # p50/p99 latency as ratios to the pure proxy, and the Redis runs as ratios
 # to the same runs on the embedded store. At 64 connections on a small
@@ -43,16 +46,19 @@ start_demo_upstream
 live_key=sk_live_BenchLiveKey000000000000000000
 digest=$(printf '%s' "$live_key" | sha256sum | cut -d' ' -f1)
 
-# start_gateway NAME CHECKS [STORE]: starts a gateway (STORE: the lines of
-# its [store] table, default a redb file); sets addr and gateway_pid.
+# start_gateway NAME CHECKS [STORE] [SERVER]: starts a gateway (STORE: the
+# lines of its [store] table, default a redb file; SERVER: more lines of its
+# [server] table); sets addr and gateway_pid.
 start_gateway() {
   local name=$1 checks=$2
   local store=${3:-"path = \"$work/$name/store.redb\""}
+  local server=${4:-}
   mkdir -p "$work/$name"
   cat >"$work/$name/payseal.toml" <<EOF
 [server]
 listen = "127.0.0.1:0"
 checks = $checks
+$server
 [admin]
 listen = "127.0.0.1:0"
 [upstream]
@@ -75,7 +81,7 @@ EOF
   "$payseal" serve --config "$work/$name/payseal.toml" >"$work/$name/out" 2>"$work/$name/log" &
   gateway_pid=$!
   pids+=("$gateway_pid")
-  addr=$(wait_line "$work/$name/out" | sed -E 's#.*listening on http://([^ ]+) .*#\1#')
+  addr=$(wait_line "$work/$name/out" | sed -E 's#.*listening on https?://([^ ]+) .*#\1#')
 }
 
 body=$(head -c 1024 /dev/zero | tr '\0' 'x')
@@ -113,15 +119,15 @@ to_us() {
     if (u == "us") print n; else if (u == "ms") print n * 1000; else if (u == "s") print n * 1000000; else print n }'
 }
 
-# run NAME ADDR SCRIPT [CONNECTIONS]: a warm-up, then the measured run;
-# appends "name rps p50 p99" to results.
+# run NAME ADDR SCRIPT [CONNECTIONS] [SCHEME]: a warm-up, then the measured
+# run; appends "name rps p50 p99" to results.
 run() {
-  local name=$1 addr=$2 script=$3 conns=${4:-$connections}
+  local name=$1 addr=$2 script=$3 conns=${4:-$connections} scheme=${5:-http}
   local t=$threads
   [ "$conns" -lt "$t" ] && t=$conns
   # A fresh run name each time: idempotency keys never repeat across runs.
-  wrk -t"$t" -c"$conns" -d2s -s "$script" "http://$addr/external/v1/payments" -- "warm-$name-$RANDOM" >/dev/null 2>&1 || true
-  wrk -t"$t" -c"$conns" -d"${seconds}s" --latency -s "$script" "http://$addr/external/v1/payments" -- "$name-$RANDOM" >"$work/$name.wrk" 2>&1
+  wrk -t"$t" -c"$conns" -d2s -s "$script" "$scheme://$addr/external/v1/payments" -- "warm-$name-$RANDOM" >/dev/null 2>&1 || true
+  wrk -t"$t" -c"$conns" -d"${seconds}s" --latency -s "$script" "$scheme://$addr/external/v1/payments" -- "$name-$RANDOM" >"$work/$name.wrk" 2>&1
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$name.wrk")
   p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$work/$name.wrk")")
   p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$work/$name.wrk")")
@@ -158,6 +164,24 @@ run redis-checks-on "$addr" "$work/post.lua"
 run redis-idempotent "$addr" "$work/idempotent.lua"
 kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
 
+# TLS on the listener: a certificate for 127.0.0.1 from a CA made here.
+{
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -keyout "$work/ca.key" -out "$work/ca.pem" -subj "/CN=payseal bench CA" &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$work/gw.key" -out "$work/gw.csr" -subj "/CN=localhost" &&
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$work/san.ext" &&
+  openssl x509 -req -in "$work/gw.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 1 -extfile "$work/san.ext" -out "$work/gw.pem"
+} >"$work/openssl.log" 2>&1
+tls="tls = { cert = \"$work/gw.pem\", key = \"$work/gw.key\" }"
+start_gateway tls-proxy false "" "$tls"
+run tls-pure-proxy "$addr" "$work/post.lua" "$connections" https
+kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+start_gateway tls-checks true "" "$tls"
+run tls-checks-on "$addr" "$work/post.lua" "$connections" https
+kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+
 proxy_line=$(printf '%s\n' "${results[@]}" | awk '$1 == "pure-proxy"')
 read -r _ proxy_rps proxy_p50 proxy_p99 <<<"$proxy_line"
 echo
@@ -180,6 +204,15 @@ echo
 echo "store on Redis, as ratios to the same run on the embedded store (redb):"
 printf '%-42s %12s %12s %12s\n' run "rps/redb" "p50/redb" "p99/redb"
 for pair in "redis-checks-on checks-on" "redis-idempotent checks-on-idempotent"; do
+  read -r name base <<<"$pair"
+  awk -v n="$name vs $base" -v r="$(field "$name" 2)" -v a="$(field "$name" 3)" -v b="$(field "$name" 4)" \
+      -v R="$(field "$base" 2)" -v A="$(field "$base" 3)" -v B="$(field "$base" 4)" \
+    'BEGIN { printf "%-42s %12.2f %12.2f %12.2f\n", n, r / R, a / A, b / B }'
+done
+echo
+echo "TLS on the listener (keep-alive), as ratios to the same run over plain HTTP (goal: rps >= 0.8):"
+printf '%-42s %12s %12s %12s\n' run "rps/plain" "p50/plain" "p99/plain"
+for pair in "tls-pure-proxy pure-proxy" "tls-checks-on checks-on"; do
   read -r name base <<<"$pair"
   awk -v n="$name vs $base" -v r="$(field "$name" 2)" -v a="$(field "$name" 3)" -v b="$(field "$name" 4)" \
       -v R="$(field "$base" 2)" -v A="$(field "$base" 3)" -v B="$(field "$base" 4)" \
