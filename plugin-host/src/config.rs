@@ -774,7 +774,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_field_not_the_value() {
-        let e = FileConfig::parse("[upstream]\nurl = \"https://sk_live_secretvalue\"\n").unwrap_err();
+        let e = FileConfig::parse("[upstream]\nurl = \"ftp://sk_live_secretvalue\"\n").unwrap_err();
         assert!(e.to_string().contains("upstream.url") && !e.to_string().contains("sk_live"), "{e}");
         let e = FileConfig::parse(&format!("{MINIMAL}[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n")).unwrap_err();
         assert!(e.to_string().contains("trusted_proxies[0]"), "{e}");
