@@ -33,7 +33,7 @@ pub use renewal::{RenewalSchedule, RenewedSecret};
 pub use rfc9421::{HttpMessageSigner, HttpMessageVerifier, content_digest};
 pub use signing::{
     CybersourceSigner, CybersourceVerifier, DvpaySigner, HeaderVerifier, StandardWebhooksSigner,
-    StripeSigner,
+    StripeSigner, replayed_signature,
 };
 
 use payseal_core::Secret;

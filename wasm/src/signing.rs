@@ -5,7 +5,7 @@ use payseal_core::signing::{Clock, cybersource, dvpay, standard_webhooks, stripe
 use payseal_core::time::format_imf_fixdate;
 use wasm_bindgen::prelude::*;
 
-use crate::errors::{object, signature_error, type_error};
+use crate::errors::{coded, object, signature_error, type_error};
 use crate::headers::FlatHeaders;
 use crate::whole;
 
@@ -22,6 +22,12 @@ pub(crate) fn clock(now: f64, tolerance: Option<f64>) -> Clock {
 
 fn index(position: usize) -> u32 {
     u32::try_from(position).unwrap_or(u32::MAX)
+}
+
+/// `invalid_secret` for the configured secret called `which` (a position or a
+/// parameter name, never the value).
+fn unusable_secret(which: &str, error: payseal_core::SignatureError) -> JsValue {
+    coded(error.code(), &format!("{which}: {error}"), None)
 }
 
 enum Scheme {
@@ -42,7 +48,9 @@ impl HeaderVerifier {
     /// A verifier for `scheme` accepting a signature by any of `secrets`.
     ///
     /// # Errors
-    /// A `TypeError` for an unknown scheme name.
+    /// A `TypeError` for an unknown scheme name; `invalid_secret` naming the
+    /// first unusable secret by its position (never its value), so a
+    /// misconfiguration shows when the holder is built.
     #[wasm_bindgen(constructor)]
     pub fn new(scheme: &str, secrets: Vec<String>) -> Result<HeaderVerifier, JsValue> {
         let secrets = crate::secrets(secrets);
@@ -58,7 +66,72 @@ impl HeaderVerifier {
                 ));
             }
         };
+        let unusable = match &scheme {
+            Scheme::Dvpay(v) => v.unusable_secret(),
+            Scheme::Stripe(v) => v.unusable_secret(),
+            Scheme::StandardWebhooks(v) => v.unusable_secret(),
+        };
+        if let Some((position, error)) = unusable {
+            return Err(unusable_secret(&format!("secrets[{position}]"), error));
+        }
         Ok(Self { scheme })
+    }
+
+    fn run_webhook(
+        &self,
+        body: &[u8],
+        headers: &str,
+        now: f64,
+        tolerance: Option<f64>,
+    ) -> Result<Object, JsValue> {
+        let headers = FlatHeaders(headers);
+        let clock = clock(now, tolerance);
+        let verified = match &self.scheme {
+            Scheme::Stripe(v) => v.verify_webhook(body, &headers, clock),
+            Scheme::StandardWebhooks(v) => v.verify_webhook(body, &headers, clock),
+            Scheme::Dvpay(_) => return Err(type_error("dvpay requests are not webhooks")),
+        }
+        .map_err(signature_error)?;
+        #[allow(clippy::cast_precision_loss)] // unix seconds: far below 2^53
+        let seconds = |t: u64| JsValue::from_f64(t as f64);
+        Ok(object(&[
+            ("secretIndex", JsValue::from(index(verified.secret_index))),
+            ("id", verified.id.as_deref().map_or(JsValue::NULL, JsValue::from_str)),
+            ("timestamp", seconds(verified.timestamp)),
+            ("replayId", JsValue::from_str(&verified.replay_id)),
+            ("replayExpiresAt", seconds(verified.replay_expires_at)),
+        ]))
+    }
+
+    /// Verifies a webhook (Stripe, Standard Webhooks) given as bytes:
+    /// `{ secretIndex, id, timestamp, replayId, replayExpiresAt }`.
+    ///
+    /// # Errors
+    /// A `PaysealError` whose `code` is the spec's reason; a `TypeError` for DVPay.
+    #[wasm_bindgen(js_name = verifyWebhook)]
+    pub fn verify_webhook(
+        &self,
+        body: &[u8],
+        headers: &str,
+        now: f64,
+        tolerance: Option<f64>,
+    ) -> Result<Object, JsValue> {
+        self.run_webhook(body, headers, now, tolerance)
+    }
+
+    /// As [`HeaderVerifier::verify_webhook`] for a text body (its UTF-8 bytes).
+    ///
+    /// # Errors
+    /// As [`HeaderVerifier::verify_webhook`].
+    #[wasm_bindgen(js_name = verifyWebhookText)]
+    pub fn verify_webhook_text(
+        &self,
+        body: &str,
+        headers: &str,
+        now: f64,
+        tolerance: Option<f64>,
+    ) -> Result<Object, JsValue> {
+        self.run_webhook(body.as_bytes(), headers, now, tolerance)
     }
 
     fn run(
@@ -191,10 +264,15 @@ pub struct StripeSigner {
 #[wasm_bindgen]
 impl StripeSigner {
     /// A signer with one secret.
+    ///
+    /// # Errors
+    /// `invalid_secret` when the secret is unusable.
     #[wasm_bindgen(constructor)]
-    pub fn new(secret: String) -> StripeSigner {
-        Self {
-            inner: stripe::Signer::new(&crate::secret(secret)),
+    pub fn new(secret: String) -> Result<StripeSigner, JsValue> {
+        let inner = stripe::Signer::new(&crate::secret(secret));
+        match inner.unusable_secret() {
+            Some(error) => Err(unusable_secret("secret", error)),
+            None => Ok(Self { inner }),
         }
     }
 
@@ -227,10 +305,15 @@ pub struct StandardWebhooksSigner {
 #[wasm_bindgen]
 impl StandardWebhooksSigner {
     /// A signer with one `whsec_…` secret.
+    ///
+    /// # Errors
+    /// `invalid_secret` when the secret is unusable.
     #[wasm_bindgen(constructor)]
-    pub fn new(secret: String) -> StandardWebhooksSigner {
-        Self {
-            inner: standard_webhooks::Signer::new(&crate::secret(secret)),
+    pub fn new(secret: String) -> Result<StandardWebhooksSigner, JsValue> {
+        let inner = standard_webhooks::Signer::new(&crate::secret(secret));
+        match inner.unusable_secret() {
+            Some(error) => Err(unusable_secret("secret", error)),
+            None => Ok(Self { inner }),
         }
     }
 
@@ -361,4 +444,19 @@ impl CybersourceVerifier {
             .map(|v| index(v.secret_index))
             .map_err(signature_error)
     }
+}
+
+/// The `PaysealError` of a webhook or request signature presented a second
+/// time (the core's `replayed_signature` refusal), with its `status`,
+/// `responseCode` and response `body`: the JS replay guard throws it when the
+/// `seen` hook reports the delivery as already seen.
+#[wasm_bindgen(js_name = replayedSignature)]
+pub fn replayed_signature() -> JsValue {
+    let refusal = payseal_core::Refusal::REPLAYED_SIGNATURE;
+    let details = object(&[
+        ("status", JsValue::from(refusal.status)),
+        ("responseCode", JsValue::from_str(refusal.code)),
+        ("body", JsValue::from_str(&refusal.body())),
+    ]);
+    coded(refusal.reason, refusal.message, Some(details))
 }
