@@ -2,12 +2,17 @@
 # Builds the npm package `payseal` into pkg/ (git-ignored):
 #   1. the `payseal-wasm` crate for wasm32-unknown-unknown (release);
 #   2. wasm-bindgen 0.2.130 glue, twice: ES module (`--target web`) for
-#      workerd, Deno and browsers, CommonJS (`--target nodejs`) for Node/Bun;
+#      workerd, Deno, Vercel edge, CommonJS (`--target nodejs`) for Node/Bun;
+#      both bind the same .wasm, so the package ships it once
+#      (pkg/esm/wasm/payseal_wasm_bg.wasm; the CommonJS glue reads it there);
 #   3. wasm-opt from npm `binaryen` (never Debian's, which corrupts
 #      wasm-bindgen 0.2.13x output);
 #   4. tsc: js/src → pkg/esm and pkg/cjs (with .d.ts), plus the entry files.
-# Needs `npm ci` first (for binaryen and typescript). Installs wasm-bindgen-cli
-# when the one on PATH is not exactly 0.2.130 (about 4 minutes, once).
+#
+# Prerequisites: Rust through rustup (1.89 or newer, Cargo.toml's
+# rust-version), the wasm32-unknown-unknown target (added here when
+# missing), wasm-bindgen-cli 0.2.130 (installed here when the one on PATH is
+# another version: about 4 minutes, once), and `npm ci` (binaryen, typescript).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -35,16 +40,21 @@ rm -rf pkg/esm pkg/cjs
 mkdir -p pkg/esm/wasm pkg/cjs/wasm
 wasm-bindgen --target web --out-dir pkg/esm/wasm --out-name payseal_wasm "$WASM_IN"
 wasm-bindgen --target nodejs --out-dir pkg/cjs/wasm --out-name payseal_wasm "$WASM_IN"
-for dir in pkg/esm/wasm pkg/cjs/wasm; do
-  node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers \
-    "$dir/payseal_wasm_bg.wasm" -o "$dir/payseal_wasm_bg.wasm"
-  rm -f "$dir/payseal_wasm_bg.wasm.d.ts"
-done
+# One .wasm for both: wasm-bindgen writes the same module for either target.
+cmp -s pkg/esm/wasm/payseal_wasm_bg.wasm pkg/cjs/wasm/payseal_wasm_bg.wasm ||
+  { echo "build-wasm: the web and nodejs targets produced different .wasm files" >&2; exit 1; }
+rm pkg/cjs/wasm/payseal_wasm_bg.wasm pkg/esm/wasm/payseal_wasm_bg.wasm.d.ts pkg/cjs/wasm/payseal_wasm_bg.wasm.d.ts
+grep -q 'const wasmPath = `${__dirname}/payseal_wasm_bg.wasm`;' pkg/cjs/wasm/payseal_wasm.js ||
+  { echo "build-wasm: the nodejs glue no longer reads the .wasm as expected" >&2; exit 1; }
+sed -i 's|const wasmPath = `${__dirname}/payseal_wasm_bg.wasm`;|const wasmPath = require("path").join(__dirname, "..", "..", "esm", "wasm", "payseal_wasm_bg.wasm");|' \
+  pkg/cjs/wasm/payseal_wasm.js
+node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers \
+  pkg/esm/wasm/payseal_wasm_bg.wasm -o pkg/esm/wasm/payseal_wasm_bg.wasm
 
 node_modules/.bin/tsc -p js/tsconfig.esm.json
 node_modules/.bin/tsc -p js/tsconfig.cjs.json
 printf '{\n  "type": "commonjs"\n}\n' > pkg/cjs/package.json
-cp js/entries/workerd.js js/entries/deno.js js/entries/browser.js pkg/esm/
+cp js/entries/workerd.js js/entries/deno.js js/entries/edge-light.js js/entries/browser.js pkg/esm/
 names=$(node -e 'console.log(Object.keys(require(process.argv[1])).filter((n) => n !== "__esModule").join(", "))' "$ROOT/pkg/cjs/index.js")
 sed "s/@NAMES@/$names/" js/entries/node-esm.js.in > pkg/esm/node.js
 

@@ -5,6 +5,14 @@
  */
 import * as wasm from "./wasm/payseal_wasm.js";
 
+// The shipped .d.ts names `Symbol.dispose`; declared here so it compiles under
+// any `lib` (es2022 without esnext.disposable included), as @types/node does.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 // ---------------------------------------------------------------- errors
 
 /**
@@ -75,6 +83,20 @@ export function seconds(value: unknown, what: string): number {
   return value;
 }
 
+/**
+ * A point in time as unix seconds (or a `Date`). A number above 10^11 is a
+ * millisecond count (`Date.now()`), a `TypeError` naming the unit rather
+ * than a silent `stale_timestamp`.
+ */
+export function unixSeconds(value: unknown, what: string): number {
+  if (typeof value === "number" && value > 1e11) {
+    throw new TypeError(
+      `${what} must be unix seconds, but ${value} is in milliseconds (Date.now()): pass Math.floor(Date.now() / 1000) or a Date`,
+    );
+  }
+  return seconds(value, what);
+}
+
 export function optionalSeconds(value: unknown, what: string): number | undefined {
   return value === undefined || value === null ? undefined : seconds(value, what);
 }
@@ -120,7 +142,10 @@ export abstract class Holder {
     inner?.free();
   }
 
-  /** `using holder = new …` frees it at the end of the block. */
+  /**
+   * `using holder = new …` frees it at the end of the block (where the
+   * runtime has `Symbol.dispose`).
+   */
   [Symbol.dispose](): void {
     this.free();
   }
