@@ -72,12 +72,13 @@ export interface VerifiedWebhook extends Verified {
  * identifies the delivery (Standard Webhooks: the `webhook-id`; Stripe:
  * `t=<t>,v1=<the matching signature>`) and the unix second until which it
  * must be remembered (after that the timestamp is stale and the delivery is
- * refused anyway). Answers `true` when the id was already seen (the webhook
- * is then refused with `replayed_signature`), else records it and answers
- * `false`. For a store shared by several processes (Redis `SET NX EX`, a
- * KV), make the check-and-record atomic and use `verifyAsync`.
+ * refused anyway); `now` is the verification's clock (unix seconds).
+ * Answers `true` when the id was already seen (the webhook is then refused
+ * with `replayed_signature`), else records it and answers `false`. For a
+ * store shared by several processes (Redis `SET NX EXAT`, a KV), make the
+ * check-and-record atomic and use `verifyAsync`.
  */
-export type SeenHook = (id: string, expiresAt: number) => boolean | PromiseLike<boolean>;
+export type SeenHook = (id: string, expiresAt: number, now: number) => boolean | PromiseLike<boolean>;
 
 /** Verification inputs of a webhook: the clock, and a replay guard for this call. */
 export interface WebhookVerifyOptions extends VerifyOptions {
@@ -175,6 +176,28 @@ function now(options: { now?: number | Date } | undefined): number {
   return given === undefined ? Math.floor(Date.now() / 1000) : unixSeconds(given, "now");
 }
 
+/**
+ * The clock of a verification: unix seconds, or a `Date`. A millisecond
+ * count is passed through, so the core judges the headers first (a
+ * millisecond timestamp header is `malformed_header`); when the only
+ * complaint is `stale_timestamp`, {@link judged} turns it into a `TypeError`
+ * naming the unit.
+ */
+function verifyNow(options: { now?: number | Date } | undefined): number {
+  const given = options?.now;
+  return given === undefined ? Math.floor(Date.now() / 1000) : seconds(given, "now");
+}
+
+/** Runs a verification at `t`; a stale answer to a millisecond `now` is the caller's unit mistake. */
+function judged<T>(t: number, verify: () => T): T {
+  try {
+    return verify();
+  } catch (e) {
+    if (t > 1e11 && e instanceof PaysealError && e.code === "stale_timestamp") unixSeconds(t, "now");
+    throw e;
+  }
+}
+
 function options<T extends object>(value: T | undefined, what: string): T | undefined {
   if (value !== undefined && (value === null || typeof value !== "object")) {
     throw new TypeError(`${what} must be an object`);
@@ -219,10 +242,12 @@ function webhookScheme(value: unknown): WebhookScheme {
 function verifyHeaders(inner: wasm.HeaderVerifier, rawBody: Body, headers: HeadersInput, options?: VerifyOptions): Verified {
   const flat = flattenHeaders(headers);
   const o = options as VerifyOptions | undefined;
-  const t = now(o);
+  const t = verifyNow(o);
   const tolerance = optionalSeconds(o?.tolerance, "tolerance");
   const b = body(rawBody);
-  const secretIndex = typeof b === "string" ? inner.verifyText(b, flat, t, tolerance) : inner.verify(b, flat, t, tolerance);
+  const secretIndex = judged(t, () =>
+    typeof b === "string" ? inner.verifyText(b, flat, t, tolerance) : inner.verify(b, flat, t, tolerance),
+  );
   return { secretIndex };
 }
 
@@ -329,17 +354,21 @@ export class Webhooks extends Holder {
     this.#seen = seen;
   }
 
-  #check(rawBody: Body, headers: HeadersInput, options: WebhookVerifyOptions | undefined): [WebhookResult, WasmVerifiedWebhook] {
+  #check(
+    rawBody: Body,
+    headers: HeadersInput,
+    options: WebhookVerifyOptions | undefined,
+  ): [WebhookResult, WasmVerifiedWebhook, number] {
     const inner = this.live<wasm.HeaderVerifier>();
     const o = options as WebhookVerifyOptions | undefined;
     const b = body(rawBody);
     const flat = flattenHeaders(headers);
-    const t = now(o);
+    const t = verifyNow(o);
     const tolerance = optionalSeconds(o?.tolerance, "tolerance");
-    const verified = (
-      typeof b === "string" ? inner.verifyWebhookText(b, flat, t, tolerance) : inner.verifyWebhook(b, flat, t, tolerance)
+    const verified = judged(t, () =>
+      typeof b === "string" ? inner.verifyWebhookText(b, flat, t, tolerance) : inner.verifyWebhook(b, flat, t, tolerance),
     ) as WasmVerifiedWebhook;
-    return [new WebhookResult(verified, typeof rawBody === "string" ? rawBody : b), verified];
+    return [new WebhookResult(verified, typeof rawBody === "string" ? rawBody : b), verified, t];
   }
 
   /**
@@ -351,10 +380,10 @@ export class Webhooks extends Holder {
    * @throws {TypeError} for a parsed body (pass the raw body), a millisecond `now`.
    */
   verify(rawBody: Body, headers: HeadersInput, options?: WebhookVerifyOptions): VerifiedWebhook {
-    const [result, verified] = this.#check(rawBody, headers, options);
+    const [result, verified, t] = this.#check(rawBody, headers, options);
     const seen = seenHook(options?.seen, "seen") ?? this.#seen;
     if (seen !== undefined) {
-      const answer = seen(verified.replayId, verified.replayExpiresAt);
+      const answer = seen(verified.replayId, verified.replayExpiresAt, t);
       if (isThenable(answer)) throw new TypeError("the seen hook answered a Promise: use verifyAsync with an asynchronous store");
       judgeSeen(answer);
     }
@@ -366,16 +395,16 @@ export class Webhooks extends Holder {
    * Redis, a KV, a database).
    */
   async verifyAsync(rawBody: Body, headers: HeadersInput, options?: WebhookVerifyOptions): Promise<VerifiedWebhook> {
-    const [result, verified] = this.#check(rawBody, headers, options);
+    const [result, verified, t] = this.#check(rawBody, headers, options);
     const seen = seenHook(options?.seen, "seen") ?? this.#seen;
-    if (seen !== undefined) judgeSeen(await seen(verified.replayId, verified.replayExpiresAt));
+    if (seen !== undefined) judgeSeen(await seen(verified.replayId, verified.replayExpiresAt, t));
     return result;
   }
 }
 
 /** The in-memory replay guard {@link memorySeen} returns. */
 export interface MemorySeen {
-  (id: string, expiresAt: number): boolean;
+  (id: string, expiresAt: number, now?: number): boolean;
   /** Ids held now (expired ones included until swept). */
   readonly size: number;
   /** Forgets an id (e.g. when the handler failed and the sender's retry must pass). */
@@ -391,7 +420,8 @@ export interface MemorySeen {
  * most `maxEntries` ids (default 10 000): when full, expired ids are swept
  * first, then the oldest is dropped (a flood of valid deliveries can push an
  * id out before it expires, so size it above your peak deliveries per
- * tolerance window).
+ * tolerance window). Expiry is judged on the verification's clock (the
+ * hook's `now`), else on `options.now` or the system clock.
  */
 export function memorySeen(options?: { maxEntries?: number; now?: () => number }): MemorySeen {
   const o = options === undefined ? {} : config(options, "memorySeen");
@@ -401,8 +431,8 @@ export function memorySeen(options?: { maxEntries?: number; now?: () => number }
   const clock = o.now ?? (() => Math.floor(Date.now() / 1000));
   const held = new Map<string, number>();
   let lastSweep = -Infinity;
-  const hook = (id: string, expiresAt: number): boolean => {
-    const t = clock();
+  const hook = (id: string, expiresAt: number, now?: number): boolean => {
+    const t = typeof now === "number" ? now : clock();
     const until = held.get(id);
     if (until !== undefined) {
       if (until > t) return true;
@@ -746,7 +776,8 @@ export class CybersourceVerifier extends Holder {
     const flat = flattenHeaders(r.headers);
     const b = r.body === undefined || r.body === null ? new Uint8Array(0) : bytes(r.body);
     const o = options as VerifyOptions | undefined;
-    const secretIndex = inner.verify(method, target, flat, b, now(o), optionalSeconds(o?.tolerance, "tolerance"));
+    const t = verifyNow(o);
+    const secretIndex = judged(t, () => inner.verify(method, target, flat, b, t, optionalSeconds(o?.tolerance, "tolerance")));
     return { secretIndex, keyId: this.#keyIds[secretIndex] as string };
   }
 }
@@ -907,7 +938,8 @@ export class HttpMessageVerifier extends Holder {
     const b = r.body === undefined || r.body === null ? new Uint8Array(0) : bytes(r.body);
     const o = options as (VerifyOptions & { required?: readonly string[] }) | undefined;
     const required = o?.required === undefined ? [] : stringList(o.required, "required");
-    return inner.verify(method, url, flat, b, required, now(o), optionalSeconds(o?.tolerance, "tolerance")) as {
+    const t = verifyNow(o);
+    return judged(t, () => inner.verify(method, url, flat, b, required, t, optionalSeconds(o?.tolerance, "tolerance"))) as {
       label: string;
       keyId: string;
     };

@@ -1,13 +1,17 @@
-// Deno and Bun harness of the shared vector runner and the renewal cases:
-// reads tests/vectors/ at test time (node:fs, which both provide), runs every
-// case through the installed package (`import … from "payseal"`, resolved
-// with the runtime's own export condition), prints one summary line.
+// Deno and Bun harness of the shared vector runner, the renewal cases and the
+// webhook cases: reads tests/vectors/ and the webhook fixtures (made by the
+// real svix and stripe packages under Node: $PAYSEAL_WEBHOOK_FIXTURES) at test
+// time (node:fs, which both provide), runs every case through the installed
+// package (`import … from "payseal"`, resolved with the runtime's own export
+// condition), prints one summary line.
 import process from "node:process";
+import { readFileSync } from "node:fs";
 import { inspect } from "node:util";
 import * as payseal from "payseal";
 import { readVectorFiles } from "./vector-files.js";
 import { runVectors } from "./vector-runner.js";
 import { runRenewalCases } from "./renewal-cases.js";
+import { runWebhookCases } from "./webhook-cases.js";
 
 const suite = process.argv[2] ?? "js-standalone";
 // The entry each runtime must pick from the package's export conditions.
@@ -21,10 +25,13 @@ try {
   }
   const vectors = runVectors(payseal, readVectorFiles());
   const renewal = await runRenewalCases(payseal, { inspect });
+  const fixturesFile = process.env.PAYSEAL_WEBHOOK_FIXTURES;
+  if (!fixturesFile) throw new Error("PAYSEAL_WEBHOOK_FIXTURES must name the webhook fixtures file");
+  const webhooks = await runWebhookCases(payseal, JSON.parse(readFileSync(fixturesFile, "utf8")));
   result = {
-    passed: vectors.passed + renewal.passed,
-    failed: vectors.failed + renewal.failed,
-    failures: [...vectors.failures, ...renewal.failures],
+    passed: vectors.passed + renewal.passed + webhooks.passed,
+    failed: vectors.failed + renewal.failed + webhooks.failed,
+    failures: [...vectors.failures, ...renewal.failures, ...webhooks.failures],
   };
 } catch (e) {
   console.log(`FAIL ${suite}: ${e instanceof Error ? e.stack : e}`);

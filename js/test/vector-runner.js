@@ -115,9 +115,10 @@ const handlers = {
   "dvpay/verify": (p, c) => {
     const secrets = c.strings("secrets", "secret");
     const headers = { "X-Timestamp": c.str("timestamp"), "X-Signature": c.str("signature") };
+    const [b, at] = [body(c), clock(c)];
     return outcome(p, () => {
       const verifier = new p.DvpayVerifier({ secrets });
-      return { ok: true, secret_index: verifier.verify(body(c), headers, clock(c)).secretIndex };
+      return { ok: true, secret_index: verifier.verify(b, headers, at).secretIndex };
     });
   },
   "stripe/sign": (p, c) => {
@@ -128,9 +129,10 @@ const handlers = {
     // Built inside outcome(): an unusable secret is refused when the holder is built.
     const secrets = c.strings("secrets", "secret");
     const headers = { "Stripe-Signature": c.str("header") };
+    const [b, at] = [body(c), clock(c)];
     return outcome(p, () => {
       const wh = new p.Webhooks({ scheme: "stripe", secrets });
-      return { ok: true, secret_index: wh.verify(body(c), headers, clock(c)).secretIndex };
+      return { ok: true, secret_index: wh.verify(b, headers, at).secretIndex };
     });
   },
   "standard_webhooks/sign": (p, c) => {
@@ -143,9 +145,10 @@ const handlers = {
   "standard_webhooks/verify": (p, c) => {
     const secrets = c.strings("secrets", "secret");
     const headers = headerObject(c.get("headers"));
+    const [b, at] = [body(c), clock(c)];
     return outcome(p, () => {
       const wh = new p.Webhooks({ scheme: "standard_webhooks", secrets });
-      return { ok: true, secret_index: wh.verify(body(c), headers, clock(c)).secretIndex };
+      return { ok: true, secret_index: wh.verify(b, headers, at).secretIndex };
     });
   },
   "cybersource/sign": (p, c) => {
