@@ -7,7 +7,8 @@
 # `npm pack` and installs the tarball into a scratch consumer project
 # (target/js-consumer), so every suite imports "payseal" exactly as a user
 # would. Then, one `payseal-summary: <suite> N passed, M failed` line each:
-#   js-tsc       tsc --noEmit on the examples (types shipped in the package)
+#   js-tsc       tsc --noEmit on the examples (types shipped in the package;
+#                ESM and CJS; lib es2022, esnext, es2022+dom; skipLibCheck false)
 #   js-node      the vector runner, the renewal cases (SecretRenewer,
 #                requestSecretRenewal) and the webhook cases (svix-branded
 #                headers from the real `svix` package, stripe-node's and
@@ -76,13 +77,21 @@ suite() {
   fi
 }
 
+# The examples (ESM usage.ts, CommonJS usage-cjs.cts, the Express and Hono
+# examples) against the shipped .d.ts, skipLibCheck false: lib es2022 with
+# @types/node, lib esnext, and lib es2022 + dom without @types/node.
 tsc_check() {
-  if "$BIN/tsc" -p "$ROOT/tsconfig.json"; then
-    echo "payseal-summary: js-tsc 1 passed, 0 failed"
-  else
-    echo "payseal-summary: js-tsc 0 passed, 1 failed"
-    return 1
-  fi
+  local passed=0 failed=0 config
+  for config in tsconfig.json tsconfig.esnext.json tsconfig.dom.json; do
+    if "$BIN/tsc" -p "$ROOT/$config"; then
+      passed=$((passed + 1))
+    else
+      echo "tsc -p $config failed"
+      failed=$((failed + 1))
+    fi
+  done
+  echo "payseal-summary: js-tsc $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
 }
 
 node_tests() {
