@@ -7,7 +7,8 @@
 #      (pkg/esm/wasm/payseal_wasm_bg.wasm; the CommonJS glue reads it there);
 #   3. wasm-opt from npm `binaryen` (never Debian's, which corrupts
 #      wasm-bindgen 0.2.13x output);
-#   4. tsc: js/src → pkg/esm and pkg/cjs (with .d.ts), plus the entry files.
+#   4. tsc: js/src → pkg/esm and pkg/cjs (with .d.ts), plus the entry files;
+#   5. dist/npm: what is published (package.json, js/README.md, licenses, pkg/).
 #
 # Prerequisites: Rust through rustup (1.89 or newer, Cargo.toml's
 # rust-version), the wasm32-unknown-unknown target (added here when
@@ -57,6 +58,21 @@ printf '{\n  "type": "commonjs"\n}\n' > pkg/cjs/package.json
 cp js/entries/workerd.js js/entries/deno.js js/entries/edge-light.js js/entries/browser.js pkg/esm/
 names=$(node -e 'console.log(Object.keys(require(process.argv[1])).filter((n) => n !== "__esModule").join(", "))' "$ROOT/pkg/cjs/index.js")
 sed "s/@NAMES@/$names/" js/entries/node-esm.js.in > pkg/esm/node.js
+
+# The publishable package: package.json without the monorepo's scripts and
+# devDependencies, the package's own README (js/README.md), the licenses and
+# pkg/. `npm pack dist/npm` / `npm publish dist/npm`.
+rm -rf dist/npm
+mkdir -p dist/npm
+cp -r pkg dist/npm/pkg
+cp js/README.md dist/npm/README.md
+cp LICENSE-MIT LICENSE-APACHE dist/npm/
+node -e '
+  const p = require(process.argv[1]);
+  delete p.scripts;
+  delete p.devDependencies;
+  require("fs").writeFileSync(process.argv[2], JSON.stringify(p, null, 2) + "\n");
+' "$ROOT/package.json" "$ROOT/dist/npm/package.json"
 
 raw=$(wc -c < pkg/esm/wasm/payseal_wasm_bg.wasm)
 gz=$(gzip -9c pkg/esm/wasm/payseal_wasm_bg.wasm | wc -c)

@@ -39,7 +39,7 @@ BIN="$ROOT/node_modules/.bin"
 CONSUMER="$ROOT/target/js-consumer"
 rm -rf "$CONSUMER"
 mkdir -p "$CONSUMER/node_modules/payseal"
-tarball=$(npm pack --silent --pack-destination "$CONSUMER")
+tarball=$(npm pack --silent --pack-destination "$CONSUMER" ./dist/npm)
 tar -xzf "$CONSUMER/$tarball" -C "$CONSUMER/node_modules/payseal" --strip-components=1
 cp -r js/test "$CONSUMER/test"
 cp -r js/examples "$CONSUMER/examples"
