@@ -28,7 +28,7 @@ function freePort() {
  * @param {string} o.wasmPath the package's pkg/esm/wasm/payseal_wasm_bg.wasm
  * @param {string} o.workerdBin the workerd binary
  * @param {Record<string, string>} [o.bindings] text bindings (env)
- * @returns {Promise<{ url: string, stop: () => Promise<void>, log: () => string }>}
+ * @returns {Promise<{ url: string, pid: number, stop: () => Promise<void>, log: () => string }>}
  */
 export async function startWorker({ entry, workDir, wasmPath, workerdBin, bindings = {} }) {
   mkdirSync(join(workDir, "wasm"), { recursive: true });
@@ -89,6 +89,7 @@ const worker :Workerd.Worker = (
   }
   return {
     url,
+    pid: child.pid,
     log: () => output,
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");
