@@ -13,7 +13,10 @@
 #                requestSecretRenewal) and the webhook cases (svix-branded
 #                headers from the real `svix` package, stripe-node's and
 #                standard-webhooks' own tests translated, the seen hook, the
-#                helpful TypeErrors) under node --test (import and require)
+#                helpful TypeErrors) and the subpaths (payseal/webhooks,
+#                /signing, /redirect, /keys: their exports, the one
+#                PaysealError, the webhook cases again through
+#                payseal/webhooks) under node --test (import and require)
 #   js-workerd   the same runner and cases inside workerd (npm `workerd`, `workerd serve`)
 #   js-deno      the same runner and cases under Deno (npm `deno`)
 #   js-bun       the same runner and cases under Bun (npm `bun`)
@@ -103,7 +106,8 @@ node_tests() {
 }
 
 suite js-tsc tsc_check
-suite js-node node_tests js-node test/vectors.node.test.js test/renewal.node.test.js test/webhooks.node.test.js
+suite js-node node_tests js-node test/vectors.node.test.js test/renewal.node.test.js test/webhooks.node.test.js \
+  test/subpaths.node.test.js
 suite js-workerd node test/run-workerd.js
 suite js-deno "$BIN/deno" run --allow-read="$PAYSEAL_VECTORS,$PAYSEAL_WEBHOOK_FIXTURES" \
   --allow-env=PAYSEAL_VECTORS,PAYSEAL_WEBHOOK_FIXTURES test/run-standalone.js js-deno

@@ -89,13 +89,10 @@ function rssOf(pid) {
 
 /**
  * A fresh workerd per run: time from spawn to the first answer, and the
- * process's RSS after it. The baseline Worker embeds a minimal .wasm module
- * so both configurations have the same shape.
+ * process's RSS after it.
  */
-export async function workerdImportCost(workerdBin, wasmPath) {
+export async function workerdImportCost(workerdBin) {
   const dir = mkdtempSync(join(tmpdir(), "payseal-weight-"));
-  const emptyWasm = join(dir, "empty.wasm");
-  writeFileSync(emptyWasm, Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0));
   const samples = Object.fromEntries(Object.keys(WORKERS).map((k) => [k, { ms: [], rss: [] }]));
   try {
     for (let i = 0; i < Math.max(3, Math.floor(RUNS / 2)); i++) {
@@ -104,7 +101,7 @@ export async function workerdImportCost(workerdBin, wasmPath) {
         const entry = join(here, `.weight-worker-${name.replace(/\W+/g, "_")}.js`);
         writeFileSync(entry, source);
         const t0 = performance.now();
-        const worker = await startWorker({ entry, workDir, wasmPath: name === "payseal" ? wasmPath : emptyWasm, workerdBin });
+        const worker = await startWorker({ entry, workDir, workerdBin });
         try {
           const res = await fetch(worker.url);
           if ((await res.text()) !== "ok") throw new Error(`${name} worker answered ${res.status}\n${worker.log()}`);
@@ -138,7 +135,7 @@ export async function printWeight() {
   console.log(`  payseal ÷ node:crypto: time ×${(node.payseal.ms / node["node:crypto"].ms).toFixed(1)}, RSS +${MiB(node.payseal.rss - node["node:crypto"].rss)}`);
 
   const workerdBin = process.env.WORKERD_BIN ?? join(ROOT, "node_modules", ".bin", "workerd");
-  const w = await workerdImportCost(workerdBin, join(pkgRoot, "pkg/esm/wasm/payseal_wasm_bg.wasm"));
+  const w = await workerdImportCost(workerdBin);
   console.log("\nimport cost in workerd (fresh workerd per run: spawn to first answer, process RSS after it; median)");
   for (const [name, c] of Object.entries(w)) console.log(`  ${name.padEnd(22)} ${c.ms.toFixed(1).padStart(7)} ms ${MiB(c.rss).padStart(10)} RSS`);
   const base = w["WebCrypto (native)"];

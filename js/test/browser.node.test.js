@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { build } from "esbuild";
 
 const SOURCE = `import { Webhooks, HttpMessageSigner } from "payseal";
-export const made = [Webhooks, HttpMessageSigner];`;
+import { Webhook } from "payseal/webhooks";
+export const made = [Webhooks, HttpMessageSigner, Webhook];`;
 const MESSAGE = "payseal holds secrets and runs only on servers: Node, Deno, Bun, Cloudflare Workers, Vercel/Next.js edge";
 
 async function bundle(options) {
@@ -34,7 +35,7 @@ for (const [name, options] of [
   test(`${name}: the bundle refuses at import and holds no Wasm core`, async () => {
     const { text, inputs } = await bundle(options);
     const entries = inputs.filter((p) => /(^|\/)pkg\//.test(p));
-    assert.deepEqual(entries.map((p) => p.replace(/.*pkg\//, "pkg/")), ["pkg/esm/browser.js"]);
+    assert.deepEqual(entries.map((p) => p.replace(/.*pkg\//, "pkg/")).sort(), ["pkg/esm/browser.js", "pkg/esm/webhooks/browser.js"]);
     assert.ok(!text.includes("HeaderVerifier") && !text.includes(".wasm"), "the bundle carries the Wasm core");
     await importRefused(text);
   });
@@ -47,8 +48,9 @@ test("server conditions still resolve the server entries", async () => {
     [["node"], "pkg/esm/node.js"],
     [["deno"], "pkg/esm/deno.js"],
   ]) {
-    const { inputs } = await bundle({ platform: "neutral", conditions, external: ["*.wasm", "*.wasm?module", "../cjs/index.js"], mainFields: ["module", "main"] });
-    const found = inputs.filter((p) => /pkg\/esm\/(browser|workerd|edge-light|node|deno)\.js$/.test(p)).map((p) => p.replace(/.*pkg\//, "pkg/"));
-    assert.deepEqual(found, [entry], `conditions ${conditions.join(",")}`);
+    const external = ["*.wasm", "*.wasm?module", "../cjs/*", "../../cjs/*"];
+    const { inputs } = await bundle({ platform: "neutral", conditions, external, mainFields: ["module", "main"] });
+    const found = inputs.filter((p) => /pkg\/esm\/(webhooks\/)?(browser|workerd|edge-light|node|deno)\.js$/.test(p)).map((p) => p.replace(/.*pkg\//, "pkg/"));
+    assert.deepEqual(found.sort(), [entry, entry.replace("pkg/esm/", "pkg/esm/webhooks/")].sort(), `conditions ${conditions.join(",")}`);
   }
 });

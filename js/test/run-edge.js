@@ -18,21 +18,21 @@ import { makeWebhookFixtures } from "./webhook-fixtures.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const suite = "js-edge";
-const WASM_GLOBAL = "wasm_payseal";
 let passed = 0;
 let failed = 0;
 try {
-  const wasmModules = [];
+  // Each .wasm?module import: a global wasm_<n> of the edge context, as Next binds them.
+  const wasmModules = new Map();
   const nextWasm = {
     name: "next-wasm-module",
     setup(b) {
       b.onResolve({ filter: /\.wasm\?module$/ }, (args) => {
         const path = join(args.resolveDir, args.path.replace(/\?module$/, ""));
-        wasmModules.push(path);
+        if (!wasmModules.has(path)) wasmModules.set(path, `wasm_${wasmModules.size}`);
         return { path, namespace: "next-wasm" };
       });
-      b.onLoad({ filter: /.*/, namespace: "next-wasm" }, () => ({
-        contents: `export default globalThis[${JSON.stringify(WASM_GLOBAL)}];`,
+      b.onLoad({ filter: /.*/, namespace: "next-wasm" }, (args) => ({
+        contents: `export default globalThis[${JSON.stringify(wasmModules.get(args.path))}];`,
         loader: "js",
       }));
     },
@@ -53,16 +53,22 @@ try {
     logOverride: { "empty-import-meta": "silent" },
   });
   const inputs = Object.keys(out.metafile.inputs);
-  const entries = inputs.filter((p) => /pkg\/esm\/(edge-light|workerd|deno|node|browser)\.js$/.test(p));
+  const entries = inputs.filter((p) => /pkg\/esm\/(\w+\/)?(edge-light|workerd|deno|node|browser)\.js$/.test(p));
   console.log(`payseal entries bundled: ${entries.join(", ")}`);
-  if (entries.length !== 1 || !entries[0].endsWith("pkg/esm/edge-light.js")) throw new Error("expected the pkg/esm/edge-light.js entry alone");
-  if (wasmModules.length !== 1) throw new Error(`expected one .wasm?module import, got ${wasmModules.length}`);
+  if (entries.length !== 5 || !entries.every((p) => p.endsWith("/edge-light.js"))) {
+    throw new Error("expected the edge-light entries of payseal and its four subpaths alone");
+  }
   const packageDir = dirname(require.resolve("payseal/package.json"));
-  if (wasmModules[0] !== join(packageDir, "pkg/esm/wasm/payseal_wasm_bg.wasm")) throw new Error(`unexpected wasm ${wasmModules[0]}`);
+  const expected = ["", "webhooks/", "signing/", "redirect/", "keys/"].map((d) => join(packageDir, `pkg/esm/${d}wasm/payseal_wasm_bg.wasm`));
+  if (JSON.stringify([...wasmModules.keys()].sort()) !== JSON.stringify(expected.sort())) {
+    throw new Error(`unexpected .wasm?module imports: ${[...wasmModules.keys()].join(", ")}`);
+  }
 
   const vm = new EdgeVM();
-  vm.context.__wasmBytes = new Uint8Array(readFileSync(wasmModules[0]));
-  vm.evaluate(`globalThis[${JSON.stringify(WASM_GLOBAL)}] = new WebAssembly.Module(__wasmBytes); delete globalThis.__wasmBytes;`);
+  for (const [path, name] of wasmModules) {
+    vm.context.__wasmBytes = new Uint8Array(readFileSync(path));
+    vm.evaluate(`globalThis[${JSON.stringify(name)}] = new WebAssembly.Module(__wasmBytes); delete globalThis.__wasmBytes;`);
+  }
   if (vm.evaluate("typeof EdgeRuntime") !== "string") throw new Error("not an edge runtime context (EdgeRuntime is not defined)");
   vm.evaluate(out.outputFiles[0].text);
   vm.context.__input = JSON.stringify({ files: readVectorFiles(), fixtures: makeWebhookFixtures() });

@@ -183,12 +183,14 @@ impl HeaderVerifier {
     }
 }
 
+#[cfg(feature = "signing")]
 /// Signs DVPay requests with an API key and its secret.
 #[wasm_bindgen]
 pub struct DvpaySigner {
     inner: dvpay::Signer,
 }
 
+#[cfg(feature = "signing")]
 #[wasm_bindgen]
 impl DvpaySigner {
     /// A signer for `api_key` and its `secret`.
@@ -337,12 +339,14 @@ impl StandardWebhooksSigner {
     }
 }
 
+#[cfg(feature = "signing")]
 /// Signs Cybersource requests with a key id and its shared secret.
 #[wasm_bindgen]
 pub struct CybersourceSigner {
     inner: cybersource::Signer,
 }
 
+#[cfg(feature = "signing")]
 #[wasm_bindgen]
 impl CybersourceSigner {
     /// A signer for `key_id` and its base64 shared secret.
@@ -393,12 +397,14 @@ impl CybersourceSigner {
     }
 }
 
+#[cfg(feature = "signing")]
 /// Verifies Cybersource HTTP Signatures against one or more keys.
 #[wasm_bindgen]
 pub struct CybersourceVerifier {
     inner: cybersource::Verifier,
 }
 
+#[cfg(feature = "signing")]
 #[wasm_bindgen]
 impl CybersourceVerifier {
     /// Keys given as two lists of the same length: key ids and their secrets.
