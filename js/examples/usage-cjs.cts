@@ -1,6 +1,7 @@
 // The CommonJS side of the types (`require("payseal")`, pkg/cjs/index.d.ts),
 // type-checked under the same lib settings as usage.ts.
 import payseal = require("payseal");
+import webhooksOnly = require("payseal/webhooks");
 
 const body = '{"id":"evt_1"}';
 const now = 1_719_500_000;
@@ -14,4 +15,5 @@ try {
   if (error instanceof payseal.PaysealError) void error.code;
 }
 webhooks.free();
+new webhooksOnly.Webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").free();
 void [event, verified.secretIndex];

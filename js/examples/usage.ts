@@ -32,6 +32,8 @@ import {
   type RenewedSecret,
   type Verified,
 } from "payseal";
+// A subpath: only the webhook part, with its own smaller Wasm module.
+import { Webhooks as OnlyWebhooks, PaysealError as SubpathError } from "payseal/webhooks";
 
 const body = JSON.stringify({ id: "evt_1", type: "payment_intent.succeeded" });
 const now = 1_719_500_000;
@@ -143,7 +145,11 @@ try {
   if (error instanceof WebhookVerificationError) void error.code;
 }
 
+const small = new OnlyWebhooks({ scheme: "stripe", secret: "whsec_new" });
+const sameClass: boolean = SubpathError === PaysealError;
+small.verify(body, { "stripe-signature": stripeHeader }, { now });
+
 stripe.free();
 opener[Symbol.dispose]();
 
-void [index, signature, digest, status, digestHeader, expiresAt, eventType, messageId, stripeEvent.id];
+void [index, signature, digest, status, digestHeader, expiresAt, eventType, messageId, stripeEvent.id, sameClass];

@@ -43,8 +43,9 @@ export function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
 }
 
-export const encoder = new TextEncoder();
-export const decoder = new TextDecoder();
+/** Typed structurally: the .d.ts must not need a lib that declares TextEncoder as a type. */
+export const encoder: { encode(input?: string): Uint8Array } = new TextEncoder();
+export const decoder: { decode(input?: Uint8Array): string } = new TextDecoder();
 
 /** What a body mistake's `TypeError` says to do, for the usual frameworks. */
 export const RAW_BODY_HINT =
