@@ -68,13 +68,25 @@ function webhookScheme(value: unknown): WebhookScheme {
   return value;
 }
 
-/** What the Wasm side answers for a verified webhook. */
+/** What the Wasm side answers for a verified webhook, decoded. */
 interface WasmVerifiedWebhook {
   secretIndex: number;
   id: string | null;
   timestamp: number;
   replayId: string;
   replayExpiresAt: number;
+}
+
+/** Decodes `secretIndex\0timestamp\0replayExpiresAt\0replayId[\0id]`. */
+function verifiedFrom(answer: string): WasmVerifiedWebhook {
+  const [secretIndex, timestamp, replayExpiresAt, replayId, id] = answer.split("\0") as [string, string, string, string, string?];
+  return {
+    secretIndex: Number(secretIndex),
+    timestamp: Number(timestamp),
+    replayExpiresAt: Number(replayExpiresAt),
+    replayId,
+    id: id === undefined ? null : id,
+  };
 }
 
 /** A verified webhook; `event` is parsed from the kept body on first read. */
@@ -182,9 +194,11 @@ export class Webhooks extends Holder {
     const flat = flattenHeaders(headers);
     const t = verifyNow(o);
     const tolerance = optionalSeconds(o?.tolerance, "tolerance");
-    const verified = judged(t, () =>
-      typeof b === "string" ? inner.verifyWebhookText(b, flat, t, tolerance) : inner.verifyWebhook(b, flat, t, tolerance),
-    ) as WasmVerifiedWebhook;
+    const verified = verifiedFrom(
+      judged(t, () =>
+        typeof b === "string" ? inner.verifyWebhookText(b, flat, t, tolerance) : inner.verifyWebhook(b, flat, t, tolerance),
+      ),
+    );
     return [new WebhookResult(verified, typeof rawBody === "string" ? rawBody : b), verified, t];
   }
 
