@@ -52,6 +52,10 @@ const NODE_PROBES = {
 const p = await import("payseal");
 new p.Webhooks({ scheme: "stripe", secrets: ["whsec_x"] }).free();
 console.log(JSON.stringify({ ms: performance.now() - t0, rss: process.memoryUsage().rss - r0 }));`,
+  "payseal/webhooks": `const t0 = performance.now(); const r0 = process.memoryUsage().rss;
+const p = await import("payseal/webhooks");
+new p.Webhooks({ scheme: "stripe", secrets: ["whsec_x"] }).free();
+console.log(JSON.stringify({ ms: performance.now() - t0, rss: process.memoryUsage().rss - r0 }));`,
   "node:crypto": `const t0 = performance.now(); const r0 = process.memoryUsage().rss;
 const c = await import("node:crypto");
 c.createHmac("sha256", "whsec_x").update("x").digest("hex");
@@ -75,6 +79,8 @@ export function nodeImportCost(cwd = join(ROOT, "js")) {
 
 const WORKERS = {
   payseal: `import { Webhooks } from "payseal";
+export default { async fetch() { new Webhooks({ scheme: "stripe", secrets: ["whsec_x"] }).free(); return new Response("ok"); } };`,
+  "payseal/webhooks": `import { Webhooks } from "payseal/webhooks";
 export default { async fetch() { new Webhooks({ scheme: "stripe", secrets: ["whsec_x"] }).free(); return new Response("ok"); } };`,
   "WebCrypto (native)": `export default { async fetch() {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("whsec_x"), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -132,14 +138,19 @@ export async function printWeight() {
   const node = nodeImportCost();
   console.log(`\nimport cost in Node ${process.version} (fresh processes, median of ${RUNS}; import + one holder / one HMAC)`);
   for (const [name, c] of Object.entries(node)) console.log(`  ${name.padEnd(22)} ${c.ms.toFixed(1).padStart(7)} ms ${MiB(c.rss).padStart(10)} RSS added`);
-  console.log(`  payseal ÷ node:crypto: time ×${(node.payseal.ms / node["node:crypto"].ms).toFixed(1)}, RSS +${MiB(node.payseal.rss - node["node:crypto"].rss)}`);
+  for (const name of ["payseal", "payseal/webhooks"]) {
+    const c = node[name];
+    console.log(`  ${name} ÷ node:crypto: time ×${(c.ms / node["node:crypto"].ms).toFixed(1)}, RSS +${MiB(c.rss - node["node:crypto"].rss)}`);
+  }
 
   const workerdBin = process.env.WORKERD_BIN ?? join(ROOT, "node_modules", ".bin", "workerd");
   const w = await workerdImportCost(workerdBin);
   console.log("\nimport cost in workerd (fresh workerd per run: spawn to first answer, process RSS after it; median)");
   for (const [name, c] of Object.entries(w)) console.log(`  ${name.padEnd(22)} ${c.ms.toFixed(1).padStart(7)} ms ${MiB(c.rss).padStart(10)} RSS`);
   const base = w["WebCrypto (native)"];
-  console.log(`  payseal − native: +${(w.payseal.ms - base.ms).toFixed(1)} ms, +${MiB(w.payseal.rss - base.rss)} RSS`);
+  for (const name of ["payseal", "payseal/webhooks"]) {
+    console.log(`  ${name} − native: +${(w[name].ms - base.ms).toFixed(1)} ms, +${MiB(w[name].rss - base.rss)} RSS`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await printWeight();
