@@ -15,6 +15,15 @@ pub(crate) const STANDARD_LENIENT_PADDING: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// As [`STANDARD_LENIENT_PADDING`], and non-zero trailing bits in the last
+/// character are ignored (Python's `b64decode`, Go's non-strict decoder).
+const STANDARD_LENIENT_TRAILING_BITS: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
 /// Standard alphabet, no padding accepted or written.
 pub(crate) const STANDARD_NO_PAD: GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
 
@@ -24,6 +33,13 @@ pub(crate) const URL_SAFE_NO_PAD: GeneralPurpose = base64::engine::general_purpo
 /// Decodes standard base64 with or without padding.
 pub(crate) fn decode_standard(text: &str) -> Option<Vec<u8>> {
     STANDARD_LENIENT_PADDING.decode(text).ok()
+}
+
+/// Decodes standard base64 with or without padding, ignoring non-zero
+/// trailing bits (for secrets only: a presented MAC is compared as decoded
+/// by [`decode_standard`]).
+pub(crate) fn decode_standard_ignoring_trailing_bits(text: &str) -> Option<Vec<u8>> {
+    STANDARD_LENIENT_TRAILING_BITS.decode(text).ok()
 }
 
 /// Encodes with the standard alphabet and padding.

@@ -25,4 +25,4 @@ pub mod tokens;
 pub use environment::Environment;
 pub use refusal::Refusal;
 pub use secret::Secret;
-pub use signing::{Clock, HeaderMap, SignatureError, Verified};
+pub use signing::{Clock, HeaderMap, SignatureError, Verified, VerifiedWebhook};

@@ -88,10 +88,33 @@ pub(crate) fn base64_mac_key(
     min_len: usize,
     too_short: &'static str,
 ) -> Result<crate::mac::MacKey, &'static str> {
+    base64_mac_key_with(secret, prefix, min_len, too_short, crate::encoding::decode_standard)
+}
+
+/// As [`base64_mac_key`], ignoring non-zero trailing bits in the last
+/// base64 character (the Standard Webhooks rule: secrets made by libraries
+/// that do not write canonical base64 are accepted as the reference
+/// libraries accept them).
+pub(crate) fn base64_mac_key_ignoring_trailing_bits(
+    secret: &Secret,
+    prefix: &str,
+    min_len: usize,
+    too_short: &'static str,
+) -> Result<crate::mac::MacKey, &'static str> {
+    base64_mac_key_with(secret, prefix, min_len, too_short, crate::encoding::decode_standard_ignoring_trailing_bits)
+}
+
+fn base64_mac_key_with(
+    secret: &Secret,
+    prefix: &str,
+    min_len: usize,
+    too_short: &'static str,
+    decode: fn(&str) -> Option<alloc::vec::Vec<u8>>,
+) -> Result<crate::mac::MacKey, &'static str> {
     check_common(secret)?;
     let text = secret.expose_text().ok_or("secret is not base64 text")?;
     let b64 = text.strip_prefix(prefix).unwrap_or(text);
-    let key = zeroize::Zeroizing::new(crate::encoding::decode_standard(b64).ok_or("secret is not standard base64")?);
+    let key = zeroize::Zeroizing::new(decode(b64).ok_or("secret is not standard base64")?);
     if key.len() < min_len {
         return Err(too_short);
     }

@@ -5,12 +5,7 @@
 //
 //   npm run bench            (builds pkg/ first when it is missing)
 import { createDecipheriv, createHash, createHmac, timingSafeEqual, webcrypto } from "node:crypto";
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import process from "node:process";
-import { gzipSync } from "node:zlib";
 import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
@@ -18,6 +13,7 @@ import { createHMAC, createSHA256 } from "hash-wasm";
 import Stripe from "stripe";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import * as payseal from "payseal";
+import { printWeight } from "./weight.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 25);
@@ -218,24 +214,6 @@ for (const [size, bytes] of SIZES) {
   report("redirect open", `${token.length} B token`, await measure(redirect));
 }
 
-// Package weight: the .wasm, and the RSS that importing the package adds (fresh processes, median of 5).
-const require = createRequire(import.meta.url);
-const root = dirname(require.resolve("payseal/package.json"));
-const wasm = readFileSync(join(root, "pkg/esm/wasm/payseal_wasm_bg.wasm"));
-const rssProbe = `
-const before = process.memoryUsage().rss;
-const p = await import("payseal");
-new p.Webhooks({ scheme: "stripe", secrets: ["whsec_x"] });
-const after = process.memoryUsage().rss;
-console.log(after - before);`;
-const rss = [];
-for (let i = 0; i < 5; i++) {
-  const out = spawnSync(process.execPath, ["--input-type=module", "-e", rssProbe], { cwd: join(root, "js"), encoding: "utf8" });
-  if (out.status !== 0) throw new Error(out.stderr);
-  rss.push(Number(out.stdout.trim()));
-}
-rss.sort((a, b) => a - b);
-
 const fmt = (ops) => (ops >= 1e6 ? `${(ops / 1e6).toFixed(2)} M/s` : `${(ops / 1e3).toFixed(1)} k/s`);
 console.log(`payseal benchmark — node ${process.version}, ${ROUNDS} rounds of ~${ROUND_MS} ms, median; ratio = payseal ÷ other (higher is better for payseal)\n`);
 let group = "";
@@ -246,6 +224,10 @@ for (const r of rows) {
   }
   console.log(`  ${r.size.padEnd(14)} vs ${r.vs.padEnd(30)} ×${r.ratio.toFixed(2).padStart(6)}   (payseal ${fmt(r.payseal)}, other ${fmt(r.other)})`);
 }
-const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
-console.log(`\n.wasm size: ${wasm.length} B (${kib(wasm.length)}) raw, ${gzipSync(wasm, { level: 9 }).length} B (${kib(gzipSync(wasm, { level: 9 }).length)}) gzip -9`);
-console.log(`RSS added by importing payseal (and building one holder): ${(rss[2] / 1024 / 1024).toFixed(2)} MiB (median of 5 fresh processes)`);
+
+// Sizes and import cost, in the same run (js/bench/weight.js).
+await printWeight();
+
+const target = rows.find((r) => r.group === "HMAC sign" && r.size === "1 KiB" && r.vs === "node:crypto");
+const verifyTarget = rows.find((r) => r.group === "HMAC verify" && r.size === "1 KiB" && r.vs === "node:crypto");
+console.log(`\ntarget HMAC-SHA256 at 1 KiB ≥ ×0.70 of node:crypto: sign ×${target.ratio.toFixed(2)}, verify ×${verifyTarget.ratio.toFixed(2)} (this run)`);

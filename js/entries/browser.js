@@ -1,7 +1,9 @@
-// Browsers and bundlers without a runtime condition: the .wasm is fetched from
-// next to this file (the bundler's asset URL) and compiled while streaming.
-import init from "./wasm/payseal_wasm.js";
-
-await init({ module_or_path: new URL("./wasm/payseal_wasm_bg.wasm", import.meta.url) });
-
-export * from "./index.js";
+// The `browser` condition, and `import` / `default` when no server condition
+// matched: payseal holds secrets (webhook secrets, API secrets, keys), so a
+// bundle for a browser gets this module, which refuses at import instead of
+// shipping a signer and its secret to every visitor.
+throw new Error(
+  "payseal holds secrets and runs only on servers: Node, Deno, Bun, Cloudflare Workers, Vercel/Next.js edge. " +
+    "It was resolved for a browser (the `browser` export condition, or no server condition matched): import it from server code only " +
+    "(a route handler, an API route, a Worker), never from a client component or a page script.",
+);

@@ -19,12 +19,21 @@ import {
   storageKey,
   Webhooks,
   WebhookSigner,
+  Webhook,
+  WebhookVerificationError,
+  constructEvent,
+  generateTestHeaderString,
+  memorySeen,
   type IdempotencyRecord,
+  type SeenHook,
+  type VerifiedWebhook,
   type KeyAllowed,
   type RedirectData,
   type RenewedSecret,
   type Verified,
 } from "payseal";
+// A subpath: only the webhook part, with its own smaller Wasm module.
+import { Webhooks as OnlyWebhooks, PaysealError as SubpathError } from "payseal/webhooks";
 
 const body = JSON.stringify({ id: "evt_1", type: "payment_intent.succeeded" });
 const now = 1_719_500_000;
@@ -115,7 +124,32 @@ callProvider("/status").catch((error: unknown) => {
 });
 const expiresAt: number | undefined = renewer.expiresAt;
 
+// Webhooks as stripe and svix users know them: the parsed event, a replay guard.
+const guarded = new Webhooks({ scheme: "standard_webhooks", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", seen: memorySeen({ maxEntries: 50_000 }) });
+const swHeaders = new WebhookSigner({ scheme: "standard_webhooks", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }).sign(body, { timestamp: now });
+const delivered: VerifiedWebhook = guarded.verify(body, swHeaders, { now });
+const eventType = (delivered.event as { type: string }).type;
+const messageId: string | null = delivered.id;
+const shared: SeenHook = async (id, expiresAt) => id.length > 0 && expiresAt > 0; // e.g. Redis SET NX EXAT
+void guarded.verifyAsync(body, swHeaders, { now, seen: shared }).then((v) => v.timestamp);
+
+// stripe-node: stripe.webhooks.constructEvent(payload, header, secret)
+const stripeHeader: string = generateTestHeaderString({ payload: body, secret: "whsec_new", timestamp: now });
+const stripeEvent = constructEvent(body, stripeHeader, "whsec_new", { now }) as { id: string };
+// svix / standardwebhooks: new Webhook(secret).verify(payload, headers)
+const svix = new Webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+try {
+  const payload = svix.verify(body, { "svix-id": "msg_1", "svix-timestamp": String(now), "svix-signature": svix.sign("msg_1", new Date(now * 1000), body) });
+  void payload;
+} catch (error) {
+  if (error instanceof WebhookVerificationError) void error.code;
+}
+
+const small = new OnlyWebhooks({ scheme: "stripe", secret: "whsec_new" });
+const sameClass: boolean = SubpathError === PaysealError;
+small.verify(body, { "stripe-signature": stripeHeader }, { now });
+
 stripe.free();
 opener[Symbol.dispose]();
 
-void [index, signature, digest, status, digestHeader, expiresAt];
+void [index, signature, digest, status, digestHeader, expiresAt, eventType, messageId, stripeEvent.id, sameClass];

@@ -1,61 +1,21 @@
 /**
- * What every part of the package shares: the error class, the holder of a
- * Wasm object, and the argument checks (a wrong type is a `TypeError`, never
+ * What every part of the package shares: the registration of the error
+ * class, the holder of a Wasm object, and the argument checks (a wrong type is a `TypeError`, never
  * a Wasm trap). Internal: the package exports only `PaysealError` from here.
  */
 import * as wasm from "./wasm/payseal_wasm.js";
 
-// ---------------------------------------------------------------- errors
-
-/**
- * Extra fields of an API-key refusal (see `KeyChecker.check`) or of a failed
- * secret renewal (see `SecretRenewer`, `requestSecretRenewal`).
- */
-export interface PaysealErrorDetails {
-  /** HTTP status: the refusal answers with it (401 or 403), or the provider answered it. */
-  status?: number;
-  /** The provider's error code, e.g. `AUTHENTICATION_FAILED`. */
-  responseCode?: string;
-  /** The exact JSON response body: `{"status":…,"code":"…","message":"…"}`. */
-  body?: string;
-  /** Seconds before a renewal may be tried again (`rate_limited`). */
-  retryAfterSeconds?: number;
-  /** The underlying failure (a network error, a renewal function's own error). */
-  cause?: unknown;
-}
-
-/**
- * Every failure payseal reports. `code` is the spec's stable reason
- * (`bad_signature`, `stale_timestamp`, `authentication`, `unknown_key`, …;
- * for secret renewal `authentication_failed`, `reception_url_not_active`,
- * `invalid_reception_url_code`, `rate_limited`, `invalid_answer`,
- * `unexpected_status`, `request_failed`, `renewal_failed`); the message is
- * fixed text and never contains a secret, a key, a password or a plaintext.
- */
-export class PaysealError extends Error {
-  /** The spec's reason string; stable across releases and runtimes. */
-  readonly code: string;
-  /** HTTP status, for API-key refusals. */
-  readonly status?: number;
-  /** Provider error code of the response body, for API-key refusals. */
-  readonly responseCode?: string;
-  /** The JSON response body, for API-key refusals. */
-  readonly body?: string;
-  /** Seconds before a renewal may be tried again, for `rate_limited`. */
-  readonly retryAfterSeconds?: number;
-
-  constructor(code: string, message: string, details?: PaysealErrorDetails) {
-    super(message, details?.cause === undefined ? undefined : { cause: details.cause });
-    this.name = "PaysealError";
-    this.code = code;
-    if (details !== undefined && details !== null) {
-      if (details.status !== undefined) this.status = details.status;
-      if (details.responseCode !== undefined) this.responseCode = details.responseCode;
-      if (details.body !== undefined) this.body = details.body;
-      if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
-    }
+// The shipped .d.ts names `Symbol.dispose`; declared here so it compiles under
+// any `lib` (es2022 without esnext.disposable included), as @types/node does.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
   }
 }
+
+import { PaysealError } from "./errors.js";
+
+export { PaysealError, type PaysealErrorDetails } from "./errors.js";
 
 let errorClassRegistered = false;
 
@@ -73,6 +33,20 @@ export function seconds(value: unknown, what: string): number {
     throw new TypeError(`${what} must be a non-negative integer (unix seconds)`);
   }
   return value;
+}
+
+/**
+ * A point in time as unix seconds (or a `Date`). A number above 10^11 is a
+ * millisecond count (`Date.now()`), a `TypeError` naming the unit rather
+ * than a silent `stale_timestamp`.
+ */
+export function unixSeconds(value: unknown, what: string): number {
+  if (typeof value === "number" && value > 1e11) {
+    throw new TypeError(
+      `${what} must be unix seconds, but ${value} is in milliseconds (Date.now()): pass Math.floor(Date.now() / 1000) or a Date`,
+    );
+  }
+  return seconds(value, what);
 }
 
 export function optionalSeconds(value: unknown, what: string): number | undefined {
@@ -120,7 +94,10 @@ export abstract class Holder {
     inner?.free();
   }
 
-  /** `using holder = new …` frees it at the end of the block. */
+  /**
+   * `using holder = new …` frees it at the end of the block (where the
+   * runtime has `Symbol.dispose`).
+   */
   [Symbol.dispose](): void {
     this.free();
   }

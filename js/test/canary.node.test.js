@@ -83,7 +83,20 @@ const holders = {
     new payseal.KeyChecker({ records: [payseal.createKeyRecord({ id: "k", key: SECRETS.apiKey, environment: "live" })] }),
   httpSigner: () => new payseal.HttpMessageSigner({ secret: SECRETS.rfc9421, keyId: "psk" }),
   httpVerifier: () => new payseal.HttpMessageVerifier({ keys: { psk: SECRETS.rfc9421 } }),
+  svixShaped: () => new payseal.Webhook(SECRETS.standard, { seen: payseal.memorySeen() }),
 };
+
+test("a verified webhook (its parsed event and id) shows no secret", () => {
+  const signer = holders.standardSigner();
+  const headers = signer.sign(body, { timestamp: now, id: "msg_1" });
+  const seen = payseal.memorySeen();
+  const result = new payseal.Webhooks({ scheme: "standard_webhooks", secrets: [SECRETS.standard], seen }).verify(body, headers, { now });
+  assert.equal(result.event.id, "evt_1");
+  assertClean("verified webhook", result);
+  assertClean("memorySeen", seen);
+  const stripeHeader = payseal.generateTestHeaderString({ payload: body, secret: SECRETS.stripe, timestamp: now });
+  assertClean("constructEvent", payseal.constructEvent(body, stripeHeader, SECRETS.stripe, { now }));
+});
 
 for (const [name, make] of Object.entries(holders)) {
   test(`holder ${name} shows no secret`, () => {
@@ -125,6 +138,24 @@ const failures = {
     const url = "https://a.example/p";
     const signed = holders.httpSigner().sign({ method: "GET", url, components: ["@method", "@path"] }, { now });
     holders.httpVerifier().verify({ method: "POST", url, headers: signed }, { now });
+  },
+  "constructor invalid_secret (standard, second secret)": () =>
+    new payseal.Webhooks({ scheme: "standard_webhooks", secrets: [SECRETS.standard, `whsec_${CANARY}!!`] }),
+  "constructor invalid_secret (svix-shaped)": () => new payseal.Webhook(`${CANARY} not base64`),
+  "constructor invalid_secret (signer)": () => new payseal.WebhookSigner({ scheme: "stripe", secret: `${SECRETS.stripe} ` }),
+  "constructEvent invalid_secret": () => payseal.constructEvent(body, `t=${now},v1=00`, `${SECRETS.stripe}\n`, { now }),
+  "constructEvent bad_signature": () => payseal.constructEvent(body, `t=${now},v1=${"0".repeat(64)}`, SECRETS.stripe, { now }),
+  "generateTestHeaderString invalid_secret": () => payseal.generateTestHeaderString({ payload: body, secret: ` ${SECRETS.stripe}` }),
+  "replayed_signature": () => {
+    const headers = holders.standardSigner().sign(body, { timestamp: now, id: "msg_1" });
+    const wh = new payseal.Webhook(SECRETS.standard, { seen: payseal.memorySeen() });
+    wh.verify(body, headers, { now });
+    wh.verify(body, headers, { now });
+  },
+  "TypeError parsed body": () => holders.webhooksStripe().verify(JSON.parse(body), { "stripe-signature": "t=1,v1=00" }, { now }),
+  "TypeError millisecond now": () => {
+    const headers = holders.stripeSigner().sign(body, { timestamp: now });
+    holders.webhooksStripe().verify(body, headers, { now: now * 1000 });
   },
   "TypeError secrets list": () => new payseal.Webhooks({ scheme: "stripe", secrets: [SECRETS.stripe, 7] }),
   "TypeError scheme": () => new payseal.Webhooks({ scheme: SECRETS.stripe, secrets: [SECRETS.stripe] }),

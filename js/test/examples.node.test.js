@@ -2,7 +2,6 @@
 // Hono Worker inside workerd; requests are signed with payseal's test doubles.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -68,11 +67,9 @@ test("express: a DVPay-signed refund is accepted, a forged one refused", async (
 });
 
 test("worker (Hono) in workerd: webhooks and redirect data", async () => {
-  const require = createRequire(import.meta.url);
   const worker = await startWorker({
     entry: join(here, "..", "examples", "worker.js"),
     workDir: join(here, "..", "workerd-example"),
-    wasmPath: join(dirname(require.resolve("payseal/package.json")), "pkg/esm/wasm/payseal_wasm_bg.wasm"),
     workerdBin: process.env.WORKERD_BIN ?? "workerd",
     bindings: { WEBHOOK_SECRET: STANDARD, CLIENT_SECRET: CLIENT, ENVIRONMENT: "test" },
   });

@@ -5,25 +5,24 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { createRequire } from "node:module";
 import { readVectorFiles } from "./vector-files.js";
 import { startWorker } from "./workerd.js";
+import { makeWebhookFixtures } from "./webhook-fixtures.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const suite = "js-workerd";
-const require = createRequire(import.meta.url);
 let passed = 0;
 let failed = 0;
 let worker;
 try {
   const files = readVectorFiles();
+  const fixtures = makeWebhookFixtures();
   worker = await startWorker({
     entry: join(here, "workerd-vectors.js"),
     workDir: join(here, "..", "workerd-vectors"),
-    wasmPath: join(dirname(require.resolve("payseal/package.json")), "pkg/esm/wasm/payseal_wasm_bg.wasm"),
     workerdBin: process.env.WORKERD_BIN ?? "workerd",
   });
-  const response = await fetch(worker.url, { method: "POST", body: JSON.stringify({ files }) });
+  const response = await fetch(worker.url, { method: "POST", body: JSON.stringify({ files, fixtures }) });
   if (!response.ok) throw new Error(`worker answered ${response.status}: ${await response.text()}\n${worker.log()}`);
   const result = await response.json();
   for (const { id, why } of result.failures) console.log(`FAIL ${id}: ${why}`);

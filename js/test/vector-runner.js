@@ -113,18 +113,27 @@ const handlers = {
     return outcome(p, () => ({ ok: true, signature: signer.signature(body(c), { timestamp: c.int("timestamp") }) }));
   },
   "dvpay/verify": (p, c) => {
-    const verifier = new p.DvpayVerifier({ secrets: c.strings("secrets", "secret") });
+    const secrets = c.strings("secrets", "secret");
     const headers = { "X-Timestamp": c.str("timestamp"), "X-Signature": c.str("signature") };
-    return outcome(p, () => ({ ok: true, secret_index: verifier.verify(body(c), headers, clock(c)).secretIndex }));
+    const [b, at] = [body(c), clock(c)];
+    return outcome(p, () => {
+      const verifier = new p.DvpayVerifier({ secrets });
+      return { ok: true, secret_index: verifier.verify(b, headers, at).secretIndex };
+    });
   },
   "stripe/sign": (p, c) => {
     const signer = new p.WebhookSigner({ scheme: "stripe", secret: c.str("secret") });
     return outcome(p, () => ({ ok: true, header: signer.sign(body(c), { timestamp: c.int("timestamp") })["stripe-signature"] }));
   },
   "stripe/verify": (p, c) => {
-    const wh = new p.Webhooks({ scheme: "stripe", secrets: c.strings("secrets", "secret") });
+    // Built inside outcome(): an unusable secret is refused when the holder is built.
+    const secrets = c.strings("secrets", "secret");
     const headers = { "Stripe-Signature": c.str("header") };
-    return outcome(p, () => ({ ok: true, secret_index: wh.verify(body(c), headers, clock(c)).secretIndex }));
+    const [b, at] = [body(c), clock(c)];
+    return outcome(p, () => {
+      const wh = new p.Webhooks({ scheme: "stripe", secrets });
+      return { ok: true, secret_index: wh.verify(b, headers, at).secretIndex };
+    });
   },
   "standard_webhooks/sign": (p, c) => {
     const signer = new p.WebhookSigner({ scheme: "standard_webhooks", secret: c.str("secret") });
@@ -134,9 +143,13 @@ const handlers = {
     });
   },
   "standard_webhooks/verify": (p, c) => {
-    const wh = new p.Webhooks({ scheme: "standard_webhooks", secrets: c.strings("secrets", "secret") });
+    const secrets = c.strings("secrets", "secret");
     const headers = headerObject(c.get("headers"));
-    return outcome(p, () => ({ ok: true, secret_index: wh.verify(body(c), headers, clock(c)).secretIndex }));
+    const [b, at] = [body(c), clock(c)];
+    return outcome(p, () => {
+      const wh = new p.Webhooks({ scheme: "standard_webhooks", secrets });
+      return { ok: true, secret_index: wh.verify(b, headers, at).secretIndex };
+    });
   },
   "cybersource/sign": (p, c) => {
     const signer = new p.CybersourceSigner({ keyId: c.str("keyId"), secret: c.str("secret") });

@@ -1,14 +1,31 @@
 // Runs a Worker in real workerd (npm `workerd`, `workerd serve` on a capnp
 // config written here): bundles the Worker with esbuild the way wrangler does
-// (conditions workerd/worker/browser, the .wasm kept as a CompiledWasm module
-// of the Worker), starts workerd on a free loopback port, and stops it.
+// (conditions workerd/worker/browser, each imported .wasm kept as a
+// CompiledWasm module of the Worker), starts workerd on a free loopback port, and stops it.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync, copyFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { build } from "esbuild";
 
-const WASM_MODULE = "wasm/payseal_wasm_bg.wasm";
+/**
+ * What wrangler does with a `.wasm` import: the module becomes a CompiledWasm
+ * module of the Worker under a name of its own (here its path inside the
+ * package, so `payseal` and `payseal/webhooks` each bring their own).
+ */
+function wasmModules(found) {
+  return {
+    name: "worker-wasm-modules",
+    setup(b) {
+      b.onResolve({ filter: /\.wasm$/ }, (args) => {
+        const source = resolve(args.resolveDir, args.path);
+        const name = `wasm/${found.size}-${basename(source)}`;
+        if (!found.has(source)) found.set(source, name);
+        return { path: found.get(source), external: true };
+      });
+    },
+  };
+}
 
 function freePort() {
   return new Promise((ok, fail) => {
@@ -25,13 +42,13 @@ function freePort() {
  * @param {object} o
  * @param {string} o.entry the Worker's entry module
  * @param {string} o.workDir where the bundle and config go
- * @param {string} o.wasmPath the package's pkg/esm/wasm/payseal_wasm_bg.wasm
  * @param {string} o.workerdBin the workerd binary
  * @param {Record<string, string>} [o.bindings] text bindings (env)
- * @returns {Promise<{ url: string, stop: () => Promise<void>, log: () => string }>}
+ * @returns {Promise<{ url: string, pid: number, stop: () => Promise<void>, log: () => string }>}
  */
-export async function startWorker({ entry, workDir, wasmPath, workerdBin, bindings = {} }) {
+export async function startWorker({ entry, workDir, workerdBin, bindings = {} }) {
   mkdirSync(join(workDir, "wasm"), { recursive: true });
+  const found = new Map();
   await build({
     entryPoints: [entry],
     bundle: true,
@@ -40,11 +57,14 @@ export async function startWorker({ entry, workDir, wasmPath, workerdBin, bindin
     target: "es2022",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
-    external: ["*.wasm"],
+    plugins: [wasmModules(found)],
     outfile: join(workDir, "worker.js"),
     logLevel: "warning",
   });
-  copyFileSync(wasmPath, join(workDir, WASM_MODULE));
+  const modules = [...found].map(([source, name]) => {
+    copyFileSync(source, join(workDir, name));
+    return `(name = "${name}", wasm = embed "${name}"),`;
+  });
   const port = await freePort();
   const envBindings = Object.entries(bindings)
     .map(([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`)
@@ -59,7 +79,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
-    (name = "${WASM_MODULE}", wasm = embed "${WASM_MODULE}"),
+    ${modules.join("\n    ")}
   ],
   bindings = [ ${envBindings} ],
   compatibilityDate = "2025-09-01",
@@ -89,6 +109,7 @@ const worker :Workerd.Worker = (
   }
   return {
     url,
+    pid: child.pid,
     log: () => output,
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");

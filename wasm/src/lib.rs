@@ -16,25 +16,42 @@
 // (`Option<String>`, `Vec<String>`); there is no borrowed form to take instead.
 #![allow(clippy::needless_pass_by_value)]
 
+// A subpath build (one feature) leaves some shared helpers unused.
+#![cfg_attr(
+    not(all(feature = "webhooks", feature = "signing", feature = "redirect", feature = "keys")),
+    allow(dead_code, unused_imports)
+)]
+
 mod errors;
 mod headers;
+#[cfg(feature = "keys")]
 mod idempotency;
+#[cfg(feature = "keys")]
 mod keys;
+#[cfg(feature = "redirect")]
 mod redirect;
+#[cfg(feature = "keys")]
 mod renewal;
+#[cfg(feature = "signing")]
 mod rfc9421;
+#[cfg(any(feature = "webhooks", feature = "signing"))]
 mod signing;
 
 pub use errors::set_error_class;
+#[cfg(feature = "keys")]
 pub use idempotency::{decide, finish, storage_key};
+#[cfg(feature = "keys")]
 pub use keys::{KeyChecker, create_key_record, should_renew};
+#[cfg(feature = "redirect")]
 pub use redirect::RedirectOpener;
+#[cfg(feature = "keys")]
 pub use renewal::{RenewalSchedule, RenewedSecret};
+#[cfg(feature = "signing")]
 pub use rfc9421::{HttpMessageSigner, HttpMessageVerifier, content_digest};
-pub use signing::{
-    CybersourceSigner, CybersourceVerifier, DvpaySigner, HeaderVerifier, StandardWebhooksSigner,
-    StripeSigner,
-};
+#[cfg(feature = "signing")]
+pub use signing::{CybersourceSigner, CybersourceVerifier, DvpaySigner};
+#[cfg(any(feature = "webhooks", feature = "signing"))]
+pub use signing::{HeaderVerifier, StandardWebhooksSigner, StripeSigner, replayed_signature};
 
 use payseal_core::Secret;
 use zeroize::Zeroize as _;

@@ -5,7 +5,7 @@ use payseal_core::signing::{Clock, cybersource, dvpay, standard_webhooks, stripe
 use payseal_core::time::format_imf_fixdate;
 use wasm_bindgen::prelude::*;
 
-use crate::errors::{object, signature_error, type_error};
+use crate::errors::{coded, object, signature_error, type_error};
 use crate::headers::FlatHeaders;
 use crate::whole;
 
@@ -20,8 +20,34 @@ pub(crate) fn clock(now: f64, tolerance: Option<f64>) -> Clock {
     }
 }
 
+/// Appends `n` in decimal (no `core::fmt` on the verification path).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // `n % 10` is below 10: the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (n % 10) as u8;
+        digits[at] = b'0' + digit;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
 fn index(position: usize) -> u32 {
     u32::try_from(position).unwrap_or(u32::MAX)
+}
+
+/// `invalid_secret` for the configured secret called `which` (a position or a
+/// parameter name, never the value).
+fn unusable_secret(which: &str, error: payseal_core::SignatureError) -> JsValue {
+    coded(error.code(), &format!("{which}: {error}"), None)
 }
 
 enum Scheme {
@@ -42,7 +68,9 @@ impl HeaderVerifier {
     /// A verifier for `scheme` accepting a signature by any of `secrets`.
     ///
     /// # Errors
-    /// A `TypeError` for an unknown scheme name.
+    /// A `TypeError` for an unknown scheme name; `invalid_secret` naming the
+    /// first unusable secret by its position (never its value), so a
+    /// misconfiguration shows when the holder is built.
     #[wasm_bindgen(constructor)]
     pub fn new(scheme: &str, secrets: Vec<String>) -> Result<HeaderVerifier, JsValue> {
         let secrets = crate::secrets(secrets);
@@ -58,7 +86,79 @@ impl HeaderVerifier {
                 ));
             }
         };
+        let unusable = match &scheme {
+            Scheme::Dvpay(v) => v.unusable_secret(),
+            Scheme::Stripe(v) => v.unusable_secret(),
+            Scheme::StandardWebhooks(v) => v.unusable_secret(),
+        };
+        if let Some((position, error)) = unusable {
+            return Err(unusable_secret(&format!("secrets[{position}]"), error));
+        }
         Ok(Self { scheme })
+    }
+
+    fn run_webhook(
+        &self,
+        body: &[u8],
+        headers: &str,
+        now: f64,
+        tolerance: Option<f64>,
+    ) -> Result<String, JsValue> {
+        let headers = FlatHeaders(headers);
+        let clock = clock(now, tolerance);
+        let verified = match &self.scheme {
+            Scheme::Stripe(v) => v.verify_webhook(body, &headers, clock),
+            Scheme::StandardWebhooks(v) => v.verify_webhook(body, &headers, clock),
+            Scheme::Dvpay(_) => return Err(type_error("dvpay requests are not webhooks")),
+        }
+        .map_err(signature_error)?;
+        // One string crosses the boundary (a JS object built field by field
+        // cost more than the MAC of a 1 KiB body): NUL-separated, since no
+        // header value (the id) can hold a NUL (the JS layer refuses it).
+        let id = verified.id.as_deref();
+        let mut out = String::with_capacity(48 + verified.replay_id.len() + id.map_or(0, str::len));
+        for number in [verified.secret_index as u64, verified.timestamp, verified.replay_expires_at] {
+            push_decimal(&mut out, number);
+            out.push('\0');
+        }
+        out.push_str(&verified.replay_id);
+        if let Some(id) = id {
+            out.push('\0');
+            out.push_str(id);
+        }
+        Ok(out)
+    }
+
+    /// Verifies a webhook (Stripe, Standard Webhooks) given as bytes:
+    /// `secretIndex\0timestamp\0replayExpiresAt\0replayId[\0id]` (the id
+    /// only when the scheme has one).
+    ///
+    /// # Errors
+    /// A `PaysealError` whose `code` is the spec's reason; a `TypeError` for DVPay.
+    #[wasm_bindgen(js_name = verifyWebhook)]
+    pub fn verify_webhook(
+        &self,
+        body: &[u8],
+        headers: &str,
+        now: f64,
+        tolerance: Option<f64>,
+    ) -> Result<String, JsValue> {
+        self.run_webhook(body, headers, now, tolerance)
+    }
+
+    /// As [`HeaderVerifier::verify_webhook`] for a text body (its UTF-8 bytes).
+    ///
+    /// # Errors
+    /// As [`HeaderVerifier::verify_webhook`].
+    #[wasm_bindgen(js_name = verifyWebhookText)]
+    pub fn verify_webhook_text(
+        &self,
+        body: &str,
+        headers: &str,
+        now: f64,
+        tolerance: Option<f64>,
+    ) -> Result<String, JsValue> {
+        self.run_webhook(body.as_bytes(), headers, now, tolerance)
     }
 
     fn run(
@@ -110,12 +210,14 @@ impl HeaderVerifier {
     }
 }
 
+#[cfg(feature = "signing")]
 /// Signs DVPay requests with an API key and its secret.
 #[wasm_bindgen]
 pub struct DvpaySigner {
     inner: dvpay::Signer,
 }
 
+#[cfg(feature = "signing")]
 #[wasm_bindgen]
 impl DvpaySigner {
     /// A signer for `api_key` and its `secret`.
@@ -191,10 +293,15 @@ pub struct StripeSigner {
 #[wasm_bindgen]
 impl StripeSigner {
     /// A signer with one secret.
+    ///
+    /// # Errors
+    /// `invalid_secret` when the secret is unusable.
     #[wasm_bindgen(constructor)]
-    pub fn new(secret: String) -> StripeSigner {
-        Self {
-            inner: stripe::Signer::new(&crate::secret(secret)),
+    pub fn new(secret: String) -> Result<StripeSigner, JsValue> {
+        let inner = stripe::Signer::new(&crate::secret(secret));
+        match inner.unusable_secret() {
+            Some(error) => Err(unusable_secret("secret", error)),
+            None => Ok(Self { inner }),
         }
     }
 
@@ -227,10 +334,15 @@ pub struct StandardWebhooksSigner {
 #[wasm_bindgen]
 impl StandardWebhooksSigner {
     /// A signer with one `whsec_…` secret.
+    ///
+    /// # Errors
+    /// `invalid_secret` when the secret is unusable.
     #[wasm_bindgen(constructor)]
-    pub fn new(secret: String) -> StandardWebhooksSigner {
-        Self {
-            inner: standard_webhooks::Signer::new(&crate::secret(secret)),
+    pub fn new(secret: String) -> Result<StandardWebhooksSigner, JsValue> {
+        let inner = standard_webhooks::Signer::new(&crate::secret(secret));
+        match inner.unusable_secret() {
+            Some(error) => Err(unusable_secret("secret", error)),
+            None => Ok(Self { inner }),
         }
     }
 
@@ -254,12 +366,14 @@ impl StandardWebhooksSigner {
     }
 }
 
+#[cfg(feature = "signing")]
 /// Signs Cybersource requests with a key id and its shared secret.
 #[wasm_bindgen]
 pub struct CybersourceSigner {
     inner: cybersource::Signer,
 }
 
+#[cfg(feature = "signing")]
 #[wasm_bindgen]
 impl CybersourceSigner {
     /// A signer for `key_id` and its base64 shared secret.
@@ -310,12 +424,14 @@ impl CybersourceSigner {
     }
 }
 
+#[cfg(feature = "signing")]
 /// Verifies Cybersource HTTP Signatures against one or more keys.
 #[wasm_bindgen]
 pub struct CybersourceVerifier {
     inner: cybersource::Verifier,
 }
 
+#[cfg(feature = "signing")]
 #[wasm_bindgen]
 impl CybersourceVerifier {
     /// Keys given as two lists of the same length: key ids and their secrets.
@@ -361,4 +477,19 @@ impl CybersourceVerifier {
             .map(|v| index(v.secret_index))
             .map_err(signature_error)
     }
+}
+
+/// The `PaysealError` of a webhook or request signature presented a second
+/// time (the core's `replayed_signature` refusal), with its `status`,
+/// `responseCode` and response `body`: the JS replay guard throws it when the
+/// `seen` hook reports the delivery as already seen.
+#[wasm_bindgen(js_name = replayedSignature)]
+pub fn replayed_signature() -> JsValue {
+    let refusal = payseal_core::Refusal::REPLAYED_SIGNATURE;
+    let details = object(&[
+        ("status", JsValue::from(refusal.status)),
+        ("responseCode", JsValue::from_str(refusal.code)),
+        ("body", JsValue::from_str(&refusal.body())),
+    ]);
+    coded(refusal.reason, refusal.message, Some(details))
 }

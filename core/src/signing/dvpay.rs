@@ -86,6 +86,12 @@ impl Verifier {
         Self { keys: KeyRing::new(secrets, derive) }
     }
 
+    /// The first unusable secret, by position: `invalid_secret` for every
+    /// request. A binding asks when the verifier is built.
+    pub fn unusable_secret(&self) -> Option<(usize, SignatureError)> {
+        self.keys.first_unusable()
+    }
+
     /// Verifies `X-Timestamp` and `X-Signature` over the raw `body`.
     ///
     /// # Errors
@@ -186,5 +192,7 @@ mod tests {
         assert_eq!(err.code(), "missing_signature");
         let err = v.verify(BODY, &[("X-Timestamp", "1"), ("X-Signature", "00")], Clock::at(1)).unwrap_err();
         assert_eq!(err.code(), "invalid_secret");
+        assert_eq!(v.unusable_secret().map(|(i, e)| (i, e.code())), Some((0, "invalid_secret")));
+        assert_eq!(Verifier::new([&Secret::from_text("ok")]).unusable_secret(), None);
     }
 }

@@ -34,6 +34,16 @@ impl KeyRing {
         }
     }
 
+    /// The first unusable configured secret, by position, with why: what a
+    /// binding checks when the holder is built, so a misconfiguration shows at
+    /// startup rather than on the first message.
+    pub(crate) fn first_unusable(&self) -> Option<(usize, SignatureError)> {
+        self.keys
+            .iter()
+            .enumerate()
+            .find_map(|(i, k)| k.as_ref().err().map(|why| (i, SignatureError::InvalidSecret(why))))
+    }
+
     /// The prepared keys with their positions, once [`KeyRing::check_usable`] passes.
     pub(crate) fn usable(&self) -> Result<impl Iterator<Item = (usize, &MacKey)>, SignatureError> {
         self.check_usable()?;
@@ -47,10 +57,19 @@ impl KeyRing {
         parts: &[&[u8]],
         presented: &(impl Iterator<Item = &'p [u8]> + Clone),
     ) -> Result<usize, SignatureError> {
+        self.find_match_tag(parts, presented).map(|(index, _)| index)
+    }
+
+    /// As [`KeyRing::find_match`], with the matching tag (a replay guard's mark).
+    pub(crate) fn find_match_tag<'p>(
+        &self,
+        parts: &[&[u8]],
+        presented: &(impl Iterator<Item = &'p [u8]> + Clone),
+    ) -> Result<(usize, [u8; TAG_LEN]), SignatureError> {
         for (index, key) in self.usable()? {
             let tag = key.tag(parts);
             if presented.clone().any(|p| tags_equal(&tag, p)) {
-                return Ok(index);
+                return Ok((index, tag));
             }
         }
         Err(SignatureError::BadSignature)

@@ -34,6 +34,35 @@ pub struct Verified {
     pub secret_index: usize,
 }
 
+/// A verified webhook: which secret matched, the message's time, and what a
+/// replay guard remembers (`signing.md`: webhook verifiers offer the guard on
+/// the webhook id for Standard Webhooks, on the timestamp and signature for
+/// Stripe).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct VerifiedWebhook {
+    /// Position of the matching secret in the list the verifier was built with.
+    pub secret_index: usize,
+    /// The sender's message id (`webhook-id` or `svix-id`); `None` for Stripe, which has none in the header.
+    pub id: Option<alloc::string::String>,
+    /// The signed timestamp, unix seconds.
+    pub timestamp: u64,
+    /// What identifies this delivery to a replay guard: the message id
+    /// (Standard Webhooks), or `t=<t>,v1=<matching hex MAC>` (Stripe: extra
+    /// or reordered entries of the header do not make a new delivery).
+    pub replay_id: alloc::string::String,
+    /// Until when the guard must remember it: once the timestamp has left
+    /// the tolerance window the message is refused as stale anyway.
+    pub replay_expires_at: u64,
+}
+
+impl VerifiedWebhook {
+    /// The rotation result alone.
+    pub const fn verified(&self) -> Verified {
+        Verified { secret_index: self.secret_index }
+    }
+}
+
 /// Time inputs of a verification; the caller owns the clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Clock {
@@ -47,6 +76,11 @@ impl Clock {
     /// `now` with the default tolerance of 300 s.
     pub const fn at(now: u64) -> Self {
         Self { now, tolerance: DEFAULT_TOLERANCE }
+    }
+
+    /// The first second at which a message signed at `timestamp` is stale.
+    pub(crate) const fn forget_after(self, timestamp: u64) -> u64 {
+        timestamp.saturating_add(self.tolerance).saturating_add(1)
     }
 
     pub(crate) fn check(self, timestamp: u64) -> Result<(), SignatureError> {

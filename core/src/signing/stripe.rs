@@ -3,7 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{Clock, HeaderMap, KeyRing, SignatureError, Verified, field, parse_timestamp};
+use super::{Clock, HeaderMap, KeyRing, SignatureError, Verified, VerifiedWebhook, field, parse_timestamp};
 use crate::mac::MacKey;
 use crate::secret::{Secret, check_common};
 
@@ -26,6 +26,11 @@ impl Signer {
     /// A signer with one secret.
     pub fn new(secret: &Secret) -> Self {
         Self { keys: KeyRing::new([secret], derive) }
+    }
+
+    /// `invalid_secret` when the secret is unusable (what `sign` would answer).
+    pub fn unusable_secret(&self) -> Option<SignatureError> {
+        self.keys.first_unusable().map(|(_, why)| why)
     }
 
     /// The `Stripe-Signature` value for `body` at `timestamp`.
@@ -77,6 +82,12 @@ impl Verifier {
         Self { keys: KeyRing::new(secrets, derive) }
     }
 
+    /// The first unusable secret, by position: `invalid_secret` for every
+    /// message. A binding asks when the verifier is built.
+    pub fn unusable_secret(&self) -> Option<(usize, SignatureError)> {
+        self.keys.first_unusable()
+    }
+
     /// Verifies the `Stripe-Signature` header over the raw `body`.
     ///
     /// Stricter than the stripe package: a timestamp more than the tolerance
@@ -91,9 +102,23 @@ impl Verifier {
         headers: &(impl HeaderMap + ?Sized),
         clock: Clock,
     ) -> Result<Verified, SignatureError> {
+        self.verify_webhook(body, headers, clock).map(|v| v.verified())
+    }
+
+    /// As [`Verifier::verify`], with the timestamp and the replay guard's
+    /// mark (`t=<t>,v1=<matching hex MAC>`).
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn verify_webhook(
+        &self,
+        body: &[u8],
+        headers: &(impl HeaderMap + ?Sized),
+        clock: Clock,
+    ) -> Result<VerifiedWebhook, SignatureError> {
         let header = field(headers, SIGNATURE_HEADER)
             .ok_or(SignatureError::MissingSignature("Stripe-Signature"))?;
-        self.verify_header(body, &header, clock)
+        self.verify_header_webhook(body, &header, clock)
     }
 
     /// Verifies a `Stripe-Signature` value given on its own.
@@ -101,6 +126,19 @@ impl Verifier {
     /// # Errors
     /// As [`Verifier::verify`].
     pub fn verify_header(&self, body: &[u8], header: &str, clock: Clock) -> Result<Verified, SignatureError> {
+        self.verify_header_webhook(body, header, clock).map(|v| v.verified())
+    }
+
+    /// As [`Verifier::verify_header`], with what [`Verifier::verify_webhook`] adds.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn verify_header_webhook(
+        &self,
+        body: &[u8],
+        header: &str,
+        clock: Clock,
+    ) -> Result<VerifiedWebhook, SignatureError> {
         if header.trim().is_empty() {
             return Err(SignatureError::MissingSignature("Stripe-Signature"));
         }
@@ -110,17 +148,43 @@ impl Verifier {
         clock.check(timestamp.value)?;
         let decoded: Vec<[u8; 32]> =
             parsed.v1.iter().filter_map(|v| crate::encoding::decode_hex_array::<32>(v)).collect();
-        let secret_index = self.keys.find_match(
+        let (secret_index, tag) = self.keys.find_match_tag(
             &[timestamp.text.as_bytes(), b".", body],
             &decoded.iter().map(<[u8; 32]>::as_slice),
         )?;
-        Ok(Verified { secret_index })
+        Ok(VerifiedWebhook {
+            secret_index,
+            id: None,
+            timestamp: timestamp.value,
+            replay_id: alloc::format!("t={},v1={}", timestamp.text, hex::encode(tag)),
+            replay_expires_at: clock.forget_after(timestamp.value),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replay_mark_is_the_matching_signature_whatever_else_the_header_holds() {
+        let secret = Secret::from_text("whsec_test_secret_9a8b7c6d5e4f");
+        let header = Signer::new(&secret).sign(b"{}", 1_719_500_000).unwrap();
+        let v = Verifier::new([&secret]);
+        let plain = v.verify_header_webhook(b"{}", &header, Clock::at(1_719_500_000)).unwrap();
+        assert_eq!(plain.replay_id, header);
+        assert_eq!((plain.id, plain.timestamp, plain.replay_expires_at), (None, 1_719_500_000, 1_719_500_301));
+        let padded = alloc::format!("v1=00,{header},v0=ab");
+        let again = v.verify_header_webhook(b"{}", &padded, Clock::at(1_719_500_000)).unwrap();
+        assert_eq!(again.replay_id, header);
+    }
+
+    #[test]
+    fn unusable_secret_is_named_by_position() {
+        let v = Verifier::new([&Secret::from_text("ok"), &Secret::from_text("ok\n")]);
+        assert_eq!(v.unusable_secret().map(|(i, e)| (i, e.code())), Some((1, "invalid_secret")));
+        assert_eq!(Signer::new(&Secret::from_text("")).unusable_secret().map(|e| e.code()), Some("invalid_secret"));
+    }
 
     #[test]
     fn sign_matches_stripe_package() {
