@@ -44,6 +44,7 @@ use payseal_core::Refusal;
 use payseal_core::gate::{CanonicalTarget, forward};
 use payseal_core::idempotency::IdempotencyRecord;
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use payseal_plugin::protocol::{CheckOutput, Claimed, FinishOutput, RefusalOut, Replayed};
 
@@ -53,6 +54,7 @@ use crate::http::{gateway_error, refusal_response, store_unavailable};
 use crate::plugin::{CallError, PluginPool};
 use crate::upstream::{Answered, Forwarded, call_upstream_buffered, forward_streaming, upstream_failed, upstream_request};
 use crate::store::Claim;
+use crate::trace::RequestTrace;
 
 /// How many times one request may call `check_request` (a lookup, then a
 /// lost claim or two).
@@ -86,11 +88,22 @@ impl Handled {
     }
 }
 
-/// Handles one proxied request.
+/// Handles one proxied request, in a span that names its request id and
+/// trace ([`crate::trace`]): both are forwarded upstream (written into the
+/// request's headers) and returned to the client.
 pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Incoming>) -> Response<ResponseBody> {
+    let trace = RequestTrace::from_headers(request.headers());
+    let span = tracing::info_span!("request", request_id = %trace.request_id, trace_id = %trace.trace_id, span_id = %trace.span_id);
+    let mut response = handle_traced(shared, peer, request, &trace).instrument(span).await;
+    trace.write(response.headers_mut());
+    response
+}
+
+async fn handle_traced(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Incoming>, trace: &RequestTrace) -> Response<ResponseBody> {
     let started = Instant::now();
     let runtime = shared.runtime.load_full();
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    trace.write(&mut parts.headers);
     let handled = match crate::lifecycle::renewal::route(&runtime, &parts) {
         Some(code_url) => {
             let (response, reason) = crate::lifecycle::renewal::handle(shared, &runtime, &code_url, body).await;
@@ -98,16 +111,20 @@ pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Inc
         }
         None => pipeline(shared, &runtime, peer, &parts, body).await,
     };
-    shared.metrics.request(handled.outcome, handled.reason.as_deref());
+    let status = handled.response.status().as_u16();
+    shared.metrics.request(handled.outcome, handled.reason.as_deref(), status);
     let path = parts.uri.path();
+    // The client as the checks saw it (a trusted proxy's header resolved).
+    let client = runtime.settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());
     tracing::info!(
         target: "payseal::request",
         method = %parts.method,
         path,
+        client = %client,
         outcome = handled.outcome,
         reason = handled.reason.as_deref().unwrap_or(""),
         key_id = handled.key_id.as_deref().unwrap_or(""),
-        status = handled.response.status().as_u16(),
+        status,
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     );
     handled.response
@@ -286,7 +303,8 @@ impl Checked<'_> {
                             // The claim is stored: from here the request runs to
                             // its finish even if the client goes away.
                             let forwarded = Forwarded { target: target.clone(), client: client_ip, key_id };
-                            let task = tokio::spawn(execute_claimed(
+                            let task = tokio::spawn(
+                                execute_claimed(
                                 Arc::clone(shared),
                                 Arc::clone(runtime),
                                 parts.clone(),
@@ -294,7 +312,9 @@ impl Checked<'_> {
                                 claimed,
                                 body,
                                 held,
-                            ));
+                            )
+                                .in_current_span(),
+                            );
                             return task.await.unwrap_or_else(|_| Handled::new(unavailable(), "internal_error"));
                         }
                         Ok(Claim::Held(record)) => {
@@ -491,6 +511,8 @@ fn replay(stored: &Replayed) -> Option<Response<ResponseBody>> {
             response.headers_mut().append(name, value);
         }
     }
+    let (name, value) = forward::REPLAYED_MARKER;
+    response.headers_mut().insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     Some(response)
 }
 
