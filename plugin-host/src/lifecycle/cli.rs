@@ -35,7 +35,7 @@ use crate::exit::{CliError, Exit};
 /// `payseal keys`: the key lifecycle, through a running gateway's admin API.
 #[derive(Debug, clap::Args)]
 pub struct KeysArgs {
-    /// The admin listener's URL (default: `admin.listen` of --config, else http://127.0.0.1:9090).
+    /// The admin listener's URL (default: `admin.listen` of --config, else `http://127.0.0.1:9090`).
     #[arg(long, global = true, value_name = "URL", conflicts_with = "config")]
     pub admin: Option<String>,
     /// The gateway's configuration file, to find its admin listener.
