@@ -14,6 +14,8 @@ pub mod http;
 pub mod idempotency_admin;
 pub mod lifecycle;
 pub mod metrics;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod plugin;
 pub mod proxy;
 pub mod server;

@@ -75,13 +75,22 @@ enum Command {
 
 /// Logs go to stderr: colour only on a terminal, JSON when configured, and
 /// the request span's fields (request id, trace id) on every line.
+/// With the `otlp` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, the
+/// request spans are exported too.
 fn init_logging(format: LogFormat, level: &str) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},extism=warn,wasmtime=warn,cranelift=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
-        LogFormat::Text => builder.compact().try_init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let lines = match format {
+        LogFormat::Json => fmt.json().flatten_event(true).with_current_span(true).with_span_list(false).boxed(),
+        LogFormat::Text => fmt.compact().boxed(),
     };
+    let registry = tracing_subscriber::registry().with(lines).with(filter);
+    #[cfg(feature = "otlp")]
+    let registry = registry.with(payseal_gateway::otlp::from_env());
+    let _ = registry.try_init();
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

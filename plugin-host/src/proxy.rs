@@ -93,7 +93,15 @@ impl Handled {
 /// request's headers) and returned to the client.
 pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Incoming>) -> Response<ResponseBody> {
     let trace = RequestTrace::from_headers(request.headers());
-    let span = tracing::info_span!("request", request_id = %trace.request_id, trace_id = %trace.trace_id, span_id = %trace.span_id);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %trace.request_id,
+        trace_id = %trace.trace_id,
+        span_id = %trace.span_id,
+        parent_id = trace.parent_id.as_deref().unwrap_or(""),
+        status = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
     let mut response = handle_traced(shared, peer, request, &trace).instrument(span).await;
     trace.write(response.headers_mut());
     response
@@ -113,6 +121,8 @@ async fn handle_traced(shared: &Arc<Shared>, peer: SocketAddr, request: Request<
     };
     let status = handled.response.status().as_u16();
     shared.metrics.request(handled.outcome, handled.reason.as_deref(), status);
+    // For span exporters ([`crate::otlp`]): how the request ended.
+    tracing::Span::current().record("status", status).record("outcome", handled.outcome);
     let path = parts.uri.path();
     // The client as the checks saw it (a trusted proxy's header resolved).
     let client = runtime.settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());

@@ -363,3 +363,86 @@ async fn replays_say_so_and_metrics_have_build_process_and_status() {
     assert!(log.contains("payseal::request") && log.contains("request_id="), "{log}");
     assert!(!log.contains('\u{1b}'), "ANSI escape codes in a log file:\n{log}");
 }
+
+// ---------------------------------------------------------------------------
+// OpenTelemetry (cargo feature `otlp`): scripts/test-otlp.sh runs this.
+
+/// An in-process OTLP/HTTP collector: keeps every JSON body posted to `/v1/traces`.
+#[cfg(feature = "otlp")]
+async fn collector() -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use http_body_util::BodyExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = std::sync::Arc::clone(&received);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let kept = std::sync::Arc::clone(&kept);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let kept = std::sync::Arc::clone(&kept);
+                    async move {
+                        let path = request.uri().path().to_owned();
+                        let json = request.headers().get("content-type").is_some_and(|v| v == "application/json");
+                        let body = request.into_body().collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
+                        let status = if path == "/v1/traces" && json {
+                            kept.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                            200
+                        } else {
+                            404
+                        };
+                        let mut response = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")));
+                        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    (addr, received)
+}
+
+#[cfg(feature = "otlp")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_spans_reach_an_otlp_collector() {
+    let (collector_addr, received) = collector().await;
+    let upstream = Upstream::start().await;
+    let dir = tempdir();
+    let endpoint = format!("http://{collector_addr}");
+    let gateway = Gateway::start(
+        dir.path(),
+        &config(&upstream, dir.path(), "json"),
+        &[("PAYSEAL_TEST_STORE_KEY", STORE_KEY), ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_SERVICE_NAME", "payseal-test")],
+    );
+    let answer = send(&gateway.url("/api/v1/payment-gateway/pay"), "POST", &[("x-api-key", LIVE_KEY), ("x-request-id", "req-otlp"), ("traceparent", TRACEPARENT)], b"{}").await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let forwarded = upstream.last_headers()["traceparent"].to_str().unwrap().to_owned();
+    let gateway_span = forwarded.split('-').nth(2).unwrap().to_owned();
+    let mut found = None;
+    for _ in 0..100 {
+        found = received.lock().unwrap().iter().find_map(|batch| {
+            let resource = &batch["resourceSpans"][0];
+            let spans = resource["scopeSpans"][0]["spans"].as_array()?;
+            spans.iter().find(|s| s["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736").map(|s| (resource["resource"].clone(), s.clone()))
+        });
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (resource, span) = found.unwrap_or_else(|| panic!("no span reached the collector; log:\n{}", gateway.log()));
+    assert_eq!(resource["attributes"][0]["value"]["stringValue"], "payseal-test");
+    assert_eq!(span["name"], "request");
+    assert_eq!(span["spanId"], gateway_span.as_str(), "the span the upstream's parent names");
+    assert_eq!(span["parentSpanId"], "00f067aa0ba902b7", "the client's span");
+    assert_eq!(span["kind"], 2);
+    let attributes = span["attributes"].as_array().unwrap();
+    assert!(attributes.contains(&json!({ "key": "http.response.status_code", "value": { "intValue": "201" } })), "{span}");
+    assert!(attributes.contains(&json!({ "key": "http.request.header.x-request-id", "value": { "stringValue": "req-otlp" } })), "{span}");
+    let start: u128 = span["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
+    let end: u128 = span["endTimeUnixNano"].as_str().unwrap().parse().unwrap();
+    assert!(start > 0 && end >= start);
+    assert!(!span.to_string().contains(LIVE_KEY), "no key in a span");
+}
