@@ -7,7 +7,8 @@
 //! outer build holds the lock of its own): `$CARGO_TARGET_DIR/payseal-plugin-embed`
 //! when the caller set `CARGO_TARGET_DIR`, else `target/payseal-plugin-embed`
 //! in the workspace (`cargo install` builds the gateway in a temporary
-//! directory; the plugin's build is kept and a second install reuses it).
+//! directory; the plugin's build is kept and a second install reuses it;
+//! when that folder cannot be written, `OUT_DIR`).
 //! `PAYSEAL_EMBED_WASM=/path/to/payseal_plugin.wasm` embeds a plugin built
 //! elsewhere instead (a container build that built it in an earlier stage).
 
@@ -34,9 +35,13 @@ fn main() {
     for input in ["Cargo.toml", "Cargo.lock", "core/Cargo.toml", "core/src", "config/Cargo.toml", "config/src", "plugin/Cargo.toml", "plugin/src"] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+    let mut target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace.join("target"), PathBuf::from)
         .join("payseal-plugin-embed");
+    if std::fs::create_dir_all(&target_dir).is_err() {
+        // A read-only source tree: build it here (rebuilt by every install).
+        target_dir = out.join("plugin-target");
+    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fresh-user test of the README's gateway quickstart: installs `payseal`
-# with `cargo install --locked --root <tmp> --path plugin-host` (reusing
-# CARGO_TARGET_DIR when set, so nothing already built is built again), copies
+# with `cargo install --locked --root <tmp> --path plugin-host` (in
+# CARGO_TARGET_DIR, else the workspace's target/, so that what is already
+# built is not built again), copies
 # plugin-host/examples/payseal.toml alone into an empty temporary folder, and
 # runs the README's ```sh quickstart block there verbatim, one step (line) at
 # a time in one shell: each step must exit 0, and a step whose comment says
@@ -12,6 +13,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# The install reuses the workspace's target dir (cargo install alone would
+# build everything again in a temporary one).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -44,7 +48,7 @@ if ! cargo install --locked --root "$work/install" --path plugin-host >"$work/in
   tail -30 "$work/install.log"
   give_up "cargo install failed"
 fi
-echo "quickstart: cargo install --locked --root <tmp> --path plugin-host took $(( $(date +%s) - started )) s (CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-unset})"
+echo "quickstart: cargo install --locked --root <tmp> --path plugin-host took $(( $(date +%s) - started )) s (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
 passed=$((passed + 1))
 
 # A fresh user's folder: the example configuration and nothing else.

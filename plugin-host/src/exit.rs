@@ -66,6 +66,7 @@ pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 check failed, 2 usage, 3 
 
 /// Why a command failed: the exit code it maps to and a message that never
 /// holds a secret (it names variables and fields, never values).
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CliError {
     /// The exit code.

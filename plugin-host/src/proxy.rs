@@ -89,8 +89,8 @@ impl Handled {
 }
 
 /// Handles one proxied request, in a span that names its request id and
-/// trace ([`crate::trace`]): both are forwarded upstream (written into the
-/// request's headers) and returned to the client.
+/// trace ([`crate::trace`]): both are forwarded upstream and returned to
+/// the client.
 pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Incoming>) -> Response<ResponseBody> {
     let trace = RequestTrace::from_headers(request.headers());
     let span = tracing::info_span!(
@@ -111,7 +111,9 @@ async fn handle_traced(shared: &Arc<Shared>, peer: SocketAddr, request: Request<
     let started = Instant::now();
     let runtime = shared.runtime.load_full();
     let (mut parts, body) = request.into_parts();
-    trace.write(&mut parts.headers);
+    // The checks see the headers as sent (a signature may cover them); the
+    // forwarded request gets the trace's ([`crate::upstream`]).
+    parts.extensions.insert(trace.clone());
     let handled = match crate::lifecycle::renewal::route(&runtime, &parts) {
         Some(code_url) => {
             let (response, reason) = crate::lifecycle::renewal::handle(shared, &runtime, &code_url, body).await;
