@@ -78,7 +78,8 @@ runner="$work/run.sh"
     if [[ "$line" =~ \&[[:space:]]*(#.*)?$ ]]; then
       # A background step: started, its output kept, stopped at the end.
       command=${line%%&*}
-      printf '%s\n' "{ $command ; } >'$work/step-$n.out' 2>&1 & echo \$! >> '$work/bg.pids'; sleep 0.5"
+      # exec: $! is the command's own pid, so the cleanup stops it.
+      printf '%s\n' "{ exec $command ; } >'$work/step-$n.out' 2>&1 & echo \$! >> '$work/bg.pids'; sleep 0.5"
       printf '%s\n' "if kill -0 \$! 2>/dev/null; then echo 'step $n ok'; else echo 'step $n FAILED (exited at once)'; cat '$work/step-$n.out'; fi"
       continue
     fi
