@@ -446,3 +446,51 @@ async fn request_spans_reach_an_otlp_collector() {
     assert!(start > 0 && end >= start);
     assert!(!span.to_string().contains(LIVE_KEY), "no key in a span");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_covering_traceparent_is_checked_on_the_client_s_value() {
+    use payseal_core::Secret;
+    use payseal_core::rfc9421::{ParamValue, SignRequest, Signer};
+    const NOW: u64 = 1_719_500_100;
+    let upstream = Upstream::start().await;
+    let dir = tempdir();
+    let secret = "oTi/maBUu4/4XtTo5JrJgHJkglvkb0tIgG/sgAVFGQY=";
+    let mut text = base_config(upstream.addr, dir.path(), "public_origin = \"https://api.example.test\"");
+    text.push_str(&toml_of(&json!({
+        "keys": { "records": [record("k_live", LIVE_KEY, "live")] },
+        "routes": [ { "prefix": "/external/v1/payouts", "methods": ["POST"], "rfc9421": { "required": ["@method", "@path", "traceparent", "x-request-id"] } } ],
+        "signed_requests": { "rfc9421": [ { "key_id": "k_live", "keyid": "psk-live-1", "secret_env": "PAYSEAL_TEST_RFC9421" } ] },
+    })));
+    let gateway = Gateway::start(dir.path(), &text, &[("PAYSEAL_TEST_RFC9421", secret)]);
+    gateway.set_clock(NOW).await;
+    let path = "/external/v1/payouts";
+    let params = [("created", ParamValue::Integer(i64::try_from(NOW).unwrap())), ("keyid", ParamValue::from("psk-live-1"))];
+    // The gateway replaces both fields on the way up (a new span id; an
+    // invalid request id): the signature is still checked on what was sent.
+    let request_id = "not a token";
+    let signed = Signer::new(&Secret::from_text(secret))
+        .sign(&SignRequest {
+            method: "POST",
+            url: &format!("https://api.example.test{path}"),
+            headers: &[("traceparent", TRACEPARENT), ("x-request-id", request_id)],
+            body: b"{}",
+            label: "sig1",
+            components: &["@method", "@path", "traceparent", "x-request-id"],
+            params: &params,
+        })
+        .unwrap();
+    let headers = [
+        ("x-api-key", LIVE_KEY),
+        ("traceparent", TRACEPARENT),
+        ("x-request-id", request_id),
+        ("idempotency-key", "payout-1"),
+        ("signature-input", signed.signature_input.as_str()),
+        ("signature", signed.signature.as_str()),
+    ];
+    let answer = send(&gateway.url(path), "POST", &headers, b"{}").await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let seen = upstream.last_headers();
+    assert_ne!(seen["traceparent"], TRACEPARENT, "the upstream gets the gateway's span");
+    assert_ne!(seen["x-request-id"], request_id, "an invalid request id is replaced");
+    assert_eq!(seen["x-request-id"], answer.headers["x-request-id"]);
+}
