@@ -523,6 +523,8 @@ class Release:
             expect(first.status == 200, f"first answer {first.status}")
             expect((again.status, again.body) == (first.status, first.body), f"replay {again.status} {again.body!r}")
             expect(again.header("x-upstream") == "payseal-tests", "replay lost the stored headers")
+            expect(again.header("idempotent-replayed") == "true", f"the replay has no Idempotent-Replayed: {again.header('idempotent-replayed')!r}")
+            expect(first.header("idempotent-replayed") is None, "the first execution says it is a replay")
             expect(self.count(key) == 1, f"executed {self.count(key)} times")
             other = pay(case, key, b'{"amount":2}')
             expect(other.status == 409, f"other body: {other.status}")
@@ -1028,6 +1030,7 @@ class IdempotencyVectors:
                     expect(r.status == step["expected"]["status"], f"{label}: answer {answer}")
                     if outcome == "replay":
                         expect(r.header("x-upstream") == "payseal-tests", f"{label}: the replay lost the stored headers")
+                        expect(r.header("idempotent-replayed") == "true", f"{label}: the replay has no Idempotent-Replayed")
                     elif "message" in step["expected"]:
                         message = r.json().get("message")
                         expect(message == step["expected"]["message"], f"{label}: message {message!r}")

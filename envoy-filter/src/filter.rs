@@ -205,7 +205,9 @@ impl Filter {
             }
             Claim::Replay(response) => {
                 note("payseal_reason", "idempotent_replay");
-                let headers = response.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                // The stored fields, then the core's replay marker.
+                let mut headers: Vec<(&str, &str)> = response.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                headers.push(payseal_core::gate::forward::REPLAYED_MARKER);
                 let _ = hostcalls::send_http_response(u32::from(response.status), headers, Some(&response.body));
                 Action::Pause
             }

@@ -219,10 +219,6 @@ pub struct UpstreamConfig {
     pub key_id_header: String,
 }
 
-fn default_wasm() -> PathBuf {
-    PathBuf::from("target/wasm32-unknown-unknown/release/payseal_plugin.wasm")
-}
-
 const fn default_pages() -> u32 {
     1024
 }
@@ -243,9 +239,10 @@ const fn default_acquire_timeout() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
-    /// The plugin module (relative paths are relative to the config file).
-    #[serde(default = "default_wasm")]
-    pub wasm: PathBuf,
+    /// The plugin module (relative paths are relative to the config file);
+    /// absent: the plugin embedded in the binary.
+    #[serde(default)]
+    pub wasm: Option<PathBuf>,
     /// Instances in the pool; 0 = one per core.
     #[serde(default)]
     pub instances: usize,
@@ -266,7 +263,7 @@ pub struct PluginConfig {
 impl Default for PluginConfig {
     fn default() -> Self {
         Self {
-            wasm: default_wasm(),
+            wasm: None,
             instances: 0,
             memory_max_pages: default_pages(),
             timeout_ms: default_plugin_timeout(),
@@ -395,7 +392,7 @@ impl fmt::Debug for Rfc9421Source {
 }
 
 /// Where one key id's DVPay API secret comes from. Exactly one of
-/// `secret_env` and `secret_file`.
+/// `secret_env`, `secret_file` and `demo_secret`.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretSource {
@@ -407,6 +404,10 @@ pub struct SecretSource {
     /// A file holding the secret (one trailing newline is removed).
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
+    /// The secret written in the file: for demos and quickstarts only (the
+    /// example configuration's); never shown by `Debug`.
+    #[serde(default)]
+    pub demo_secret: Option<Zeroizing<String>>,
 }
 
 impl fmt::Debug for SecretSource {
@@ -415,6 +416,7 @@ impl fmt::Debug for SecretSource {
             .field("key_id", &self.key_id)
             .field("secret_env", &self.secret_env)
             .field("secret_file", &self.secret_file)
+            .field("demo_secret", &self.demo_secret.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -486,7 +488,9 @@ impl FileConfig {
             }
         };
         resolve(&mut self.store.path);
-        resolve(&mut self.plugin.wasm);
+        if let Some(wasm) = self.plugin.wasm.as_mut() {
+            resolve(wasm);
+        }
         for tls in [self.server.tls.as_mut(), self.admin.tls.as_mut()].into_iter().flatten() {
             tls.resolve_paths(dir);
         }
@@ -520,11 +524,11 @@ impl FileConfig {
             }
         }
         self.lifecycle.validate()?;
-        let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", s.secret_env.is_some(), s.secret_file.is_some()));
-        let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", s.secret_env.is_some(), s.secret_file.is_some()));
-        for (i, (list, env, file)) in dvpay.enumerate().chain(rfc9421.enumerate()) {
-            if env == file {
-                return Err(ConfigError::from_message(&format!("signed_requests.{list}[{i}]: give exactly one of secret_env and secret_file")));
+        let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", [s.secret_env.is_some(), s.secret_file.is_some(), s.demo_secret.is_some()]));
+        let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", [s.secret_env.is_some(), s.secret_file.is_some(), false]));
+        for (i, (list, given)) in dvpay.enumerate().chain(rfc9421.enumerate()) {
+            if given.iter().filter(|g| **g).count() != 1 {
+                return Err(ConfigError::from_message(&format!("signed_requests.{list}[{i}]: give exactly one of secret_env and secret_file (or demo_secret)")));
             }
         }
         if let Some(origin) = &self.server.public_origin
@@ -627,7 +631,10 @@ impl FileConfig {
         // document; every copy is wiped when dropped.
         let mut secrets: BTreeMap<&str, Vec<Zeroizing<String>>> = BTreeMap::new();
         for source in &self.signed_requests.keys {
-            let secret = read_secret(&source.key_id, source.secret_env.as_deref(), source.secret_file.as_deref(), env)?;
+            let secret = match &source.demo_secret {
+                Some(demo) => demo.clone(),
+                None => read_secret(&source.key_id, source.secret_env.as_deref(), source.secret_file.as_deref(), env)?,
+            };
             secrets.entry(source.key_id.as_str()).or_default().push(secret);
         }
         for (key_id, list) in stored_secrets {

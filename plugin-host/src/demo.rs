@@ -38,8 +38,7 @@ pub const EXAMPLE_CONFIG: &str = include_str!("../examples/payseal.toml");
 pub const DEMO_LIVE_KEY: &str = "sk_live_DemoLiveKey0000000000000000";
 /// The demo's test key.
 pub const DEMO_TEST_KEY: &str = "sk_test_DemoTestKey0000000000000000";
-/// The DVPay API secret of `k_live` the demo uses when
-/// `PAYSEAL_SECRET_K_LIVE` is not set.
+/// The DVPay API secret of `k_live`: the example configuration's `demo_secret`.
 const DEMO_SECRET: &str = "demo-dvpay-api-secret-k_live";
 
 /// A running demo upstream.
@@ -94,7 +93,8 @@ async fn upstream_answer(counter: &AtomicU64, request: Request<Incoming>) -> Res
     response
 }
 
-/// Where `scripts/build-plugin.sh` puts the plugin, or `$PAYSEAL_PLUGIN_WASM`.
+/// Where `scripts/build-plugin.sh` puts the plugin, or `$PAYSEAL_PLUGIN_WASM`
+/// (what the integration tests load, to test the plugin the scripts built).
 pub fn default_wasm_path() -> PathBuf {
     if let Some(path) = std::env::var_os("PAYSEAL_PLUGIN_WASM") {
         return PathBuf::from(path);
@@ -123,11 +123,11 @@ impl Drop for TempDir {
 }
 
 /// The example configuration with loopback ports, the demo upstream, a
-/// store in `dir` and the built plugin.
+/// store in `dir`, and the plugin at `wasm` (`None`: the embedded one).
 ///
 /// # Errors
 /// The example does not parse (a broken build).
-pub fn demo_config(upstream: SocketAddr, store: &std::path::Path, wasm: &std::path::Path) -> Result<String, String> {
+pub fn demo_config(upstream: SocketAddr, store: &std::path::Path, wasm: Option<&std::path::Path>) -> Result<String, String> {
     let mut table: toml::Table = toml::from_str(EXAMPLE_CONFIG).map_err(|e| e.to_string())?;
     let mut set = |section: &str, field: &str, value: toml::Value| {
         if let Some(toml::Value::Table(t)) = table.get_mut(section) {
@@ -138,14 +138,19 @@ pub fn demo_config(upstream: SocketAddr, store: &std::path::Path, wasm: &std::pa
     set("admin", "listen", "127.0.0.1:0".into());
     set("upstream", "url", format!("http://{upstream}").into());
     set("store", "path", store.display().to_string().into());
-    set("plugin", "wasm", wasm.display().to_string().into());
+    if let Some(wasm) = wasm {
+        set("plugin", "wasm", wasm.display().to_string().into());
+    }
     set("plugin", "instances", 2.into());
     toml::to_string(&table).map_err(|e| e.to_string())
 }
 
-/// The secret lookup of the demo: the environment, else the demo secret.
+/// The secret lookup of the demo: the environment, else a store key made
+/// for this run (its store is thrown away at the end).
 fn demo_env() -> EnvLookup {
-    Arc::new(|name| std::env::var(name).ok().or_else(|| (name == "PAYSEAL_SECRET_K_LIVE").then(|| DEMO_SECRET.to_owned())))
+    let mut bytes = [0u8; 32];
+    let store_key = getrandom::fill(&mut bytes).ok().map(|()| zeroize::Zeroizing::new(hex::encode(bytes)));
+    Arc::new(move |name| std::env::var(name).ok().or_else(|| (name == "PAYSEAL_STORE_KEY").then(|| store_key.as_ref().map(|k| k.to_string())).flatten()))
 }
 
 /// An answer, as the session shows it.
@@ -226,11 +231,9 @@ pub async fn run() -> Result<bool, String> {
     let dir = TempDir::new().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let upstream = start_upstream(SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(|e| format!("demo upstream: {e}"))?;
     let store = dir.0.join("payseal.redb");
-    let wasm = default_wasm_path();
-    if !wasm.exists() {
-        return Err(format!("the plugin is not built ({}): run scripts/build-plugin.sh", wasm.display()));
-    }
-    let text = demo_config(upstream.addr, &store, &wasm)?;
+    // The embedded plugin, unless PAYSEAL_PLUGIN_WASM names another.
+    let wasm = std::env::var_os("PAYSEAL_PLUGIN_WASM").map(PathBuf::from);
+    let text = demo_config(upstream.addr, &store, wasm.as_deref())?;
     let source = ConfigSource::Text { text, dir: dir.0.clone() };
     let running = crate::server::start(source, demo_env()).await?;
     println!("payseal demo");
@@ -278,7 +281,7 @@ pub async fn run() -> Result<bool, String> {
     let refund = "/api/v1/payment-gateway/order/refund";
     let refund_body = r#"{"orderId":"1001","refundAmount":250}"#;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let secret = Secret::from_text(&demo_env()("PAYSEAL_SECRET_K_LIVE").unwrap_or_default());
+    let secret = Secret::from_text(DEMO_SECRET);
     let signer = dvpay::Signer::new(DEMO_LIVE_KEY, &secret);
     let sign_refund = |body: &str, key: &str| -> Vec<(&'static str, String)> {
         signer.sign(body.as_bytes(), now, key).map(|s| s.headers.into_iter().collect()).unwrap_or_default()

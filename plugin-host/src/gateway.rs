@@ -219,10 +219,12 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
     let records = store.key_records().await.map_err(|e| e.to_string())?;
     let stored_secrets = crate::lifecycle::stored_shared_secrets(store, &lifecycle, &records).await;
     let document = config.plugin_document_with_secrets(&records, env, &stored_secrets).map_err(|e| e.to_string())?;
-    let wasm_path = config.plugin.wasm.clone();
-    let wasm = std::fs::read(&wasm_path).map_err(|e| {
-        format!("cannot read the plugin at {}: {e}; build it with scripts/build-plugin.sh", wasm_path.display())
-    })?;
+    let wasm: std::borrow::Cow<'static, [u8]> = match &config.plugin.wasm {
+        Some(path) => std::fs::read(path)
+            .map_err(|e| format!("cannot read the plugin at {} (plugin.wasm): {e}; remove plugin.wasm to use the plugin built into payseal", path.display()))?
+            .into(),
+        None => crate::plugin::EMBEDDED_WASM.into(),
+    };
     let size = match config.plugin.instances {
         0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         n => n,

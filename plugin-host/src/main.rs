@@ -1,57 +1,124 @@
-//! `payseal`: the gateway's command line.
-//!
-//! ```text
-//! payseal serve --config payseal.toml      run the gateway (SIGHUP reloads, SIGTERM/SIGINT stop)
-//! payseal demo                             the example config, a demo upstream and a scripted session
-//! payseal check-config --config FILE       build the plugin pool once and print its view of the config
-//! payseal demo-upstream --listen ADDR      the demo upstream alone (for benchmarks)
-//! payseal key-record ID ENVIRONMENT        a key record (digest only) for the key read from stdin
-//! payseal verify-store FILE                integrity check of a store no process has open
-//! payseal keys COMMAND …                   the key lifecycle, through a running gateway's admin API
-//! ```
+//! `payseal`: the gateway's command line (`payseal --help`). The commands
+//! are thin: each parses its flags with clap, calls the library and maps
+//! its failure to one of the documented exit codes ([`payseal_gateway::exit`]).
 
-use std::io::{BufRead as _, Write as _};
-use std::path::PathBuf;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use payseal_gateway::config::{FileConfig, LogFormat, process_env};
+use clap::{CommandFactory as _, Parser, Subcommand};
+use payseal_gateway::config::{EnvLookup, FileConfig, LogFormat, process_env};
+use payseal_gateway::exit::{CliError, EXIT_CODES_HELP, Exit};
 use payseal_gateway::gateway::{self, ConfigSource};
+use payseal_gateway::lifecycle::cli::KeysArgs;
 use payseal_gateway::{RedbStore, demo};
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage:
-  payseal serve --config FILE
-  payseal demo
-  payseal check-config --config FILE
-  payseal demo-upstream --listen ADDR
-  payseal key-record ID live|test      (reads the key from stdin)
-  payseal verify-store FILE
-  payseal keys COMMAND …             (payseal keys help)";
+/// payseal: an API-key, signature and idempotency gateway in front of a payment API.
+#[derive(Debug, Parser)]
+#[command(name = "payseal", version, about, after_help = EXIT_CODES_HELP, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (SIGHUP reloads the configuration; SIGTERM or SIGINT stop it).
+    Serve {
+        /// The configuration file; relative paths in it are relative to it.
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Validate a configuration: build the plugin pool once, on throwaway
+    /// listeners and store; name every secret that is not set (exit 3).
+    CheckConfig {
+        /// The configuration file.
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+        /// Print the plugin's view of the configuration as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The key lifecycle, through a running gateway's admin API.
+    Keys(KeysArgs),
+    /// The example configuration, a demo upstream and a scripted session, all on loopback.
+    Demo,
+    /// The demo upstream alone: answers 201 to POST and 200 otherwise, with a small JSON body.
+    DemoUpstream {
+        /// Where to listen (the example configuration's upstream.url).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9000")]
+        listen: SocketAddr,
+    },
+    /// Print a shell completion script (e.g. `payseal completions bash > /etc/bash_completion.d/payseal`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a key record (digest only) for the key read from stdin.
+    KeyRecord {
+        /// The record's id.
+        id: String,
+        /// The key's environment.
+        #[arg(value_enum)]
+        environment: payseal_gateway::lifecycle::cli::EnvironmentArg,
+    },
+    /// Check the integrity of a redb store no process has open.
+    VerifyStore {
+        /// The store file.
+        file: PathBuf,
+    },
+}
+
+/// Logs go to stderr: colour only on a terminal, JSON when configured, and
+/// the request span's fields (request id, trace id) on every line.
+/// With the `otlp` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, the
+/// request spans are exported too.
 fn init_logging(format: LogFormat, level: &str) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},extism=warn,wasmtime=warn,cranelift=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.compact().try_init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let lines = match format {
+        LogFormat::Json => fmt.json().flatten_event(true).with_current_span(true).with_span_list(false).boxed(),
+        LogFormat::Text => fmt.compact().boxed(),
     };
+    let registry = tracing_subscriber::registry().with(lines).with(filter);
+    #[cfg(feature = "otlp")]
+    let registry = registry.with(payseal_gateway::otlp::from_env());
+    let _ = registry.try_init();
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError::internal(format!("cannot start the runtime: {e}")))
 }
 
-fn flag(args: &[String], name: &str) -> Result<String, String> {
-    args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone()).ok_or_else(|| format!("missing {name}\n{USAGE}"))
+fn load(path: &Path) -> Result<FileConfig, CliError> {
+    FileConfig::load(path).map_err(|e| CliError::config(e.to_string()))
 }
 
-fn serve(args: &[String]) -> Result<(), String> {
-    let path = PathBuf::from(flag(args, "--config")?);
-    let config = FileConfig::load(&path).map_err(|e| e.to_string())?;
+/// A failure of `server::start`: an address in use or a store that cannot
+/// be opened is "unavailable"; anything else is the configuration's.
+fn start_error(message: String) -> CliError {
+    if message.starts_with("cannot listen on") || message.starts_with("cannot open the store") {
+        CliError::unavailable(message)
+    } else {
+        CliError::config(message)
+    }
+}
+
+fn serve(path: PathBuf) -> Result<(), CliError> {
+    let config = load(&path)?;
     init_logging(config.log.format, &config.log.level);
     runtime()?.block_on(async move {
-        let running = payseal_gateway::server::start(ConfigSource::File(path), process_env()).await?;
-        println!("payseal: listening on http://{} (admin http://{})", running.proxy_addr, running.admin_addr);
+        let running = payseal_gateway::server::start(ConfigSource::File(path), process_env()).await.map_err(start_error)?;
+        let scheme = |tls: bool| if tls { "https" } else { "http" };
+        let (proxy, admin) = (scheme(running.shared.proxy_tls.is_some()), scheme(running.shared.admin_tls.is_some()));
+        println!("payseal: listening on {proxy}://{} (admin {admin}://{})", running.proxy_addr, running.admin_addr);
         let _ = std::io::stdout().flush();
         wait_for_signals(&running).await?;
         tracing::info!("shutting down");
@@ -61,11 +128,12 @@ fn serve(args: &[String]) -> Result<(), String> {
 }
 
 /// Reloads on SIGHUP; returns on SIGTERM or SIGINT.
-async fn wait_for_signals(running: &payseal_gateway::server::Running) -> Result<(), String> {
+async fn wait_for_signals(running: &payseal_gateway::server::Running) -> Result<(), CliError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
-    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let install = |kind| signal(kind).map_err(|e| CliError::internal(format!("cannot install a signal handler: {e}")));
+    let mut hangup = install(SignalKind::hangup())?;
+    let mut terminate = install(SignalKind::terminate())?;
+    let mut interrupt = install(SignalKind::interrupt())?;
     loop {
         tokio::select! {
             _ = hangup.recv() => {
@@ -78,15 +146,49 @@ async fn wait_for_signals(running: &payseal_gateway::server::Running) -> Result<
     }
 }
 
-fn check_config(args: &[String]) -> Result<(), String> {
-    let path = PathBuf::from(flag(args, "--config")?);
-    let mut config = FileConfig::load(&path).map_err(|e| e.to_string())?;
+/// One secret the configuration reads from the environment.
+struct NamedSecret {
+    /// The field that names it.
+    field: String,
+    /// The variable.
+    variable: String,
+}
+
+/// Every environment variable the configuration reads a secret from.
+fn secret_variables(config: &FileConfig) -> Vec<NamedSecret> {
+    let mut named = Vec::new();
+    for (i, source) in config.signed_requests.keys.iter().enumerate() {
+        if let Some(variable) = &source.secret_env {
+            named.push(NamedSecret { field: format!("signed_requests.keys[{i}] (key id {:?})", source.key_id), variable: variable.clone() });
+        }
+    }
+    for (i, source) in config.signed_requests.rfc9421.iter().enumerate() {
+        if let Some(variable) = &source.secret_env {
+            named.push(NamedSecret { field: format!("signed_requests.rfc9421[{i}] (keyid {:?})", source.keyid), variable: variable.clone() });
+        }
+    }
+    if let Some(variable) = &config.lifecycle.store_key_env {
+        named.push(NamedSecret { field: "lifecycle.store_key_env (make one with: openssl rand -hex 32)".into(), variable: variable.clone() });
+    }
+    named
+}
+
+/// Stands in for a missing secret during `check-config`: 64 hex digits, so
+/// also valid base64 and 32 bytes for a store key. Never used to serve.
+const PLACEHOLDER_SECRET: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+
+fn check_config(path: &Path, as_json: bool) -> Result<(), CliError> {
+    let mut config = load(path)?;
     init_logging(LogFormat::Text, "warn");
+    let missing: Vec<NamedSecret> = secret_variables(&config).into_iter().filter(|s| std::env::var_os(&s.variable).is_none()).collect();
+    let missing_names: Vec<String> = missing.iter().map(|s| s.variable.clone()).collect();
+    let env: EnvLookup = Arc::new(move |name| std::env::var(name).ok().or_else(|| missing_names.iter().any(|m| m == name).then(|| PLACEHOLDER_SECRET.to_owned())));
     // A throwaway store and listeners: only the pool matters here.
     let dir = std::env::temp_dir().join(format!("payseal-check-{}", std::process::id()));
     config.store.path = dir.join("check.redb");
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::config(format!("cannot read {}: {e}", path.display())))?;
     let result = runtime()?.block_on(async move {
-        let mut table: toml::Table = toml::from_str(&std::fs::read_to_string(&path).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| CliError::config(e.to_string()))?;
         for section in ["server", "admin"] {
             let entry = table.entry(section).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             if let toml::Value::Table(t) = entry {
@@ -102,78 +204,103 @@ fn check_config(args: &[String]) -> Result<(), String> {
             t.insert("path".into(), config.store.path.display().to_string().into());
             table.insert("store".into(), toml::Value::Table(t));
         }
-        let text = toml::to_string(&table).map_err(|e| e.to_string())?;
-        let source = ConfigSource::Text { text, dir: gateway::config_dir(&path) };
-        let running = payseal_gateway::server::start(source, process_env()).await?;
+        let text = toml::to_string(&table).map_err(|e| CliError::internal(e.to_string()))?;
+        let source = ConfigSource::Text { text, dir: gateway::config_dir(path) };
+        let running = payseal_gateway::server::start(source, env).await.map_err(CliError::config)?;
         let runtime = running.shared.runtime.load_full();
         let view = runtime.pool.as_ref().map(|p| p.view().clone());
         running.shutdown().await;
-        Ok::<_, String>(view)
+        Ok::<_, CliError>(view)
     });
     let _ = std::fs::remove_dir_all(&dir);
-    let view = result?;
-    println!("{}", serde_json::to_string_pretty(&view).unwrap_or_default());
-    println!("configuration OK");
-    Ok(())
+    let view = result?.unwrap_or(serde_json::Value::Null);
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&view).unwrap_or_default());
+    } else {
+        let records = view.pointer("/keys/records").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
+        let routes = view.pointer("/routes").and_then(serde_json::Value::as_array).map_or(0, Vec::len);
+        let scopes: Vec<&str> = view.pointer("/keys/policy/scope_routes").and_then(serde_json::Value::as_object).map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+        let plugin = config.plugin.wasm.as_ref().map_or_else(|| "embedded".to_owned(), |p| p.display().to_string());
+        println!("plugin       {plugin}");
+        println!("key records  {records} in the file");
+        println!("routes       {routes}");
+        println!("scopes       {}", if scopes.is_empty() { "-".to_owned() } else { scopes.join(", ") });
+    }
+    if missing.is_empty() {
+        println!("configuration OK");
+        return Ok(());
+    }
+    let lines: Vec<String> = missing.iter().map(|s| format!("  {} is not set: {}", s.variable, s.field)).collect();
+    Err(CliError::new(
+        Exit::Config,
+        "secrets_missing",
+        format!("the configuration is valid, but {} secret(s) it reads from the environment are not set:\n{}", missing.len(), lines.join("\n")),
+    ))
 }
 
-fn demo_upstream(args: &[String]) -> Result<(), String> {
-    let listen = flag(args, "--listen")?.parse().map_err(|_| "--listen: not an address".to_owned())?;
+fn demo_upstream(listen: SocketAddr) -> Result<(), CliError> {
     runtime()?.block_on(async move {
-        let upstream = demo::start_upstream(listen).await.map_err(|e| e.to_string())?;
+        let upstream = demo::start_upstream(listen).await.map_err(|e| CliError::unavailable(format!("cannot listen on {listen}: {e}")))?;
         println!("payseal demo upstream: listening on http://{}", upstream.addr);
         let _ = std::io::stdout().flush();
-        let _ = tokio::signal::ctrl_c().await;
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| CliError::internal(e.to_string()))?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
         Ok(())
     })
 }
 
-fn key_record(args: &[String]) -> Result<(), String> {
-    let (Some(id), Some(environment)) = (args.get(2), args.get(3)) else { return Err(USAGE.into()) };
-    let environment = match environment.as_str() {
-        "live" => payseal_core::Environment::Live,
-        "test" => payseal_core::Environment::Test,
-        _ => return Err("the environment is live or test".into()),
+fn key_record(id: String, environment: payseal_gateway::lifecycle::cli::EnvironmentArg) -> Result<(), CliError> {
+    use payseal_gateway::lifecycle::cli::EnvironmentArg;
+    let environment = match environment {
+        EnvironmentArg::Live => payseal_core::Environment::Live,
+        EnvironmentArg::Test => payseal_core::Environment::Test,
     };
     let mut key = zeroize::Zeroizing::new(String::new());
-    std::io::stdin().lock().read_line(&mut key).map_err(|e| e.to_string())?;
+    std::io::stdin().lock().read_line(&mut key).map_err(|e| CliError::internal(format!("cannot read stdin: {e}")))?;
     let trimmed = key.trim_end_matches(['\r', '\n']);
-    let record = payseal_core::keys::KeyRecord::new(id.clone(), trimmed, environment);
-    println!("{}", serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?);
+    let record = payseal_core::keys::KeyRecord::new(id, trimmed, environment);
+    println!("{}", serde_json::to_string_pretty(&record).map_err(|e| CliError::internal(e.to_string()))?);
     Ok(())
 }
 
-fn verify_store(args: &[String]) -> Result<(), String> {
-    let path = args.get(2).ok_or_else(|| USAGE.to_owned())?;
-    let report = RedbStore::verify(std::path::Path::new(path)).map_err(|e| e.to_string())?;
+fn verify_store(path: &Path) -> Result<(), CliError> {
+    let report = RedbStore::verify(path).map_err(|e| CliError::new(Exit::Failed, "store_invalid", format!("{}: {e}", path.display())))?;
     println!("store OK: {} idempotency records, {} key records", report.idempotency_records, report.key_records);
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let result = match args.get(1).map(String::as_str) {
-        Some("serve") => serve(&args),
-        Some("demo") => {
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve { config } => serve(config),
+        Command::CheckConfig { config, json } => check_config(&config, json),
+        Command::Keys(args) => payseal_gateway::lifecycle::cli::run(&args),
+        Command::Demo => {
             init_logging(LogFormat::Text, "warn");
-            runtime().and_then(|rt| rt.block_on(demo::run())).and_then(|ok| if ok { Ok(()) } else { Err("the demo session failed".into()) })
+            let ok = runtime()?.block_on(demo::run()).map_err(CliError::unavailable)?;
+            if ok { Ok(()) } else { Err(CliError::new(Exit::Failed, "demo_failed", "the demo session failed")) }
         }
-        Some("check-config") => check_config(&args),
-        Some("demo-upstream") => demo_upstream(&args),
-        Some("key-record") => key_record(&args),
-        Some("verify-store") => verify_store(&args),
-        Some("keys") => payseal_gateway::lifecycle::cli::run(&args[2..]),
-        Some("--version" | "-V") => {
-            println!("payseal {}", env!("CARGO_PKG_VERSION"));
+        Command::DemoUpstream { listen } => demo_upstream(listen),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "payseal", &mut std::io::stdout());
             Ok(())
         }
-        _ => Err(USAGE.into()),
-    };
-    match result {
+        Command::KeyRecord { id, environment } => key_record(id, environment),
+        Command::VerifyStore { file } => verify_store(&file),
+    }
+}
+
+fn main() -> ExitCode {
+    // Help and version print on stdout and exit 0; a usage error prints
+    // clap's message (with suggestions) on stderr and exits 2.
+    let cli = Cli::try_parse().unwrap_or_else(|e| e.exit());
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("payseal: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(error.exit.code())
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Prometheus metrics, served on the admin listener's `/metrics`.
 //!
-//! - `payseal_requests_total{outcome,reason}`: every request, by what
+//! - `payseal_build_info{version}`: 1, with the binary's version.
+//! - `payseal_requests_total{outcome,reason,status}`: every request, by what
 //!   happened (`forwarded`, `replayed`, `refused`, `conflict`, `too_large`,
 //!   `bad_request`, `client_timeout`, `plugin_error`, `store_error`,
 //!   `upstream_error`, `proxied` in pure proxy mode) and the plugin's reason
-//!   when it refused.
+//!   when it refused, and the status code answered.
 //! - `payseal_plugin_call_seconds{function}`: plugin call latency.
 //! - `payseal_store_op_seconds{op}`: store operation latency.
 //! - `payseal_upstream_seconds`: time to the upstream's answer head.
@@ -16,7 +17,11 @@
 //! - `payseal_store_ready` (1 while the store answers and the key set is
 //!   confirmed current, as `/readyz`), `payseal_key_set_fresh` (0 while
 //!   checked requests are refused because a shared key set is unconfirmed).
+//! - `process_resident_memory_bytes`, `process_cpu_seconds_total`,
+//!   `process_open_fds`: the process, read from `/proc/self` when
+//!   `/metrics` is served (Linux; absent elsewhere).
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -24,12 +29,14 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     outcome: &'static str,
     reason: String,
+    status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -76,6 +83,49 @@ pub struct Metrics {
     throttled: Family<SurfaceLabels, Counter>,
     store_ready: Gauge,
     key_set_fresh: Gauge,
+    /// `process_*`, without the `payseal_` prefix (the names dashboards expect).
+    process_registry: Registry,
+    process: Mutex<ProcessMetrics>,
+}
+
+/// The process's own resources, refreshed from `/proc/self` when encoded.
+#[derive(Debug, Default)]
+struct ProcessMetrics {
+    resident: Gauge,
+    cpu: Counter<f64, std::sync::atomic::AtomicU64>,
+    open_fds: Gauge,
+}
+
+/// Clock ticks per second of `/proc/self/stat` (Linux's `USER_HZ`, 100 on
+/// every architecture the kernel exports it for).
+const USER_HZ: f64 = 100.0;
+
+impl ProcessMetrics {
+    fn refresh(&self) {
+        if let Some(kib) = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())))
+        {
+            self.resident.set(kib.saturating_mul(1024));
+        }
+        // Fields 14 and 15 (utime, stime), counted after the `)` that ends
+        // the command name (which may hold spaces).
+        if let Some(ticks) = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        }) {
+            #[allow(clippy::cast_precision_loss)] // ticks stay far below 2^52
+            let seconds = ticks as f64 / USER_HZ;
+            let delta = seconds - self.cpu.get();
+            if delta > 0.0 {
+                self.cpu.inc_by(delta);
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+            self.open_fds.set(i64::try_from(entries.count()).unwrap_or(i64::MAX));
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -108,12 +158,20 @@ impl Metrics {
         let key_set_fresh = Gauge::default();
         registry.register("store_ready", "1 while the store answers and the key set is current (as /readyz)", store_ready.clone());
         registry.register("key_set_fresh", "0 while a shared key set is unconfirmed and checked requests are refused", key_set_fresh.clone());
-        Self { registry, requests, plugin, store, upstream, reloads, swept, auth_failures, throttled, store_ready, key_set_fresh }
+        registry.register("build", "The gateway's build", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
+        let process = ProcessMetrics::default();
+        let mut process_registry = Registry::default();
+        if std::path::Path::new("/proc/self/stat").exists() {
+            process_registry.register("process_resident_memory_bytes", "Resident memory size in bytes", process.resident.clone());
+            process_registry.register("process_cpu_seconds", "User and system CPU time spent in seconds", process.cpu.clone());
+            process_registry.register("process_open_fds", "Open file descriptors", process.open_fds.clone());
+        }
+        Self { registry, requests, plugin, store, upstream, reloads, swept, auth_failures, throttled, store_ready, key_set_fresh, process_registry, process: Mutex::new(process) }
     }
 
-    /// Counts one request.
-    pub fn request(&self, outcome: &'static str, reason: Option<&str>) {
-        let labels = RequestLabels { outcome, reason: reason.unwrap_or_default().to_owned() };
+    /// Counts one request, with the status answered.
+    pub fn request(&self, outcome: &'static str, reason: Option<&str>, status: u16) {
+        let labels = RequestLabels { outcome, reason: reason.unwrap_or_default().to_owned(), status };
         self.requests.get_or_create(&labels).inc();
     }
 
@@ -158,10 +216,17 @@ impl Metrics {
         self.key_set_fresh.set(i64::from(key_set_fresh));
     }
 
-    /// The `OpenMetrics` text.
+    /// The `OpenMetrics` text: the gateway's metrics, then the process's.
     pub fn encode(&self) -> String {
         let mut text = String::new();
-        // Writing into a String cannot fail.
+        {
+            // One refresh at a time: the CPU counter moves by differences.
+            let process = self.process.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            process.refresh();
+        }
+        // Writing into a String cannot fail. The process registry goes
+        // first; the gateway's ends with the one `# EOF`.
+        let _ = prometheus_client::encoding::text::encode_registry(&mut text, &self.process_registry);
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
@@ -174,12 +239,27 @@ mod tests {
     #[test]
     fn counts_show_in_the_text() {
         let m = Metrics::new();
-        m.request("refused", Some("unknown_key"));
-        m.request("refused", Some("unknown_key"));
+        m.request("refused", Some("unknown_key"), 401);
+        m.request("refused", Some("unknown_key"), 401);
+        m.request("forwarded", None, 502);
         m.plugin_call("check_request", Duration::from_micros(7));
         let text = m.encode();
-        assert!(text.contains("payseal_requests_total{outcome=\"refused\",reason=\"unknown_key\"} 2"), "{text}");
+        assert!(text.contains("payseal_requests_total{outcome=\"refused\",reason=\"unknown_key\",status=\"401\"} 2"), "{text}");
+        assert!(text.contains("payseal_requests_total{outcome=\"forwarded\",reason=\"\",status=\"502\"} 1"), "{text}");
         assert!(text.contains("payseal_plugin_call_seconds_count{function=\"check_request\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn build_info_and_the_process() {
+        let text = Metrics::new().encode();
+        assert!(text.contains(&format!("payseal_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))), "{text}");
+        let value = |name: &str| -> f64 {
+            text.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')).and_then(|v| v.parse().ok())).unwrap_or_else(|| panic!("no {name}: {text}"))
+        };
+        assert!(value("process_resident_memory_bytes") > 1_000_000.0);
+        assert!(value("process_open_fds") >= 3.0);
+        assert!(value("process_cpu_seconds_total") >= 0.0);
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
     }
 
     #[test]

@@ -21,6 +21,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+/// The plugin built into the binary (`build.rs`): used unless the
+/// configuration's `plugin.wasm` names a file.
+pub const EMBEDDED_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/payseal_plugin.wasm"));
+
 /// The manifest config entry the plugin reads.
 pub const CONFIG_KEY: &str = "payseal";
 

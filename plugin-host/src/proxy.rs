@@ -45,6 +45,7 @@ use payseal_core::gate::{CanonicalTarget, forward, prefix_covers};
 use payseal_core::idempotency::IdempotencyRecord;
 use payseal_core::throttle::{Subject, counts_as_failure};
 use serde::Serialize;
+use tracing::Instrument as _;
 
 use payseal_plugin::protocol::{CheckOutput, Claimed, FinishOutput, RefusalOut, Replayed};
 
@@ -55,6 +56,7 @@ use crate::plugin::{CallError, PluginPool};
 use crate::upstream::{Answered, Forwarded, call_upstream_buffered, forward_streaming, upstream_failed, upstream_request};
 use crate::store::Claim;
 use crate::throttle::Surface;
+use crate::trace::RequestTrace;
 
 /// How many times one request may call `check_request` (a lookup, then a
 /// lost claim or two).
@@ -98,12 +100,33 @@ pub struct Peer {
     pub client_cert: bool,
 }
 
-/// Handles one proxied request.
+/// Handles one proxied request, in a span that names its request id and
+/// trace ([`crate::trace`]): both are forwarded upstream and returned to
+/// the client.
 pub async fn handle(shared: &Arc<Shared>, peer: Peer, request: Request<Incoming>) -> Response<ResponseBody> {
+    let trace = RequestTrace::from_headers(request.headers());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %trace.request_id,
+        trace_id = %trace.trace_id,
+        span_id = %trace.span_id,
+        parent_id = trace.parent_id.as_deref().unwrap_or(""),
+        status = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
+    let mut response = handle_traced(shared, peer, request, &trace).instrument(span).await;
+    trace.write(response.headers_mut());
+    response
+}
+
+async fn handle_traced(shared: &Arc<Shared>, peer: Peer, request: Request<Incoming>, trace: &RequestTrace) -> Response<ResponseBody> {
     let Peer { addr: peer, client_cert } = peer;
     let started = Instant::now();
     let runtime = shared.runtime.load_full();
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // The checks see the headers as sent (a signature may cover them); the
+    // forwarded request gets the trace's ([`crate::upstream`]).
+    parts.extensions.insert(trace.clone());
     let handled = match crate::lifecycle::renewal::route(&runtime, &parts) {
         Some(code_url) => {
             let client = runtime.settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());
@@ -112,16 +135,22 @@ pub async fn handle(shared: &Arc<Shared>, peer: Peer, request: Request<Incoming>
         }
         None => pipeline(shared, &runtime, Peer { addr: peer, client_cert }, &parts, body).await,
     };
-    shared.metrics.request(handled.outcome, handled.reason.as_deref());
+    let status = handled.response.status().as_u16();
+    shared.metrics.request(handled.outcome, handled.reason.as_deref(), status);
+    // For span exporters ([`crate::otlp`]): how the request ended.
+    tracing::Span::current().record("status", status).record("outcome", handled.outcome);
     let path = parts.uri.path();
+    // The client as the checks saw it (a trusted proxy's header resolved).
+    let client = runtime.settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());
     tracing::info!(
         target: "payseal::request",
         method = %parts.method,
         path,
+        client = %client,
         outcome = handled.outcome,
         reason = handled.reason.as_deref().unwrap_or(""),
         key_id = handled.key_id.as_deref().unwrap_or(""),
-        status = handled.response.status().as_u16(),
+        status,
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     );
     handled.response
@@ -318,7 +347,8 @@ impl Checked<'_> {
                             // The claim is stored: from here the request runs to
                             // its finish even if the client goes away.
                             let forwarded = Forwarded { target: target.clone(), client: client_ip, key_id };
-                            let task = tokio::spawn(execute_claimed(
+                            let task = tokio::spawn(
+                                execute_claimed(
                                 Arc::clone(shared),
                                 Arc::clone(runtime),
                                 parts.clone(),
@@ -326,7 +356,9 @@ impl Checked<'_> {
                                 claimed,
                                 body,
                                 held,
-                            ));
+                            )
+                                .in_current_span(),
+                            );
                             return task.await.unwrap_or_else(|_| Handled::new(unavailable(), "internal_error"));
                         }
                         Ok(Claim::Held(record)) => {
@@ -545,6 +577,8 @@ fn replay(stored: &Replayed) -> Option<Response<ResponseBody>> {
             response.headers_mut().append(name, value);
         }
     }
+    let (name, value) = forward::REPLAYED_MARKER;
+    response.headers_mut().insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     Some(response)
 }
 

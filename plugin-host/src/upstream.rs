@@ -52,7 +52,8 @@ pub(crate) struct Forwarded {
 /// header set by the gateway only; every client-sent forwarding or
 /// method-override header removed and `X-Forwarded-For` / `Forwarded`
 /// written from the resolved client; the idempotency key kept, so an
-/// idempotent upstream can deduplicate too.
+/// idempotent upstream can deduplicate too; `X-Request-Id` and
+/// `traceparent` of the request's [`crate::trace::RequestTrace`].
 pub(crate) fn upstream_request(settings: &Settings, parts: &Parts, forwarded: &Forwarded, body: Bytes) -> Option<Request<Full<Bytes>>> {
     let uri = format!("{}://{}{}{}", settings.upstream.scheme, settings.upstream.authority, settings.upstream.base_path, forwarded.target);
     let mut request = Request::builder().method(parts.method.clone()).uri(uri).body(Full::new(body)).ok()?;
@@ -78,6 +79,10 @@ pub(crate) fn upstream_request(settings: &Settings, parts: &Parts, forwarded: &F
     headers.insert(HeaderName::from_static("forwarded"), HeaderValue::from_str(&forward::forwarded(forwarded.client)).ok()?);
     if let Some(key_id) = &forwarded.key_id {
         headers.insert(settings.key_id_header.clone(), HeaderValue::from_str(key_id).ok()?);
+    }
+    // The request id and the trace continued under the gateway's span.
+    if let Some(trace) = parts.extensions.get::<crate::trace::RequestTrace>() {
+        trace.write(headers);
     }
     Some(request)
 }

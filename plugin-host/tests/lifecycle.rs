@@ -63,13 +63,14 @@ fn start(dir: &std::path::Path, config: &str) -> Gateway {
     Gateway::start(dir, config, &[("PAYSEAL_TEST_STORE_KEY", STORE_KEY)])
 }
 
-/// Runs `payseal keys ARGS --admin …`: (success, stdout, stderr).
+/// Runs `payseal keys ARGS --admin … --json`: (success, stdout, stderr).
 fn cli(gateway: &Gateway, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_payseal"))
         .arg("keys")
         .args(args)
         .arg("--admin")
         .arg(gateway.admin_url(""))
+        .arg("--json")
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -114,7 +115,7 @@ async fn create_use_regenerate_revoke_through_the_cli() {
     let gateway = start(dir.path(), &config(&upstream, dir.path(), true, &[], None));
     gateway.set_clock(NOW).await;
 
-    let created = cli_json(&gateway, &["create", "--environment", "live", "--expires-in", "86400"]);
+    let created = cli_json(&gateway, &["create", "--environment", "live", "--all-routes", "--expires-in", "86400"]);
     let id = created["keyId"].as_str().unwrap().to_owned();
     let key = created["key"].as_str().unwrap().to_owned();
     let client_secret = created["clientSecret"].as_str().expect("the first live key shows the client secret").to_owned();
@@ -123,10 +124,10 @@ async fn create_use_regenerate_revoke_through_the_cli() {
     assert_eq!(created["environment"], "live");
     assert_eq!(created["createdAt"], format_rfc3339(NOW));
     assert_eq!(created["expirationDate"], format_rfc3339(NOW + 86_400));
-    let second = cli_json(&gateway, &["create", "--environment", "live", "--format", "hex64"]);
+    let second = cli_json(&gateway, &["create", "--environment", "live", "--all-routes", "--format", "hex64"]);
     assert!(second.get("clientSecret").is_none(), "a second live key shows no client secret: {second}");
     assert_eq!(second["expirationDate"], Value::Null);
-    let test_key = cli_json(&gateway, &["create", "--environment", "test"]);
+    let test_key = cli_json(&gateway, &["create", "--environment", "test", "--all-routes"]);
     assert!(test_key["clientSecret"].is_string(), "the first test key creates the test client secret");
     assert!(test_key["key"].as_str().unwrap().starts_with("sk_test_"));
 
@@ -140,7 +141,7 @@ async fn create_use_regenerate_revoke_through_the_cli() {
     let (ok, listed_text, _) = cli(&gateway, &["list"]);
     assert!(ok);
     let listed: Value = serde_json::from_str(&listed_text).unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 3);
+    assert_eq!(listed.as_array().unwrap().iter().filter(|k| k["source"] == "store").count(), 3, "{listed}");
     let mine = listed.as_array().unwrap().iter().find(|k| k["keyId"] == id.as_str()).unwrap();
     assert_eq!((mine["status"].as_str(), mine["format"].as_str(), mine["createdBy"].as_str()), (Some("ACTIVE"), Some("prefixed"), Some("cli")));
 

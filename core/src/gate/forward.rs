@@ -48,16 +48,22 @@ pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
+/// The field every runtime adds to an answer replayed from the idempotency
+/// store, and its value (Stripe's `Idempotent-Replayed: true`): a client
+/// can tell a replay from a first execution. A first execution never has it.
+pub const REPLAYED_MARKER: (&str, &str) = ("idempotent-replayed", "true");
+
 /// Whether a response field is kept in an idempotency record and sent again
 /// on a replay: not the fields that describe one transfer (hop-by-hop,
 /// `Content-Length`, `Date`, `Server`, pseudo-headers, a proxy's own
-/// `x-envoy-*`), which the replaying runtime writes for its own answer.
+/// `x-envoy-*`), which the replaying runtime writes for its own answer, nor
+/// an upstream's own [`REPLAYED_MARKER`] (the runtime writes the marker).
 pub fn is_replayed_response_header(name: &str) -> bool {
     let lower_starts = |prefix: &str| name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix);
     !(is_hop_by_hop(name)
         || name.starts_with(':')
         || lower_starts("x-envoy-")
-        || ["content-length", "date", "server"].iter().any(|h| h.eq_ignore_ascii_case(name)))
+        || ["content-length", "date", "server", REPLAYED_MARKER.0].iter().any(|h| h.eq_ignore_ascii_case(name)))
 }
 
 /// The `X-Forwarded-For` value the gateway writes: the resolved client alone.
@@ -93,7 +99,7 @@ mod tests {
         for kept in ["content-type", "x-request-id", "Location", "set-cookie"] {
             assert!(is_replayed_response_header(kept), "{kept}");
         }
-        for dropped in [":status", "Content-Length", "transfer-encoding", "Connection", "date", "server", "x-envoy-upstream-service-time", "Keep-Alive"] {
+        for dropped in [":status", "Content-Length", "transfer-encoding", "Connection", "date", "server", "x-envoy-upstream-service-time", "Keep-Alive", "Idempotent-Replayed"] {
             assert!(!is_replayed_response_header(dropped), "{dropped}");
         }
     }

@@ -4,12 +4,21 @@
 //! line never opens the store itself.
 //!
 //! The admin address comes from `--admin URL`, else from `--config FILE`'s
-//! `admin.listen`, else `http://127.0.0.1:9090`. Answers are printed as
-//! JSON on stdout; a refused operation prints the error on stderr and exits
-//! non-zero.
+//! `admin.listen`, else `http://127.0.0.1:9090`. Answers are printed as a
+//! table (or `key: value` lines) by default and as JSON with `--json`; a
+//! refused operation prints the gateway's error code and message on stderr
+//! and exits with [`Exit::Refused`]. Scopes are checked against the running
+//! gateway's configuration (`GET /config`) before anything is sent: a typo
+//! is an error, never a key that reaches every route.
+//!
+//! Authentication: the admin listener has none of its own today. Every
+//! request goes through [`AdminClient::request`], which applies the
+//! client's [`Credentials`]; issue 14 adds a token variant there and
+//! nowhere else.
 
+use std::collections::BTreeSet;
 use std::io::BufRead as _;
-use std::path::Path;
+use std::path::PathBuf;
 
 use argon2::{Argon2, PasswordHasher as _};
 use bytes::Bytes;
@@ -21,72 +30,258 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::config::FileConfig;
+use crate::exit::{CliError, Exit};
 
-/// Usage of `payseal keys`.
-pub const USAGE: &str = "usage: payseal keys COMMAND [--admin URL | --config FILE]
-  create --environment live|test [--format prefixed|hex64|uuid|base64-secret]
-         [--scope NAME]... [--allow-ip ADDR|CIDR]... [--webcode CODE] [--expires-in SECONDS]
-  list
-  get ID
-  edit ID [--allow-ip ADDR|CIDR]... [--no-ips] [--scope NAME]... [--no-scopes]
-  revoke ID
-  regenerate ID [--grace SECONDS] [--expires-in SECONDS]
-  rotate-client-secret live|test
-  audit [--after N] [--limit N]
-  hash-password                 (reads the password from stdin; prints an Argon2id PHC string)";
-
-/// Parsed arguments: positionals, and every value of each `--flag VALUE`.
-struct Args {
-    positional: Vec<String>,
-    flags: Vec<(String, String)>,
-    switches: Vec<String>,
+/// `payseal keys`: the key lifecycle, through a running gateway's admin API.
+#[derive(Debug, clap::Args)]
+pub struct KeysArgs {
+    /// The admin listener's URL (default: `admin.listen` of --config, else `http://127.0.0.1:9090`).
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "config")]
+    pub admin: Option<String>,
+    /// The gateway's configuration file, to find its admin listener.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print JSON (for scripts) instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The operation.
+    #[command(subcommand)]
+    pub command: KeysCommand,
 }
 
-const SWITCHES: [&str; 2] = ["--no-ips", "--no-scopes"];
+/// `live` or `test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnvironmentArg {
+    /// Live traffic.
+    Live,
+    /// Test traffic.
+    Test,
+}
 
-impl Args {
-    fn parse(args: &[String]) -> Result<Self, String> {
-        let mut parsed = Self { positional: Vec::new(), flags: Vec::new(), switches: Vec::new() };
-        let mut iter = args.iter();
-        while let Some(arg) = iter.next() {
-            if SWITCHES.contains(&arg.as_str()) {
-                parsed.switches.push(arg.clone());
-            } else if arg.starts_with("--") {
-                let value = iter.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))?;
-                parsed.flags.push((arg.clone(), value.clone()));
-            } else {
-                parsed.positional.push(arg.clone());
-            }
+impl EnvironmentArg {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Test => "test",
         }
-        Ok(parsed)
+    }
+}
+
+/// A key format (`lifecycle.default_format` when not given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// `sk_live_…` / `sk_test_…`.
+    Prefixed,
+    /// 64 hex digits.
+    Hex64,
+    /// An RFC 4122 UUID.
+    Uuid,
+    /// Standard base64 of 32 random bytes (also a DVPay shared secret).
+    Base64Secret,
+}
+
+impl FormatArg {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Prefixed => "prefixed",
+            Self::Hex64 => "hex64",
+            Self::Uuid => "uuid",
+            Self::Base64Secret => "base64-secret",
+        }
+    }
+}
+
+/// The operations of `payseal keys`.
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Issue a key from the OS CSPRNG; it is shown once.
+    #[command(group(clap::ArgGroup::new("routes").required(true).multiple(false).args(["scopes", "all_routes"])))]
+    Create {
+        /// The key's environment.
+        #[arg(long, value_enum)]
+        environment: EnvironmentArg,
+        /// The key's format.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// A scope of the configuration's `keys.policy.scope_routes` (repeatable).
+        #[arg(long = "scope", value_name = "NAME")]
+        scopes: Vec<String>,
+        /// No scope: the key reaches every route of its environment.
+        #[arg(long)]
+        all_routes: bool,
+        /// An allowed client address or CIDR block (repeatable).
+        #[arg(long = "allow-ip", value_name = "ADDR|CIDR", value_parser = parse_net)]
+        allowed_ips: Vec<String>,
+        /// The merchant the key is bound to.
+        #[arg(long, value_name = "CODE")]
+        webcode: Option<String>,
+        /// Lifetime from now (no expiry when absent).
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<u64>,
+    },
+    /// Every key: the store's and the configuration file's (marked `file`).
+    List,
+    /// One stored key.
+    Get {
+        /// The key id.
+        id: String,
+    },
+    /// Replace a key's allow-list and/or scopes; takes effect at once.
+    Edit {
+        /// The key id.
+        id: String,
+        /// The new allow-list (repeatable).
+        #[arg(long = "allow-ip", value_name = "ADDR|CIDR", value_parser = parse_net, conflicts_with = "no_ips")]
+        allowed_ips: Vec<String>,
+        /// Remove the allow-list (any address).
+        #[arg(long)]
+        no_ips: bool,
+        /// The new scopes (repeatable).
+        #[arg(long = "scope", value_name = "NAME", conflicts_with = "all_routes")]
+        scopes: Vec<String>,
+        /// Remove every scope: the key reaches every route of its environment.
+        #[arg(long, alias = "no-scopes")]
+        all_routes: bool,
+    },
+    /// Revoke a key, permanently and at once.
+    Revoke {
+        /// The key id.
+        id: String,
+    },
+    /// Issue a successor; the old key works during its grace.
+    Regenerate {
+        /// The key id.
+        id: String,
+        /// Grace of the old key (`lifecycle.grace_seconds` when absent).
+        #[arg(long, value_name = "SECONDS")]
+        grace: Option<u64>,
+        /// Lifetime of the new key (the old key's when absent).
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<u64>,
+    },
+    /// Rotate an environment's client secret; the new one is shown once.
+    RotateClientSecret {
+        /// The environment.
+        #[arg(value_enum)]
+        environment: EnvironmentArg,
+    },
+    /// Audit events, oldest first.
+    Audit {
+        /// Only events after this sequence number.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        after: u64,
+        /// At most this many events.
+        #[arg(long, value_name = "N", default_value_t = 1_000)]
+        limit: u64,
+    },
+    /// Read a password from stdin; print its Argon2id PHC string (for `password_argon2`).
+    HashPassword,
+}
+
+/// `--allow-ip`: an address or CIDR block, kept as written once it parses.
+fn parse_net(text: &str) -> Result<String, String> {
+    text.parse::<payseal_core::keys::IpNet>()
+        .map(|_| text.to_owned())
+        .map_err(|_| format!("{text:?} is not an IP address or CIDR block (e.g. 203.0.113.7 or 10.0.0.0/8)"))
+}
+
+/// How the client proves itself to the admin listener. The listener has no
+/// authentication today; issue 14 adds a token variant, applied in
+/// [`AdminClient::request`] only.
+#[non_exhaustive]
+#[derive(Clone, Default)]
+pub enum Credentials {
+    /// No credentials (the admin listener is on loopback or a private network).
+    #[default]
+    None,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("Credentials::None"),
+        }
+    }
+}
+
+/// A client of the admin API.
+#[derive(Debug)]
+pub struct AdminClient {
+    base: String,
+    credentials: Credentials,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// An answer of the admin API; its text is wiped when dropped (it may hold a key).
+struct Answered {
+    status: u16,
+    text: Zeroizing<String>,
+}
+
+impl AdminClient {
+    /// A client of the admin listener at `base` (`http://host:port`).
+    ///
+    /// # Errors
+    /// The runtime cannot start ([`Exit::Internal`]).
+    pub fn new(base: String, credentials: Credentials) -> Result<Self, CliError> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| CliError::internal(format!("cannot start the runtime: {e}")))?;
+        Ok(Self { base, credentials, runtime })
     }
 
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.flags.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
+    /// The request to `path`, with the client's credentials applied.
+    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Request<Full<Bytes>>, CliError> {
+        let url = format!("{}{path}", self.base);
+        let builder = Request::builder().method(method).uri(&url).header("content-type", "application/json").header("x-payseal-actor", "cli");
+        let builder = match &self.credentials {
+            Credentials::None => builder,
+        };
+        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        builder.body(Full::new(bytes)).map_err(|e| CliError::usage("bad_admin_url", format!("bad admin URL {url}: {e}")))
     }
 
-    fn one(&self, name: &str) -> Option<&str> {
-        self.all(name).last().copied()
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answered, CliError> {
+        let request = self.request(method, path, body)?;
+        let base = self.base.clone();
+        self.runtime.block_on(async move {
+            let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+            let response = client
+                .request(request)
+                .await
+                .map_err(|e| CliError::unavailable(format!("cannot reach the admin listener at {base}: {e} (is `payseal serve` running? --admin URL or --config FILE names another)")))?;
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.map_err(|e| CliError::unavailable(format!("the admin listener's answer broke off: {e}")))?.to_bytes();
+            Ok(Answered { status, text: Zeroizing::new(String::from_utf8_lossy(&body).into_owned()) })
+        })
     }
 
-    fn number(&self, name: &str) -> Result<Option<u64>, String> {
-        self.one(name).map(|v| v.parse::<u64>().map_err(|_| format!("{name}: not a number of seconds"))).transpose()
+    /// A call that must succeed: its JSON answer, or the gateway's error.
+    fn json(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answered, CliError> {
+        let answer = self.call(method, path, body)?;
+        if (200..300).contains(&answer.status) {
+            return Ok(answer);
+        }
+        let error: Value = serde_json::from_str(&answer.text).unwrap_or(Value::Null);
+        let message = error["error"].as_str().or_else(|| error["message"].as_str()).map_or_else(|| answer.text.to_string(), str::to_owned);
+        let code = error["code"].as_str().unwrap_or("error").to_owned();
+        Err(CliError::new(Exit::Refused, code.clone(), format!("{code} (HTTP {}): {message}", answer.status)))
     }
 
-    fn has(&self, name: &str) -> bool {
-        self.switches.iter().any(|s| s == name)
+    /// The running gateway's plugin view (`GET /config`'s `plugin`).
+    fn view(&self) -> Result<Value, CliError> {
+        let answer = self.json("GET", "/config", None)?;
+        let config: Value = serde_json::from_str(&answer.text).map_err(|_| CliError::unavailable("the admin listener's /config is not JSON"))?;
+        Ok(config["plugin"].clone())
     }
+}
 
-    fn id(&self) -> Result<&str, String> {
-        self.positional.get(1).map(String::as_str).ok_or_else(|| format!("missing the key id\n{USAGE}"))
-    }
-
-    fn admin(&self) -> Result<String, String> {
-        if let Some(url) = self.one("--admin") {
+impl KeysArgs {
+    /// The admin listener's base URL.
+    fn admin(&self) -> Result<String, CliError> {
+        if let Some(url) = &self.admin {
             return Ok(url.trim_end_matches('/').to_owned());
         }
-        let listen = match self.one("--config") {
-            Some(path) => FileConfig::load(Path::new(path)).map_err(|e| e.to_string())?.admin.listen,
+        let listen = match &self.config {
+            Some(path) => FileConfig::load(path).map_err(|e| CliError::config(e.to_string()))?.admin.listen,
             None => crate::config::AdminConfig::default().listen,
         };
         let host = if listen.ip().is_unspecified() {
@@ -100,106 +295,211 @@ impl Args {
     }
 }
 
-/// Runs `payseal keys` with the arguments after `keys`.
+/// The scopes the running configuration defines (`keys.policy.scope_routes`).
+fn known_scopes(view: &Value) -> BTreeSet<String> {
+    view.pointer("/keys/policy/scope_routes").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// Edit distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// Every scope in `scopes` is one of `known`, or a usage error naming it.
+fn check_scopes(scopes: &[String], known: &BTreeSet<String>) -> Result<(), CliError> {
+    for scope in scopes {
+        if known.contains(scope) {
+            continue;
+        }
+        let listed = if known.is_empty() { "none: keys.policy.scope_routes is empty".to_owned() } else { known.iter().cloned().collect::<Vec<_>>().join(", ") };
+        let suggestion = known.iter().map(|k| (distance(scope, k), k)).filter(|(d, _)| *d <= 3).min().map(|(_, k)| format!("; did you mean {k:?}?")).unwrap_or_default();
+        return Err(CliError::usage("unknown_scope", format!("unknown scope {scope:?} (the gateway's scopes: {listed}){suggestion}")));
+    }
+    Ok(())
+}
+
+/// Runs `payseal keys`.
 ///
 /// # Errors
-/// Bad arguments, an unreachable admin listener, or a refused operation
-/// (its message).
-pub fn run(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args)?;
-    let command = args.positional.first().map(String::as_str).ok_or_else(|| USAGE.to_owned())?;
-    if command == "hash-password" {
+/// A [`CliError`] with its exit code: an unknown scope (usage), an
+/// unreachable admin listener (unavailable), a refused operation (refused).
+pub fn run(args: &KeysArgs) -> Result<(), CliError> {
+    if matches!(args.command, KeysCommand::HashPassword) {
         return hash_password();
     }
-    let (method, path, body): (&str, String, Option<Value>) = match command {
-        "create" => {
-            let environment = args.one("--environment").ok_or_else(|| format!("missing --environment\n{USAGE}"))?;
-            let mut body = json!({ "environment": environment, "scopes": args.all("--scope"), "allowedIps": args.all("--allow-ip") });
-            if let Some(format) = args.one("--format") {
-                body["format"] = json!(format);
+    let client = AdminClient::new(args.admin()?, Credentials::None)?;
+    let (method, path, body): (&str, String, Option<Value>) = match &args.command {
+        KeysCommand::Create { environment, format, scopes, all_routes: _, allowed_ips, webcode, expires_in } => {
+            check_scopes(scopes, &known_scopes(&client.view()?))?;
+            let mut body = json!({ "environment": environment.as_str(), "scopes": scopes, "allowedIps": allowed_ips });
+            if let Some(format) = format {
+                body["format"] = json!(format.as_str());
             }
-            if let Some(webcode) = args.one("--webcode") {
+            if let Some(webcode) = webcode {
                 body["webcode"] = json!(webcode);
             }
-            if let Some(seconds) = args.number("--expires-in")? {
+            if let Some(seconds) = expires_in {
                 body["expiresInSeconds"] = json!(seconds);
             }
             ("POST", "/lifecycle/keys".into(), Some(body))
         }
-        "list" => ("GET", "/lifecycle/keys".into(), None),
-        "get" => ("GET", format!("/lifecycle/keys/{}", args.id()?), None),
-        "edit" => {
+        KeysCommand::List => return list(&client, args.json),
+        KeysCommand::Get { id } => ("GET", format!("/lifecycle/keys/{id}"), None),
+        KeysCommand::Edit { id, allowed_ips, no_ips, scopes, all_routes } => {
             let mut body = json!({});
-            let ips = args.all("--allow-ip");
-            if !ips.is_empty() || args.has("--no-ips") {
-                body["allowedIps"] = json!(ips);
+            if !allowed_ips.is_empty() || *no_ips {
+                body["allowedIps"] = json!(allowed_ips);
             }
-            let scopes = args.all("--scope");
-            if !scopes.is_empty() || args.has("--no-scopes") {
+            if !scopes.is_empty() {
+                check_scopes(scopes, &known_scopes(&client.view()?))?;
+            }
+            if !scopes.is_empty() || *all_routes {
                 body["scopes"] = json!(scopes);
             }
-            ("PATCH", format!("/lifecycle/keys/{}", args.id()?), Some(body))
+            if body.as_object().is_some_and(serde_json::Map::is_empty) {
+                return Err(CliError::usage("nothing_to_edit", "give --allow-ip, --no-ips, --scope or --all-routes"));
+            }
+            ("PATCH", format!("/lifecycle/keys/{id}"), Some(body))
         }
-        "revoke" => ("POST", format!("/lifecycle/keys/{}/revoke", args.id()?), None),
-        "regenerate" => {
+        KeysCommand::Revoke { id } => ("POST", format!("/lifecycle/keys/{id}/revoke"), None),
+        KeysCommand::Regenerate { id, grace, expires_in } => {
             let mut body = json!({});
-            if let Some(grace) = args.number("--grace")? {
+            if let Some(grace) = grace {
                 body["graceSeconds"] = json!(grace);
             }
-            if let Some(seconds) = args.number("--expires-in")? {
+            if let Some(seconds) = expires_in {
                 body["expiresInSeconds"] = json!(seconds);
             }
-            ("POST", format!("/lifecycle/keys/{}/regenerate", args.id()?), Some(body))
+            ("POST", format!("/lifecycle/keys/{id}/regenerate"), Some(body))
         }
-        "rotate-client-secret" => ("POST", format!("/lifecycle/client-secrets/{}/rotate", args.id()?), None),
-        "audit" => {
-            let after = args.number("--after")?.unwrap_or(0);
-            let limit = args.number("--limit")?.unwrap_or(1_000);
-            ("GET", format!("/lifecycle/audit?after={after}&limit={limit}"), None)
-        }
-        _ => return Err(USAGE.into()),
+        KeysCommand::RotateClientSecret { environment } => ("POST", format!("/lifecycle/client-secrets/{}/rotate", environment.as_str()), None),
+        KeysCommand::Audit { after, limit } => ("GET", format!("/lifecycle/audit?after={after}&limit={limit}"), None),
+        KeysCommand::HashPassword => return hash_password(),
     };
-    let url = format!("{}{path}", args.admin()?);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let (status, answer) = runtime.block_on(call(method, &url, body.as_ref()))?;
-    if (200..300).contains(&status) {
-        println!("{}", answer.as_str());
-        Ok(())
-    } else {
-        let error: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
-        let message = error["error"].as_str().map_or_else(|| answer.to_string(), str::to_owned);
-        let code = error["code"].as_str().unwrap_or("error");
-        Err(format!("{code} (HTTP {status}): {message}"))
+    let answer = client.json(method, &path, body.as_ref())?;
+    if args.json {
+        println!("{}", answer.text.as_str());
+        return Ok(());
+    }
+    let value: Zeroizing<String> = answer.text;
+    let parsed: Value = serde_json::from_str(&value).unwrap_or(Value::Null);
+    match &parsed {
+        Value::Array(events) => print_table(&["SEQ", "TIME", "ACTOR", "ACTION", "SUBJECT"], &events.iter().map(audit_row).collect::<Vec<_>>()),
+        Value::Object(fields) => {
+            for (name, value) in fields {
+                println!("{name}: {}", cell(value));
+            }
+            if fields.contains_key("key") || fields.contains_key("clientSecret") {
+                println!("\nThe key and client secret above are shown once: store them now.");
+            }
+        }
+        other => println!("{other}"),
+    }
+    Ok(())
+}
+
+/// `payseal keys list`: the store's keys, then the file's (marked `file`).
+fn list(client: &AdminClient, as_json: bool) -> Result<(), CliError> {
+    let stored: Value = serde_json::from_str(&client.json("GET", "/lifecycle/keys", None)?.text).unwrap_or(Value::Null);
+    let view = client.view()?;
+    let mut rows: Vec<Value> = Vec::new();
+    let mut stored_ids = BTreeSet::new();
+    for key in stored.as_array().into_iter().flatten() {
+        let mut key = key.clone();
+        if let Some(id) = key["keyId"].as_str() {
+            stored_ids.insert(id.to_owned());
+        }
+        key["source"] = json!("store");
+        rows.push(key);
+    }
+    // The plugin's view holds the file's records followed by the store's.
+    for record in view.pointer("/keys/records").and_then(Value::as_array).into_iter().flatten() {
+        let Some(id) = record["id"].as_str() else { continue };
+        if stored_ids.contains(id) {
+            continue;
+        }
+        rows.push(json!({
+            "keyId": id,
+            "status": record["status"].as_str().map(str::to_ascii_uppercase),
+            "environment": record["environment"],
+            "scopes": record["scopes"],
+            "allowedIps": record["allowed_ips"],
+            "webcode": record["webcode"],
+            "expiresAt": record["expires_at"],
+            "source": "file",
+        }));
+    }
+    if as_json {
+        println!("{}", Value::Array(rows));
+        return Ok(());
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let scopes = r["scopes"].as_array().filter(|a| !a.is_empty()).map_or_else(|| "(all routes)".to_owned(), |a| a.iter().map(cell).collect::<Vec<_>>().join(","));
+            vec![cell(&r["keyId"]), cell(&r["source"]), cell(&r["environment"]), cell(&r["status"]), scopes, cell(&r["allowedIps"]), cell(&r["expirationDate"])]
+        })
+        .collect();
+    print_table(&["ID", "SOURCE", "ENV", "STATUS", "SCOPES", "ALLOWED IPS", "EXPIRES"], &table);
+    Ok(())
+}
+
+fn audit_row(event: &Value) -> Vec<String> {
+    vec![cell(&event["sequence"]), cell(&event["at"]), cell(&event["actor"]), cell(&event["action"]), cell(&event["subject"])]
+}
+
+/// A JSON value as a table cell (`-` for none).
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => "-".to_owned(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
     }
 }
 
-/// One call; the answer's text is wiped when dropped (it may hold a key).
-async fn call(method: &str, url: &str, body: Option<&Value>) -> Result<(u16, Zeroizing<String>), String> {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-    let request = Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json")
-        .header("x-payseal-actor", "cli")
-        .body(Full::new(bytes))
-        .map_err(|e| format!("bad admin URL {url}: {e}"))?;
-    let response = client.request(request).await.map_err(|e| format!("cannot reach the admin listener at {url}: {e}"))?;
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await.map_err(|e| format!("the admin listener's answer broke off: {e}"))?.to_bytes();
-    Ok((status, Zeroizing::new(String::from_utf8_lossy(&body).into_owned())))
+/// Columns padded to their widest cell.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
 }
 
 /// `payseal keys hash-password`: an Argon2id PHC string (default
 /// parameters, random salt) for `password_argon2`.
-fn hash_password() -> Result<(), String> {
+fn hash_password() -> Result<(), CliError> {
     let mut line = Zeroizing::new(String::new());
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError::internal(format!("cannot read stdin: {e}")))?;
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
-        return Err("the password (read from stdin) is empty".into());
+        return Err(CliError::usage("empty_password", "the password (read from stdin) is empty"));
     }
-    let hash = Argon2::default().hash_password(password.as_bytes()).map_err(|e| format!("cannot hash: {e}"))?;
+    let hash = Argon2::default().hash_password(password.as_bytes()).map_err(|e| CliError::internal(format!("cannot hash: {e}")))?;
     println!("{hash}");
     Ok(())
 }
@@ -207,31 +507,54 @@ fn hash_password() -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
 
-    fn args(list: &[&str]) -> Args {
-        Args::parse(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap()
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        keys: KeysArgs,
+    }
+
+    fn args(list: &[&str]) -> Result<KeysArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("keys").chain(list.iter().copied())).map(|c| c.keys)
     }
 
     #[test]
-    fn flags_repeat_and_switches_take_no_value() {
-        let parsed = args(&["edit", "key_1", "--allow-ip", "10.0.0.1", "--no-scopes", "--allow-ip", "10.0.0.0/8", "--grace", "30"]);
-        assert_eq!(parsed.positional, ["edit", "key_1"]);
-        assert_eq!(parsed.all("--allow-ip"), ["10.0.0.1", "10.0.0.0/8"]);
-        assert!(parsed.has("--no-scopes") && !parsed.has("--no-ips"));
-        assert_eq!(parsed.number("--grace"), Ok(Some(30)));
-        assert!(args(&["x", "--grace", "soon"]).number("--grace").is_err());
-        assert!(Args::parse(&["create".to_owned(), "--environment".to_owned()]).is_err());
+    fn flags_repeat_are_typed_and_a_key_without_scope_is_explicit() {
+        let parsed = args(&["edit", "key_1", "--allow-ip", "10.0.0.1", "--all-routes", "--allow-ip", "10.0.0.0/8"]).unwrap();
+        let KeysCommand::Edit { allowed_ips, all_routes, .. } = parsed.command else { panic!("not edit") };
+        assert_eq!(allowed_ips, ["10.0.0.1", "10.0.0.0/8"]);
+        assert!(all_routes);
+        assert!(args(&["regenerate", "k", "--grace", "soon"]).is_err());
+        assert!(args(&["create", "--environment"]).is_err());
+        let e = args(&["create", "--environment", "live"]).unwrap_err();
+        assert!(e.to_string().contains("--scope") && e.to_string().contains("--all-routes"), "{e}");
+        assert!(args(&["create", "--environment", "live", "--all-routes", "--scope", "a"]).is_err());
+        let e = args(&["create", "--environment", "live", "--all-routes", "--allow-ip", "10.0.0.0/33"]).unwrap_err();
+        assert!(e.to_string().contains("10.0.0.0/33"), "{e}");
+        let e = args(&["create", "--environment", "prod", "--all-routes"]).unwrap_err();
+        assert!(e.to_string().contains("live") && e.to_string().contains("test"), "{e}");
+    }
+
+    #[test]
+    fn scopes_are_checked_with_a_suggestion() {
+        let known: BTreeSet<String> = ["external_api_live".to_owned(), "payment_gateway".to_owned()].into();
+        assert!(check_scopes(&["payment_gateway".into()], &known).is_ok());
+        let e = check_scopes(&["payment_gatewy".into()], &known).unwrap_err();
+        assert_eq!((e.exit, e.code.as_str()), (Exit::Usage, "unknown_scope"));
+        assert!(e.message.contains("did you mean \"payment_gateway\""), "{}", e.message);
+        assert!(check_scopes(&["x".into()], &BTreeSet::new()).unwrap_err().message.contains("scope_routes is empty"));
     }
 
     #[test]
     fn the_admin_address_comes_from_the_flag_or_the_config() {
-        assert_eq!(args(&["list", "--admin", "http://10.0.0.5:9090/"]).admin().unwrap(), "http://10.0.0.5:9090");
+        assert_eq!(args(&["list", "--admin", "http://10.0.0.5:9090/"]).unwrap().admin().unwrap(), "http://10.0.0.5:9090");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("payseal.toml");
         std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"0.0.0.0:9191\"\n").unwrap();
-        assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).admin().unwrap(), "http://127.0.0.1:9191");
+        assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).unwrap().admin().unwrap(), "http://127.0.0.1:9191");
         std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"[::1]:9292\"\n").unwrap();
-        assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).admin().unwrap(), "http://[::1]:9292");
-        assert_eq!(args(&["list"]).admin().unwrap(), "http://127.0.0.1:9090");
+        assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).unwrap().admin().unwrap(), "http://[::1]:9292");
+        assert_eq!(args(&["list"]).unwrap().admin().unwrap(), "http://127.0.0.1:9090");
     }
 }

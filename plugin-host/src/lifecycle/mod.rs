@@ -99,7 +99,7 @@ impl fmt::Display for LifecycleError {
             Self::Revoked(id) => write!(f, "key {id:?} is revoked (permanently)"),
             Self::Superseded(id) => write!(f, "key {id:?} was already replaced; act on its successor"),
             Self::StoreKeyMissing => f.write_str(
-                "no store key is configured: set lifecycle.store_key_env to an environment variable holding 32 bytes (64 hex digits or base64); client secrets and shared secrets are stored sealed with it",
+                "no store key is configured: set lifecycle.store_key_env to an environment variable holding 32 bytes (64 hex digits or base64); client secrets and shared secrets are stored sealed with it (make one with: openssl rand -hex 32)",
             ),
             Self::Random => f.write_str("the system random generator failed"),
             Self::Sealing => f.write_str("a sealed secret cannot be sealed or opened (wrong store key or damaged entry)"),
@@ -135,8 +135,8 @@ impl Lifecycle {
     pub fn from_config(config: &LifecycleConfig, env: &EnvLookup) -> Result<Self, String> {
         let store_key = match &config.store_key_env {
             Some(name) => {
-                let text = zeroize::Zeroizing::new(env(name).ok_or_else(|| format!("lifecycle.store_key_env: the environment variable {name} is not set"))?);
-                Some(StoreKey::parse(&text).map_err(|_| format!("lifecycle.store_key_env: {name} must hold 32 bytes as 64 hex digits or base64"))?)
+                let text = zeroize::Zeroizing::new(env(name).ok_or_else(|| format!("lifecycle.store_key_env: the environment variable {name} is not set (make a store key with: openssl rand -hex 32)"))?);
+                Some(StoreKey::parse(&text).map_err(|_| format!("lifecycle.store_key_env: {name} must hold 32 bytes as 64 hex digits or base64 (make one with: openssl rand -hex 32)"))?)
             }
             None => None,
         };
