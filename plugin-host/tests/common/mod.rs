@@ -238,8 +238,8 @@ impl Gateway {
             let _ = child.wait();
             panic!("the gateway did not start; its log:\n{}", std::fs::read_to_string(&log_path).unwrap_or_default());
         };
-        // "payseal: listening on http://A (admin http://B)"
-        let addrs: Vec<SocketAddr> = line.split("http://").skip(1).map(|s| s.trim_end_matches(')').split_whitespace().next().unwrap().trim_end_matches(')').parse().unwrap()).collect();
+        // "payseal: listening on http://A (admin http://B)", https:// with TLS
+        let addrs: Vec<SocketAddr> = line.split("://").skip(1).map(|s| s.trim_end_matches(')').split_whitespace().next().unwrap().trim_end_matches(')').parse().unwrap()).collect();
         assert_eq!(addrs.len(), 2, "unexpected first line: {line}");
         Self { child, proxy: addrs[0], admin: addrs[1], config_path: config_path.to_owned(), log_path }
     }
