@@ -111,6 +111,8 @@ pub struct Runtime {
     pub generation: u64,
     /// The key lifecycle's settings (`[lifecycle]`).
     pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
+    /// Who may call the admin listener (`[admin]`: tokens, hosts, origins).
+    pub admin: Arc<crate::access::AdminAccess>,
 }
 
 /// State shared by every request and the admin listener.
@@ -181,8 +183,9 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         throttle: config.server.throttle.budgets().map_err(|e| e.to_string())?,
     };
     let lifecycle = Arc::new(crate::lifecycle::Lifecycle::from_config(&config.lifecycle, env)?);
+    let admin = Arc::new(config.admin.access(env).map_err(|e| e.to_string())?);
     if !config.server.checks {
-        return Ok(Runtime { settings, pool: None, generation, lifecycle });
+        return Ok(Runtime { settings, pool: None, generation, lifecycle, admin });
     }
     let records = store.key_records().await.map_err(|e| e.to_string())?;
     let stored_secrets = crate::lifecycle::stored_shared_secrets(store, &lifecycle, &records).await;
@@ -207,7 +210,7 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         .map_err(|e| e.to_string())?;
     let header = pool.view().pointer("/keys/header").and_then(serde_json::Value::as_str).map(str::to_owned);
     settings.api_key_header = header.map(|h| header_name(&h, "keys.header")).transpose()?;
-    Ok(Runtime { settings, pool: Some(pool), generation, lifecycle })
+    Ok(Runtime { settings, pool: Some(pool), generation, lifecycle, admin })
 }
 
 impl Shared {

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod config_error;
+pub mod console;
 pub mod demo;
 pub mod env;
 pub mod gateway;

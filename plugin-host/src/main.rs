@@ -8,6 +8,7 @@
 //! payseal key-record ID ENVIRONMENT        a key record (digest only) for the key read from stdin
 //! payseal verify-store FILE                integrity check of a store no process has open
 //! payseal keys COMMAND …                   the key lifecycle, through a running gateway's admin API
+//! payseal admin-token --name NAME          a new admin token and the [[admin.tokens]] lines holding its digest
 //! ```
 
 use std::io::{BufRead as _, Write as _};
@@ -26,7 +27,8 @@ const USAGE: &str = "usage:
   payseal demo-upstream --listen ADDR
   payseal key-record ID live|test      (reads the key from stdin)
   payseal verify-store FILE
-  payseal keys COMMAND …             (payseal keys help)";
+  payseal keys COMMAND …             (payseal keys help)
+  payseal admin-token --name NAME [--role ROLE]";
 
 fn init_logging(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},extism=warn,wasmtime=warn,cranelift=warn")));
@@ -163,6 +165,8 @@ fn main() -> ExitCode {
         Some("key-record") => key_record(&args),
         Some("verify-store") => verify_store(&args),
         Some("keys") => payseal_gateway::lifecycle::cli::run(&args[2..]),
+        // Admin tokens (issue 14): prints a new token and its [[admin.tokens]] lines.
+        Some("admin-token") => payseal_gateway::access::cli::run(&args[2..]),
         Some("--version" | "-V") => {
             println!("payseal {}", env!("CARGO_PKG_VERSION"));
             Ok(())

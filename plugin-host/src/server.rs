@@ -79,6 +79,13 @@ pub async fn start_with_store(source: ConfigSource, env: EnvLookup, config: File
     tokio::spawn(sweeper(Arc::clone(&shared), sweeping, shutdown_rx.clone()));
     tokio::spawn(crate::store_watch::task::run(Arc::clone(&shared), shutdown_rx));
     tracing::info!(%proxy_addr, %admin_addr, store = shared.store.name(), checks = config.server.checks, "payseal gateway started");
+    if config.admin.tokens.is_empty() {
+        tracing::warn!(
+            %admin_addr,
+            "no admin token is configured, and every admin request but /healthz and /readyz needs one: \
+             run `payseal admin-token --name NAME` and add the [[admin.tokens]] lines it prints to the configuration, then restart or reload"
+        );
+    }
     Ok(Running {
         proxy_addr,
         admin_addr,
@@ -132,6 +139,8 @@ async fn accept_loop(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        // The admin router checks `Host` against the address the client reached.
+        let Ok(local) = stream.local_addr() else { continue };
         let shared = Arc::clone(&shared);
         let mut shutdown = shutdown.clone();
         let guard = connections.clone();
@@ -141,7 +150,7 @@ async fn accept_loop(
                 async move {
                     Ok::<_, Infallible>(match kind {
                         Listener::Proxy => proxy::handle(&shared, peer, request).await,
-                        Listener::Admin => admin::handle(&shared, request).await,
+                        Listener::Admin => admin::handle(&shared, local, request).await,
                     })
                 }
             });

@@ -23,7 +23,8 @@ use zeroize::Zeroizing;
 use crate::config::FileConfig;
 
 /// Usage of `payseal keys`.
-pub const USAGE: &str = "usage: payseal keys COMMAND [--admin URL | --config FILE]
+pub const USAGE: &str = "usage: payseal keys COMMAND [--admin URL | --config FILE] [--token-file FILE]
+  (the admin token: --token-file FILE, else the PAYSEAL_ADMIN_TOKEN environment variable)
   create --environment live|test [--format prefixed|hex64|uuid|base64-secret]
          [--scope NAME]... [--allow-ip ADDR|CIDR]... [--webcode CODE] [--expires-in SECONDS]
   list
@@ -160,28 +161,31 @@ pub fn run(args: &[String]) -> Result<(), String> {
         _ => return Err(USAGE.into()),
     };
     let url = format!("{}{path}", args.admin()?);
+    // The admin token (issue 14): --token-file FILE, else PAYSEAL_ADMIN_TOKEN.
+    let token = crate::access::cli::read_token(args.one("--token-file").map(Path::new), &crate::env::process_env())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let (status, answer) = runtime.block_on(call(method, &url, body.as_ref()))?;
+    let (status, answer) = runtime.block_on(call(method, &url, body.as_ref(), &token))?;
     if (200..300).contains(&status) {
         println!("{}", answer.as_str());
         Ok(())
     } else {
         let error: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
-        let message = error["error"].as_str().map_or_else(|| answer.to_string(), str::to_owned);
+        let message = error["message"].as_str().map_or_else(|| answer.to_string(), str::to_owned);
         let code = error["code"].as_str().unwrap_or("error");
         Err(format!("{code} (HTTP {status}): {message}"))
     }
 }
 
-/// One call; the answer's text is wiped when dropped (it may hold a key).
-async fn call(method: &str, url: &str, body: Option<&Value>) -> Result<(u16, Zeroizing<String>), String> {
+/// One call, authenticated with `token`; the answer's text is wiped when
+/// dropped (it may hold a key).
+async fn call(method: &str, url: &str, body: Option<&Value>, token: &str) -> Result<(u16, Zeroizing<String>), String> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
     let request = Request::builder()
         .method(method)
         .uri(url)
         .header("content-type", "application/json")
-        .header("x-payseal-actor", "cli")
+        .header("authorization", Zeroizing::new(format!("Bearer {token}")).as_str())
         .body(Full::new(bytes))
         .map_err(|e| format!("bad admin URL {url}: {e}"))?;
     let response = client.request(request).await.map_err(|e| format!("cannot reach the admin listener at {url}: {e}"))?;
