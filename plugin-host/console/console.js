@@ -1,6 +1,6 @@
 // The payseal key console: plain JavaScript over the documented admin API.
 // The admin token lives in the `token` variable of this closure only: never
-// in localStorage, sessionStorage, a cookie or the DOM. A key or secret is
+// in web storage, a cookie or the DOM. A key or secret is
 // put in the DOM once (the one-time dialog) and removed when it closes.
 'use strict';
 

@@ -14,6 +14,7 @@
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /healthz` | 200 while the process runs (no token) |
 //! | `GET /ui/` | the key console ([`crate::console`]; static files, no token: its calls carry one) |
+//! | `GET /openapi.json` | the admin API's OpenAPI 3.1 description (no token) |
 //! | `GET /session` | the caller's token name, role and webcode (the console's sign-in) |
 //! | `GET /readyz` | 200 while serving; 503 `stopping` once shutdown starts, 503 `store_unavailable` while the store does not answer or the key set is unconfirmed ([`crate::store_watch`]) (no token) |
 //! | `POST /reload` | re-reads the file and the stored key records; `{"generation":N}` or 500 with the reason |
@@ -118,6 +119,7 @@ fn public(shared: &Shared, route: &Route) -> Response<ResponseBody> {
         }
         Route::Metrics => metrics(shared),
         Route::Console(rest) => crate::console::serve(rest),
+        Route::OpenApi => crate::console::openapi(),
         // Only the routes above can be public (`AdminAccess::is_public`).
         _ => AdminError::Forbidden.response(),
     }
@@ -135,7 +137,7 @@ fn metrics(shared: &Shared) -> Response<ResponseBody> {
 async fn dispatch(shared: &Arc<Shared>, access: &crate::access::AdminAccess, parts: &Parts, route: Route, caller: &Caller, body: &[u8]) -> Response<ResponseBody> {
     let (actor, scope) = (&caller.actor, &caller.scope);
     match route {
-        Route::Healthz | Route::Readyz | Route::Metrics | Route::Console(_) => public(shared, &route),
+        Route::Healthz | Route::Readyz | Route::Metrics | Route::Console(_) | Route::OpenApi => public(shared, &route),
         Route::Session => {
             let webcode = match scope {
                 Scope::Webcode(webcode) => Some(webcode.as_str()),

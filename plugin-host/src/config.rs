@@ -317,7 +317,7 @@ pub struct AdminTokenConfig {
     pub role: String,
     /// SHA-256 of the token, 64 hex digits.
     #[serde(default)]
-    pub sha256: Option<payseal_core::tokens::TokenDigest>,
+    pub sha256: Option<String>,
     /// Name of an environment variable holding the token.
     #[serde(default)]
     pub token_env: Option<String>,
@@ -327,6 +327,13 @@ impl fmt::Debug for AdminTokenConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AdminTokenConfig").field("name", &self.name).field("role", &self.role).field("token_env", &self.token_env).finish_non_exhaustive()
     }
+}
+
+/// A token digest written as 64 hex digits.
+fn digest_of(text: &str) -> Result<payseal_core::tokens::TokenDigest, ()> {
+    use serde::de::IntoDeserializer as _;
+    let deserializer: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = text.into_deserializer();
+    payseal_core::tokens::TokenDigest::deserialize(deserializer).map_err(|_| ())
 }
 
 impl AdminConfig {
@@ -343,6 +350,9 @@ impl AdminConfig {
             crate::access::Role::parse(&token.role).map_err(|e| ConfigError::new(field("role"), e.to_string()))?;
             if token.sha256.is_some() == token.token_env.is_some() {
                 return Err(ConfigError::from_message(&format!("admin.tokens[{i}]: give exactly one of sha256 and token_env")));
+            }
+            if let Some(text) = &token.sha256 {
+                digest_of(text).map_err(|()| ConfigError::new(field("sha256"), "64 hex digits (the sha256 line payseal admin-token prints)"))?;
             }
         }
         if !self.listen.ip().is_loopback() && self.tokens.is_empty() {
@@ -376,7 +386,7 @@ impl AdminConfig {
         for (i, token) in self.tokens.iter().enumerate() {
             let role = crate::access::Role::parse(&token.role).map_err(|e| ConfigError::new(format!("admin.tokens[{i}].role"), e.to_string()))?;
             let digest = match (&token.sha256, &token.token_env) {
-                (Some(digest), _) => *digest,
+                (Some(text), _) => digest_of(text).map_err(|()| ConfigError::new(format!("admin.tokens[{i}].sha256"), "64 hex digits"))?,
                 (None, Some(name)) => {
                     let field = format!("admin.tokens[{i}].token_env");
                     let text = Zeroizing::new(env(name).ok_or_else(|| ConfigError::new(&field, format!("the environment variable {name} is not set")))?);
@@ -919,7 +929,7 @@ mod tests {
             assert_eq!(e.field.as_deref(), Some(field), "{e}");
         }
         let e = FileConfig::parse(&format!("{MINIMAL}[[admin.tokens]]\nname = \"a\"\nrole = \"admin\"\nsha256 = \"zz\"\n")).unwrap_err();
-        assert!(e.to_string().contains("admin.tokens"), "{e}");
+        assert_eq!(e.field.as_deref(), Some("admin.tokens[0].sha256"), "{e}");
         let twice = format!("{MINIMAL}[[admin.tokens]]\nname = \"a\"\nrole = \"admin\"\nsha256 = \"{digest}\"\n[[admin.tokens]]\nname = \"a\"\nrole = \"viewer\"\nsha256 = \"{digest}\"\n");
         assert_eq!(FileConfig::parse(&twice).unwrap_err().field.as_deref(), Some("admin.tokens[1].name"));
 

@@ -18,6 +18,9 @@ use crate::http::{ResponseBody, full, gateway_error};
 const INDEX: &str = include_str!("../console/index.html");
 const SCRIPT: &str = include_str!("../console/console.js");
 const STYLE: &str = include_str!("../console/console.css");
+/// The admin API's OpenAPI 3.1 description, served at `/openapi.json`
+/// (checked against the router by a test in [`crate::access::routes`]).
+pub const OPENAPI: &str = include_str!("../console/openapi.json");
 
 /// The policy of every console answer: only this origin's files, no inline
 /// script or style, no framing, no form posts elsewhere.
@@ -33,6 +36,13 @@ fn with_headers(mut response: Response<ResponseBody>) -> Response<ResponseBody> 
     headers.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The answer to `GET /openapi.json`.
+pub fn openapi() -> Response<ResponseBody> {
+    let mut response = Response::new(full(OPENAPI));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    with_headers(response)
 }
 
 /// The answer to `GET /ui{rest}`.

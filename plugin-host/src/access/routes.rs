@@ -20,6 +20,8 @@ pub enum Route {
     Console(String),
     /// `GET /session`: the caller's name and role.
     Session,
+    /// `GET /openapi.json`: the admin API's OpenAPI 3.1 description.
+    OpenApi,
     /// `GET /config`.
     Config,
     /// `POST /reload`.
@@ -94,6 +96,7 @@ impl Route {
             (["metrics"], &Method::GET) => Self::Metrics,
             (["ui", ..], &Method::GET) => Self::Console(path.strip_prefix("/ui").unwrap_or_default().to_owned()),
             (["session"], &Method::GET) => Self::Session,
+            (["openapi.json"], &Method::GET) => Self::OpenApi,
             (["config"], &Method::GET) => Self::Config,
             (["reload"], &Method::POST) => Self::Reload,
             (["keys"], &Method::GET) => Self::KeyRecords,
@@ -114,7 +117,7 @@ impl Route {
             (["admin-tokens"], &Method::POST) => Self::CreateToken,
             (["admin-tokens", name], &Method::DELETE) if !name.is_empty() => Self::DeleteToken(id(name)),
             (
-                ["healthz" | "readyz" | "metrics" | "config" | "reload" | "keys" | "clock" | "admin-tokens" | "session"]
+                ["healthz" | "readyz" | "metrics" | "config" | "reload" | "keys" | "clock" | "admin-tokens" | "session" | "openapi.json"]
                 | ["ui", ..]
                 | ["keys" | "admin-tokens", _]
                 | ["idempotency", _, _, _, "release"]
@@ -132,7 +135,7 @@ impl Route {
     /// What the route needs; the table of who has it is [`super::role::decide`].
     pub const fn permission(&self) -> Permission {
         match self {
-            Self::Healthz | Self::Readyz | Self::Console(_) => Permission::Public,
+            Self::Healthz | Self::Readyz | Self::Console(_) | Self::OpenApi => Permission::Public,
             Self::Session => Permission::Session,
             Self::Metrics => Permission::Metrics,
             Self::Config | Self::KeyRecords => Permission::ReadGateway,
@@ -144,6 +147,38 @@ impl Route {
             Self::Audit => Permission::ReadAudit,
             Self::ListTokens => Permission::ReadTokens,
             Self::CreateToken | Self::DeleteToken(_) => Permission::ManageTokens,
+        }
+    }
+
+    /// The method and the path template `openapi.json` documents the route
+    /// under (one per variant: the description is checked against it).
+    pub const fn template(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Healthz => ("get", "/healthz"),
+            Self::Readyz => ("get", "/readyz"),
+            Self::Metrics => ("get", "/metrics"),
+            Self::Console(_) => ("get", "/ui/{file}"),
+            Self::Session => ("get", "/session"),
+            Self::OpenApi => ("get", "/openapi.json"),
+            Self::Config => ("get", "/config"),
+            Self::Reload => ("post", "/reload"),
+            Self::KeyRecords => ("get", "/keys"),
+            Self::PutKeyRecord(_) => ("put", "/keys/{id}"),
+            Self::DeleteKeyRecord(_) => ("delete", "/keys/{id}"),
+            Self::ReleaseIdempotency => ("post", "/idempotency/{environment}/{keyId}/{key}/release"),
+            Self::SetClock => ("put", "/clock"),
+            Self::ResetClock => ("delete", "/clock"),
+            Self::CreateKey => ("post", "/lifecycle/keys"),
+            Self::ListKeys => ("get", "/lifecycle/keys"),
+            Self::GetKey(_) => ("get", "/lifecycle/keys/{id}"),
+            Self::EditKey(_) => ("patch", "/lifecycle/keys/{id}"),
+            Self::RevokeKey(_) => ("post", "/lifecycle/keys/{id}/revoke"),
+            Self::RegenerateKey(_) => ("post", "/lifecycle/keys/{id}/regenerate"),
+            Self::RotateClientSecret(_) => ("post", "/lifecycle/client-secrets/{environment}/rotate"),
+            Self::Audit => ("get", "/lifecycle/audit"),
+            Self::ListTokens => ("get", "/admin-tokens"),
+            Self::CreateToken => ("post", "/admin-tokens"),
+            Self::DeleteToken(_) => ("delete", "/admin-tokens/{name}"),
         }
     }
 
@@ -165,6 +200,63 @@ impl Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One route of every variant (a variant missing here fails
+    /// `every_route_is_documented_and_every_documented_path_is_routed`'s count).
+    fn every_route() -> Vec<Route> {
+        let id = || "x".to_owned();
+        vec![
+            Route::Healthz,
+            Route::Readyz,
+            Route::Metrics,
+            Route::Console(id()),
+            Route::Session,
+            Route::OpenApi,
+            Route::Config,
+            Route::Reload,
+            Route::KeyRecords,
+            Route::PutKeyRecord(id()),
+            Route::DeleteKeyRecord(id()),
+            Route::ReleaseIdempotency,
+            Route::SetClock,
+            Route::ResetClock,
+            Route::CreateKey,
+            Route::ListKeys,
+            Route::GetKey(id()),
+            Route::EditKey(id()),
+            Route::RevokeKey(id()),
+            Route::RegenerateKey(id()),
+            Route::RotateClientSecret(id()),
+            Route::Audit,
+            Route::ListTokens,
+            Route::CreateToken,
+            Route::DeleteToken(id()),
+        ]
+    }
+
+    #[test]
+    fn every_route_is_documented_and_every_documented_path_is_routed() {
+        let doc: serde_json::Value = serde_json::from_str(crate::console::OPENAPI).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented = std::collections::BTreeSet::new();
+        for (path, operations) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                // Substitute every {parameter} with a sample segment and route it.
+                let sample: String = path.split('/').map(|s| if s.starts_with('{') { "sample" } else { s }).collect::<Vec<_>>().join("/");
+                let parsed = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+                let Routing::Found(route) = Route::of(&parsed, &sample) else { panic!("{method} {path} is documented and not routed") };
+                assert_eq!(route.template(), (method.as_str(), path.as_str()), "{method} {path} routes to {route:?}");
+                let permission = format!("{:?}", route.permission());
+                assert_eq!(operation["x-payseal-permission"].as_str(), Some(permission.as_str()), "{method} {path}");
+                assert_eq!(operation.get("security").is_some(), route.permission() == Permission::Public, "{method} {path}: security");
+                documented.insert((method.clone(), path.clone()));
+            }
+        }
+        let routes = every_route();
+        let templates: std::collections::BTreeSet<(String, String)> = routes.iter().map(|r| (r.template().0.to_owned(), r.template().1.to_owned())).collect();
+        assert_eq!(templates.len(), routes.len(), "one template per variant");
+        assert_eq!(templates, documented, "routed and documented differ");
+    }
 
     #[test]
     fn paths_route_with_their_parameters() {

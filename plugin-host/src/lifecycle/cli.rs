@@ -232,7 +232,9 @@ mod tests {
         assert_eq!(args(&["list", "--admin", "http://10.0.0.5:9090/"]).admin().unwrap(), "http://10.0.0.5:9090");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("payseal.toml");
-        std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"0.0.0.0:9191\"\n").unwrap();
+        // A listener on every interface needs a bootstrap admin token.
+        let token = format!("[[admin.tokens]]\nname = \"ops\"\nrole = \"admin\"\nsha256 = \"{}\"\n", "ab".repeat(32));
+        std::fs::write(&path, format!("[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"0.0.0.0:9191\"\n{token}")).unwrap();
         assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).admin().unwrap(), "http://127.0.0.1:9191");
         std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"[::1]:9292\"\n").unwrap();
         assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).admin().unwrap(), "http://[::1]:9292");
