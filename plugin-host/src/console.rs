@@ -18,7 +18,7 @@ use crate::http::{ResponseBody, full, gateway_error};
 const INDEX: &str = include_str!("../console/index.html");
 const SCRIPT: &str = include_str!("../console/console.js");
 const STYLE: &str = include_str!("../console/console.css");
-/// The admin API's OpenAPI 3.1 description, served at `/openapi.json`
+/// The admin API's `OpenAPI` 3.1 description, served at `/openapi.json`
 /// (checked against the router by a test in [`crate::access::routes`]).
 pub const OPENAPI: &str = include_str!("../console/openapi.json");
 

@@ -129,8 +129,8 @@ async fn a_merchant_token_sees_and_touches_only_its_webcode() {
     assert_eq!(ids(&json_as(&gateway, ADMIN_TOKEN, "GET", "/lifecycle/keys", &Value::Null).await.json()).len(), 2, "nothing was created for SHOP02");
 
     // List: only its own.
-    assert_eq!(ids(&json_as(&gateway, SHOP01, "GET", "/lifecycle/keys", &Value::Null).await.json()), [mine_id.clone()]);
-    assert_eq!(ids(&json_as(&gateway, SHOP02, "GET", "/lifecycle/keys", &Value::Null).await.json()), [theirs_id.clone()]);
+    assert_eq!(ids(&json_as(&gateway, SHOP01, "GET", "/lifecycle/keys", &Value::Null).await.json()), std::slice::from_ref(&mine_id));
+    assert_eq!(ids(&json_as(&gateway, SHOP02, "GET", "/lifecycle/keys", &Value::Null).await.json()), std::slice::from_ref(&theirs_id));
     // Get, edit, revoke, regenerate of SHOP02's key: 404, answered exactly
     // as for a key that does not exist (it cannot even learn it exists).
     let absent = "key_doesnotexist";
@@ -322,9 +322,9 @@ async fn a_public_listener_needs_a_bootstrap_token_which_admin_token_prints() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let printed = String::from_utf8(output.stdout).unwrap();
     let token = printed.lines().find(|l| l.starts_with("psa_")).unwrap().to_owned();
-    let lines: String = printed.lines().skip_while(|l| !l.starts_with("[[admin.tokens]]")).map(|l| format!("{l}\n")).collect();
+    let lines = &printed[printed.find("[[admin.tokens]]").unwrap()..];
     assert!(!lines.contains(&token) && lines.contains("sha256 = "), "{printed}");
-    let gateway = Gateway::start(dir.path(), &open(&lines), &[]);
+    let gateway = Gateway::start(dir.path(), &open(lines), &[]);
     // Reached on loopback (the listener is on every interface).
     let admin = format!("http://127.0.0.1:{}", gateway.admin.port());
     assert_eq!(send(&format!("{admin}/lifecycle/keys"), "GET", &[], b"").await.status, 401);

@@ -48,7 +48,7 @@ impl Names {
             (Some(host), None) => host.to_str().map_err(|_| AdminError::UnknownHost)?.to_ascii_lowercase(),
             _ => return Err(AdminError::UnknownHost),
         };
-        if !hosts.iter().any(|h| *h == host) {
+        if !hosts.contains(&host) {
             return Err(AdminError::UnknownHost);
         }
         if !changes_state {

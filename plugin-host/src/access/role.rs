@@ -157,8 +157,9 @@ pub fn decide(role: &Role, permission: Permission) -> Decision {
     use Permission as P;
     let all = Decision::Allow(Scope::All);
     match (role, permission) {
-        (_, P::Public) | (Role::Admin, _) => all,
-        (Role::Operator, P::Session | P::Metrics | P::ReadGateway | P::OperateGateway | P::ReadKeys | P::ManageKeys | P::RotateClientSecret | P::ReadAudit)
+        (_, P::Public)
+        | (Role::Admin, _)
+        | (Role::Operator, P::Session | P::Metrics | P::ReadGateway | P::OperateGateway | P::ReadKeys | P::ManageKeys | P::RotateClientSecret | P::ReadAudit)
         | (Role::Viewer, P::Session | P::Metrics | P::ReadGateway | P::ReadKeys | P::ReadAudit) => all,
         (Role::Merchant(webcode), P::Session | P::ReadKeys | P::ManageKeys | P::ReadAudit | P::ReadTokens | P::ManageTokens) => Decision::Allow(Scope::Webcode(webcode.clone())),
         (Role::Operator | Role::Viewer | Role::Merchant(_), _) => Decision::Deny,

@@ -20,7 +20,7 @@ pub enum Route {
     Console(String),
     /// `GET /session`: the caller's name and role.
     Session,
-    /// `GET /openapi.json`: the admin API's OpenAPI 3.1 description.
+    /// `GET /openapi.json`: the admin API's `OpenAPI` 3.1 description.
     OpenApi,
     /// `GET /config`.
     Config,

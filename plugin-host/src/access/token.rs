@@ -48,7 +48,7 @@ impl IssuedToken {
         getrandom::fill(bytes.as_mut_slice()).map_err(|_| AdminError::Random)?;
         let mut text = Zeroizing::new(String::with_capacity(PREFIX.len() + 43));
         text.push_str(PREFIX);
-        URL_SAFE_NO_PAD.encode_string(&*bytes, &mut text);
+        URL_SAFE_NO_PAD.encode_string(*bytes, &mut text);
         Ok(Self(text))
     }
 
@@ -211,10 +211,11 @@ pub async fn authenticate(bootstrap: &[KnownToken], store: &dyn Store, now: u64,
     }
     for token in &stored {
         if token.sha256 == digest {
-            match Role::parse(&token.role) {
-                Ok(role) => found = Some(Credential { name: token.name.clone(), role }),
+            if let Ok(role) = Role::parse(&token.role) {
+                found = Some(Credential { name: token.name.clone(), role });
+            } else {
                 // Written by this code, so only a damaged entry: fail closed.
-                Err(_) => tracing::error!(token = %token.name, "a stored admin token has an unknown role; it is refused"),
+                tracing::error!(token = %token.name, "a stored admin token has an unknown role; it is refused");
             }
         }
     }
