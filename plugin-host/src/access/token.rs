@@ -194,21 +194,28 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Finds the token sent in `headers` among `bootstrap` and the stored
-/// tokens. Every candidate's digest is compared (constant-time equality, no
-/// early exit), so the time taken does not depend on which one matched.
+/// tokens. Within each source every candidate's digest is compared
+/// (constant-time equality, no early exit), so the time taken does not
+/// depend on which one matched. The bootstrap tokens are compared first and
+/// the store is read only when none matched: an operator's file token keeps
+/// the admin API (metrics, readiness, reload) usable while the store is
+/// down.
 ///
 /// # Errors
 /// [`AdminError::Unauthenticated`], or the store.
 pub async fn authenticate(bootstrap: &[KnownToken], store: &dyn Store, now: u64, headers: &HeaderMap) -> Result<Credential, AdminError> {
     let presented = bearer(headers).ok_or(AdminError::Unauthenticated)?;
     let digest = TokenDigest::of(presented.as_bytes());
-    let (_, stored) = stored(store, now).await?;
     let mut found: Option<Credential> = None;
     for known in bootstrap {
         if known.digest == digest {
             found = Some(Credential { name: known.name.clone(), role: known.role.clone() });
         }
     }
+    if let Some(credential) = found {
+        return Ok(credential);
+    }
+    let (_, stored) = stored(store, now).await?;
     for token in &stored {
         if token.sha256 == digest {
             if let Ok(role) = Role::parse(&token.role) {

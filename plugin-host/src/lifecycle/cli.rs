@@ -185,13 +185,21 @@ async fn call(method: &str, url: &str, body: Option<&Value>, token: &str) -> Res
         .method(method)
         .uri(url)
         .header("content-type", "application/json")
-        .header("authorization", Zeroizing::new(format!("Bearer {token}")).as_str())
+        .header("authorization", bearer(token)?)
         .body(Full::new(bytes))
         .map_err(|e| format!("bad admin URL {url}: {e}"))?;
     let response = client.request(request).await.map_err(|e| format!("cannot reach the admin listener at {url}: {e}"))?;
     let status = response.status().as_u16();
     let body = response.into_body().collect().await.map_err(|e| format!("the admin listener's answer broke off: {e}"))?.to_bytes();
     Ok((status, Zeroizing::new(String::from_utf8_lossy(&body).into_owned())))
+}
+
+/// `Authorization: Bearer <token>`, marked sensitive (never printed by
+/// the HTTP stack's debug output).
+fn bearer(token: &str) -> Result<hyper::header::HeaderValue, String> {
+    let mut value = hyper::header::HeaderValue::from_str(&Zeroizing::new(format!("Bearer {token}"))).map_err(|_| "the admin token is not a valid header value".to_owned())?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// `payseal keys hash-password`: an Argon2id PHC string (default

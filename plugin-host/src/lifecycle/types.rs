@@ -8,8 +8,9 @@ use payseal_core::time::format_rfc3339;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-/// Who acts: `admin-api`, `cli`, `account:<code>`. Only a short set of
-/// characters is kept, so an actor cannot smuggle text into the log.
+/// Who acts: `token:<name>` (the admin credential, [`crate::access`]),
+/// `account:<code>` (a merchant renewing). Only a short set of characters
+/// is kept, so an actor cannot smuggle text into the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(String);
 
