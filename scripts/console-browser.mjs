@@ -4,7 +4,7 @@
 // line is `payseal-summary: console N passed, M failed`.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -116,6 +116,7 @@ try {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1366, height: 800 },
+    acceptDownloads: true,
   });
 } catch (error) {
   console.log(`not ok - launch Chromium\n  ${error.message}`);
@@ -186,6 +187,8 @@ await step('create a key and read it once', async () => {
   check(key.startsWith('sk_live_'), `not a live key: ${key}`);
   check(values.length === 2, 'the first live key also shows the client secret once');
   check(await page.locator('#secret-dialog').getByText('you will not see this again').count() === 1, 'no warning');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('button[aria-label="Download API key"]')]);
+  check(readFileSync(await download.path(), 'utf8') === `${key}\n`, 'the downloaded file is not the key');
   await shot('one-time-display');
   await closeOnce(values);
   keyId = await page.locator('#keys tbody tr').first().getAttribute('data-key-id');
@@ -232,6 +235,15 @@ await step('revoke with a confirmation, and the gateway answers 401', async () =
   await shot('keys-live-lifecycle');
 });
 
+await step('rotate the client secret with a confirmation, shown once', async () => {
+  await page.click('#rotate-secret');
+  await page.waitForSelector('#confirm-dialog[open]');
+  await page.click('#confirm-yes');
+  const values = await readOnce();
+  check(values.length === 1 && values[0].length >= 40, 'no client secret shown');
+  await closeOnce(values);
+});
+
 await step('the test environment is visibly distinct', async () => {
   await page.click('#tab-test');
   await page.waitForSelector('body[data-env="test"]');
@@ -245,7 +257,7 @@ await step('the audit view shows each step with its actor', async () => {
   await page.click('#tab-audit');
   await page.waitForSelector('#audit tbody tr');
   const text = await page.locator('#audit tbody').textContent();
-  for (const action of ['key_created', 'client_secret_created', 'key_edited', 'key_regenerated', 'key_revoked']) {
+  for (const action of ['key_created', 'client_secret_created', 'key_edited', 'key_regenerated', 'key_revoked', 'client_secret_rotated']) {
     check(text.includes(action), `no ${action} in the audit view`);
   }
   const actors = await page.locator('#audit tbody tr td:nth-child(3)').allTextContents();

@@ -217,7 +217,9 @@
       const code = element('code', value, { class: 'secret-value' });
       const copy = element('button', 'Copy', { type: 'button', 'aria-label': `Copy ${label}` });
       copy.addEventListener('click', () => copyText(code));
-      line.append(name, code, copy);
+      const download = element('button', 'Download', { type: 'button', 'aria-label': `Download ${label}` });
+      download.addEventListener('click', () => downloadText(code, label));
+      line.append(name, code, copy, download);
       holder.append(line);
     }
     $('secret-dialog').showModal();
@@ -231,6 +233,17 @@
       window.getSelection().selectAllChildren(code);
       $('secret-status').textContent = 'Selected: press Ctrl+C (or ⌘C) to copy.';
     }
+  }
+
+  function downloadText(code, label) {
+    // A file from memory: the link holds a blob URL, never the value.
+    const url = URL.createObjectURL(new Blob([`${code.textContent}\n`], { type: 'text/plain' }));
+    const link = element('a', null, { href: url, download: `payseal-${label.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.txt` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    $('secret-status').textContent = 'Downloaded.';
   }
 
   function closeSecret() {
