@@ -268,6 +268,25 @@ await step('the audit view shows each step with its actor', async () => {
   await shot('audit-filtered');
 });
 
+await step('create an admin token (shown once, works at once) and revoke it (401 at once)', async () => {
+  await page.click('#tab-tokens');
+  await page.waitForSelector('#tokens tbody tr[data-token="console-admin"]');
+  await page.click('#create-token');
+  await page.fill('#token-name', 'console-viewer');
+  await page.fill('#token-role', 'viewer');
+  await page.click('#token-form button[type=submit]');
+  const values = await readOnce();
+  await closeOnce(values);
+  const session = async () => (await fetch(`${admin}/session`, { headers: { authorization: `Bearer ${values[0]}` } })).status;
+  check((await session()) === 200, 'the new token is refused');
+  await page.waitForSelector('#tokens tbody tr[data-token="console-viewer"]');
+  await shot('tokens');
+  await page.getByRole('button', { name: 'Revoke token console-viewer' }).click();
+  await page.click('#confirm-yes');
+  await page.waitForSelector('#tokens tbody tr[data-token="console-viewer"]', { state: 'detached' });
+  check((await session()) === 401, 'the revoked token still works');
+});
+
 await step('a merchant token sees only its own keys', async () => {
   await page.click('#sign-out');
   await signIn(SHOP01, 'shop01 (merchant:SHOP01)');

@@ -58,6 +58,10 @@
     return session && session.role !== 'viewer';
   }
 
+  function canManageTokens() {
+    return session && (session.role === 'admin' || session.webcode);
+  }
+
   function canOperate() {
     return session && (session.role === 'admin' || session.role === 'operator');
   }
@@ -96,6 +100,7 @@
     $('sign-out').hidden = false;
     for (const node of document.querySelectorAll('.manage')) node.hidden = !canManage();
     for (const node of document.querySelectorAll('.operate')) node.hidden = !canOperate();
+    for (const node of document.querySelectorAll('.tokens')) node.hidden = !canManageTokens();
     show('keys', 'live');
   }
 
@@ -104,6 +109,7 @@
     session = null;
     $('keys').tBodies[0].replaceChildren();
     $('audit').tBodies[0].replaceChildren();
+    $('tokens').tBodies[0].replaceChildren();
     $('who').textContent = '';
     $('status').textContent = '';
     $('app').hidden = true;
@@ -122,13 +128,16 @@
     $('tab-live').setAttribute('aria-pressed', String(view === 'keys' && environment === 'live'));
     $('tab-test').setAttribute('aria-pressed', String(view === 'keys' && environment === 'test'));
     $('tab-audit').setAttribute('aria-pressed', String(view === 'audit'));
+    $('tab-tokens').setAttribute('aria-pressed', String(view === 'tokens'));
     $('env-banner').textContent = environment === 'live' ? 'LIVE environment: these keys move real money.' : 'TEST environment: sandbox keys.';
     for (const node of document.querySelectorAll('.env-name')) node.textContent = environment;
     $('keys-view').hidden = view !== 'keys';
     $('audit-view').hidden = view !== 'audit';
+    $('tokens-view').hidden = view !== 'tokens';
     status('');
     if (view === 'keys') loadKeys();
-    else loadAudit();
+    else if (view === 'audit') loadAudit();
+    else loadTokens();
   }
 
   async function loadKeys() {
@@ -204,6 +213,60 @@
     $('audit').tBodies[0].replaceChildren(...rows);
   }
 
+  async function loadTokens() {
+    let tokens;
+    try {
+      tokens = await api('GET', '/admin-tokens');
+    } catch (error) {
+      status(`Cannot list the admin tokens: ${error.message}`);
+      return;
+    }
+    const rows = tokens.map((t) => {
+      const row = element('tr', null, { 'data-token': t.name });
+      const actions = element('td');
+      if (t.source === 'store') {
+        const revoke = element('button', 'Revoke', { type: 'button', class: 'danger', 'aria-label': `Revoke token ${t.name}` });
+        revoke.addEventListener('click', () =>
+          confirmAction('Revoke this admin token?', `Token ${t.name} stops working at once, on every gateway.`, async () => {
+            await api('DELETE', `/admin-tokens/${encodeURIComponent(t.name)}`);
+            status(`Token ${t.name} revoked.`);
+            loadTokens();
+          }),
+        );
+        actions.append(revoke);
+      } else {
+        actions.textContent = 'in the configuration file';
+      }
+      row.append(element('td', t.name), element('td', t.role), element('td', t.source), element('td', t.createdBy || '—'), actions);
+      return row;
+    });
+    $('tokens').tBodies[0].replaceChildren(...rows);
+  }
+
+  function openCreateToken() {
+    $('token-form').reset();
+    $('token-error').textContent = '';
+    if (session.webcode) $('token-role').value = `merchant:${session.webcode}`;
+    $('token-dialog').showModal();
+  }
+
+  async function submitCreateToken(event) {
+    event.preventDefault();
+    let created;
+    try {
+      created = await api('POST', '/admin-tokens', { name: $('token-name').value.trim(), role: $('token-role').value.trim() });
+    } catch (error) {
+      $('token-error').textContent = error.message;
+      return;
+    }
+    closeWith('token-dialog');
+    const values = [['Admin token', created.token]];
+    const name = created.name;
+    created = null;
+    showSecret(`The admin token ${name}`, values);
+    status(`Token ${name} created.`);
+  }
+
   // ---------------------------------------------------------------- the one-time display
 
   function showSecret(title, values) {
@@ -252,7 +315,8 @@
     $('secret-values').replaceChildren();
     window.getSelection().removeAllRanges();
     $('secret-dialog').close();
-    loadKeys();
+    if (view === 'tokens') loadTokens();
+    else loadKeys();
   }
 
   // ---------------------------------------------------------------- dialogs
@@ -391,6 +455,9 @@
     $('tab-live').addEventListener('click', () => show('keys', 'live'));
     $('tab-test').addEventListener('click', () => show('keys', 'test'));
     $('tab-audit').addEventListener('click', () => show('audit'));
+    $('tab-tokens').addEventListener('click', () => show('tokens'));
+    $('create-token').addEventListener('click', openCreateToken);
+    $('token-form').addEventListener('submit', submitCreateToken);
     $('refresh').addEventListener('click', loadKeys);
     $('audit-refresh').addEventListener('click', loadAudit);
     $('audit-filter').addEventListener('input', loadAudit);
