@@ -79,6 +79,41 @@ mod tests {
         assert_eq!(serve("/../Cargo.toml").status(), 404);
     }
 
+    /// The console's calls (`api('METHOD', 'path')`), with every `${…}`
+    /// replaced by a sample segment and the query left out.
+    fn calls() -> Vec<(String, String)> {
+        SCRIPT
+            .split("api('")
+            .skip(1)
+            .map(|rest| {
+                let (method, rest) = rest.split_once("', ").unwrap();
+                let quote = rest.chars().next().unwrap();
+                let path = rest[1..].split(quote).next().unwrap();
+                let mut sample = String::new();
+                let mut parts = path.split("${");
+                sample.push_str(parts.next().unwrap());
+                for part in parts {
+                    sample.push_str("sample");
+                    sample.push_str(part.split_once('}').unwrap().1);
+                }
+                (method.to_owned(), sample.split('?').next().unwrap().to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_console_calls_only_documented_routes() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        let calls = calls();
+        assert!(calls.len() >= 10, "{calls:?}");
+        for (method, path) in calls {
+            let parsed = hyper::Method::from_bytes(method.as_bytes()).unwrap();
+            let crate::access::Routing::Found(route) = crate::access::Route::of(&parsed, &path) else { panic!("{method} {path} is not routed") };
+            let (documented_method, template) = route.template();
+            assert!(doc["paths"][template][documented_method].is_object(), "{method} {path} is not documented");
+        }
+    }
+
     #[test]
     fn the_page_loads_nothing_from_elsewhere_and_has_no_inline_script() {
         for (name, text) in [("index.html", INDEX), ("console.js", SCRIPT), ("console.css", STYLE)] {
