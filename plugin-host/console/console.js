@@ -167,6 +167,7 @@
       element('td', key.allowedIps.length ? key.allowedIps.join(', ') : 'any address'),
       element('td', shortTime(key.createdAt)),
       element('td', shortTime(key.usableUntil || key.expirationDate)),
+      element('td', key.lastUsedAt ? shortTime(key.lastUsedAt) : 'never'),
     );
     const actions = element('td');
     if (canManage() && key.status !== 'REVOKED') {

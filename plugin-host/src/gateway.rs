@@ -138,6 +138,8 @@ pub struct Shared {
     /// The lock-outs of failed authentication this gateway knows of; kept
     /// across reloads.
     pub lockouts: crate::throttle::Lockouts,
+    /// Keys' last uses, written to the store in batches ([`crate::last_used`]).
+    pub last_used: crate::last_used::LastUsed,
     source: ConfigSource,
     env: EnvLookup,
     reload_lock: Mutex<()>,
@@ -343,6 +345,7 @@ impl Shared {
             store_watch,
             body_budget: Arc::new(tokio::sync::Semaphore::new(config.server.max_bodies_bytes / 1024)),
             lockouts: crate::throttle::Lockouts::default(),
+            last_used: crate::last_used::LastUsed::default(),
             source,
             env,
             reload_lock: Mutex::new(()),

@@ -13,6 +13,7 @@ pub mod env;
 pub mod gateway;
 pub mod http;
 pub mod idempotency_admin;
+pub mod last_used;
 pub mod lifecycle;
 pub mod metrics;
 pub mod plugin;

@@ -102,6 +102,10 @@ pub async fn handle(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Inc
         None => pipeline(shared, &runtime, peer, &parts, body).await,
     };
     shared.metrics.request(handled.outcome, handled.reason.as_deref());
+    // An admitted key (forwarded, replayed, or sent and failed upstream) was used.
+    if let (Some(key_id), "forwarded" | "replayed" | "upstream_error") = (handled.key_id.as_deref(), handled.outcome) {
+        shared.last_used.note(key_id, shared.clock.now());
+    }
     let path = parts.uri.path();
     tracing::info!(
         target: "payseal::request",

@@ -43,6 +43,9 @@ impl Running {
         let _ = self.shutdown.send(true);
         self.connections = None;
         let _ = tokio::time::timeout(self.grace, self.finished.recv()).await;
+        if let Err(error) = self.shared.last_used.flush(self.shared.store.as_ref(), self.shared.clock.now()).await {
+            tracing::error!(%error, "the keys' last uses could not be written at shutdown");
+        }
     }
 }
 
@@ -197,6 +200,9 @@ async fn sweeper(shared: Arc<Shared>, sweeping: Sweeping, mut shutdown: watch::R
             Err(error) => tracing::error!(%error, "sweep failed"),
         }
         shared.metrics.store_op("sweep", started.elapsed());
+        if let Err(error) = shared.last_used.flush(shared.store.as_ref(), shared.clock.now()).await {
+            tracing::error!(%error, "the keys' last uses could not be written; kept for the next sweep");
+        }
         match shared.store.trim_audit(sweeping.audit_retention).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, keep = sweeping.audit_retention, "trimmed the oldest audit events"),

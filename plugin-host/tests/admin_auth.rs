@@ -107,7 +107,7 @@ async fn no_credential_is_401_and_roles_decide() {
 async fn a_merchant_token_sees_and_touches_only_its_webcode() {
     let upstream = Upstream::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let gateway = start(&upstream, dir.path());
+    let mut gateway = start(&upstream, dir.path());
     let create = |webcode: &'static str| {
         let gateway = &gateway;
         async move {
@@ -149,6 +149,11 @@ async fn a_merchant_token_sees_and_touches_only_its_webcode() {
     let after = json_as(&gateway, ADMIN_TOKEN, "GET", &format!("/lifecycle/keys/{theirs_id}"), &Value::Null).await.json();
     assert_eq!((after["status"].as_str(), after["allowedIps"].clone()), (Some("ACTIVE"), json!([])), "{after}");
     assert_eq!(send(&gateway.url(PAY), "POST", &[("x-api-key", theirs_key.as_str())], b"{}").await.status, 201);
+    // The use is recorded (in memory first, no store write per request).
+    let used = json_as(&gateway, ADMIN_TOKEN, "GET", &format!("/lifecycle/keys/{theirs_id}"), &Value::Null).await.json();
+    assert!(used["lastUsedAt"].is_string(), "{used}");
+    let unused = json_as(&gateway, SHOP01, "GET", &format!("/lifecycle/keys/{mine_id}"), &Value::Null).await.json();
+    assert!(unused["lastUsedAt"].is_null(), "{unused}");
     // Client secrets belong to the whole environment: no merchant rotates one.
     problem(&json_as(&gateway, SHOP01, "POST", "/lifecycle/client-secrets/live/rotate", &Value::Null).await, 403, "forbidden");
     // Its own key it manages.
@@ -191,6 +196,12 @@ async fn a_merchant_token_sees_and_touches_only_its_webcode() {
     assert!(token_audit.contains("shop01-ci") && !token_audit.contains("shop02-ci"), "{token_audit}");
     assert_eq!(json_as(&gateway, SHOP01, "DELETE", "/admin-tokens/shop01-ci", &Value::Null).await.status, 200);
     problem(&json_as(&gateway, &ci_token, "GET", "/lifecycle/keys", &Value::Null).await, 401, "unauthenticated");
+
+    // The last use was written to the store at shutdown: a restart keeps it.
+    gateway.stop();
+    let gateway = Gateway::start_existing(dir.path(), &gateway.config_path, &[("PAYSEAL_TEST_STORE_KEY", STORE_KEY)]);
+    let after_restart = json_as(&gateway, ADMIN_TOKEN, "GET", &format!("/lifecycle/keys/{theirs_id}"), &Value::Null).await.json();
+    assert_eq!(after_restart["lastUsedAt"], used["lastUsedAt"], "{after_restart}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

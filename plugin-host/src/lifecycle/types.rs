@@ -194,6 +194,8 @@ pub struct Listed {
     pub account: Option<String>,
     /// The key it replaced.
     pub replaces: Option<String>,
+    /// When a request last used it, RFC 3339 ([`crate::last_used`]).
+    pub last_used_at: Option<String>,
 }
 
 impl Listed {
@@ -214,6 +216,7 @@ impl Listed {
             created_by: meta.map(|m| m.created_by.clone()),
             account: meta.and_then(|m| m.account.clone()),
             replaces: meta.and_then(|m| m.replaces.clone()),
+            last_used_at: None,
         }
     }
 }
