@@ -34,8 +34,13 @@ impl LastUsed {
     /// Notes that `key_id` was used at `now`.
     pub fn note(&self, key_id: &str, now: u64) {
         if let Ok(mut pending) = self.pending.lock() {
-            let at = pending.entry(key_id.to_owned()).or_insert(now);
-            *at = (*at).max(now);
+            // The id is copied only the first time a key is used in a batch.
+            match pending.get_mut(key_id) {
+                Some(at) => *at = (*at).max(now),
+                None => {
+                    pending.insert(key_id.to_owned(), now);
+                }
+            }
         }
     }
 
