@@ -46,6 +46,10 @@ pub enum AuditAction {
     /// A client address or credential was locked out after repeated failed
     /// authentication (one event per lock-out, never one per failure).
     LockedOut,
+    /// An admin token was created through the admin API (subject: its name).
+    AdminTokenCreated,
+    /// An admin token was revoked through the admin API (subject: its name).
+    AdminTokenRevoked,
 }
 
 /// One event of the log.
@@ -53,7 +57,7 @@ pub enum AuditAction {
 pub struct AuditEvent {
     /// Unix seconds.
     pub at: u64,
-    /// Who: `cli`, `admin-api`, `account:<code>`, `client:<id>`.
+    /// Who: `token:<name>` (an admin token), `account:<code>`, `client:<id>`.
     pub actor: String,
     /// What.
     pub action: AuditAction,

@@ -277,8 +277,9 @@ impl Default for PluginConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
-    /// Admin listener; keep it on loopback or a private network: it has no
-    /// authentication of its own.
+    /// Admin listener. Every request but `/healthz` and `/readyz` needs an
+    /// admin token ([`crate::access`]); a non-loopback address is refused
+    /// without a bootstrap token in `tokens`.
     #[serde(default = "default_admin_listen")]
     pub listen: SocketAddr,
     /// Testing only: `PUT /clock` fixes the gateway's clock (the `now` of
@@ -288,11 +289,129 @@ pub struct AdminConfig {
     /// TLS on the admin listener (HTTPS and HTTP/2), client certificates included.
     #[serde(default)]
     pub tls: Option<crate::tls::TlsConfig>,
+    /// Bootstrap tokens (`[[admin.tokens]]`); more are created through
+    /// `POST /admin-tokens` and kept in the store.
+    #[serde(default)]
+    pub tokens: Vec<AdminTokenConfig>,
+    /// `Host` values accepted besides `localhost`, `127.0.0.1`, `[::1]` and
+    /// the connection's address, each with the listener's port
+    /// (`admin.example.internal:9090`).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Origins accepted on state-changing requests besides the accepted
+    /// hosts' own (`https://console.example`).
+    #[serde(default)]
+    pub origins: Vec<String>,
+    /// `/metrics` without a token (for a scraper on a private network).
+    #[serde(default)]
+    pub public_metrics: bool,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { listen: default_admin_listen(), settable_clock: false, tls: None }
+        Self { listen: default_admin_listen(), settable_clock: false, tokens: Vec::new(), hosts: Vec::new(), origins: Vec::new(), public_metrics: false, tls: None }
+    }
+}
+
+/// One bootstrap admin token: its name, role, and exactly one of `sha256`
+/// (the digest `payseal admin-token` prints) and `token_env` (a variable
+/// holding the token itself, at least 32 characters).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminTokenConfig {
+    /// `[A-Za-z0-9._-]{1,64}`; the audit names the caller `token:<name>`.
+    pub name: String,
+    /// `admin`, `operator`, `viewer` or `merchant:<webcode>`.
+    pub role: String,
+    /// SHA-256 of the token, 64 hex digits.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Name of an environment variable holding the token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+impl fmt::Debug for AdminTokenConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminTokenConfig").field("name", &self.name).field("role", &self.role).field("token_env", &self.token_env).finish_non_exhaustive()
+    }
+}
+
+/// A token digest written as 64 hex digits.
+fn digest_of(text: &str) -> Result<payseal_core::tokens::TokenDigest, ()> {
+    use serde::de::IntoDeserializer as _;
+    let deserializer: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = text.into_deserializer();
+    payseal_core::tokens::TokenDigest::deserialize(deserializer).map_err(|_| ())
+}
+
+impl AdminConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::BTreeSet::new();
+        for (i, token) in self.tokens.iter().enumerate() {
+            let field = |name: &str| format!("admin.tokens[{i}].{name}");
+            if !crate::access::role::valid_name(&token.name) {
+                return Err(ConfigError::new(field("name"), "1 to 64 of A-Z a-z 0-9 . _ -"));
+            }
+            if !names.insert(token.name.as_str()) {
+                return Err(ConfigError::new(field("name"), "another token has this name"));
+            }
+            crate::access::Role::parse(&token.role).map_err(|e| ConfigError::new(field("role"), e.to_string()))?;
+            if token.sha256.is_some() == token.token_env.is_some() {
+                return Err(ConfigError::from_message(&format!("admin.tokens[{i}]: give exactly one of sha256 and token_env")));
+            }
+            if let Some(text) = &token.sha256 {
+                digest_of(text).map_err(|()| ConfigError::new(field("sha256"), "64 hex digits (the sha256 line payseal admin-token prints)"))?;
+            }
+        }
+        if !self.listen.ip().is_loopback() && self.tokens.is_empty() {
+            return Err(ConfigError::new(
+                "admin.listen",
+                "a non-loopback admin listener needs a bootstrap token: add [[admin.tokens]] (payseal admin-token --name NAME prints one)",
+            ));
+        }
+        for (i, host) in self.hosts.iter().enumerate() {
+            if host.is_empty() || host.contains(['/', ' ']) {
+                return Err(ConfigError::new(format!("admin.hosts[{i}]"), "a Host value: name:port"));
+            }
+        }
+        for (i, origin) in self.origins.iter().enumerate() {
+            if !(origin.starts_with("https://") || origin.starts_with("http://")) {
+                return Err(ConfigError::new(format!("admin.origins[{i}]"), "must start with https:// or http://"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The access settings: the bootstrap tokens (a `token_env` read and
+    /// digested here; the text is not kept), hosts and origins.
+    ///
+    /// # Errors
+    /// A `token_env` that is not set or holds fewer than 32 characters (the
+    /// message names the variable, never its value), or an invalid entry.
+    pub fn access(&self, env: &EnvLookup) -> Result<crate::access::AdminAccess, ConfigError> {
+        self.validate()?;
+        let mut bootstrap = Vec::with_capacity(self.tokens.len());
+        for (i, token) in self.tokens.iter().enumerate() {
+            let role = crate::access::Role::parse(&token.role).map_err(|e| ConfigError::new(format!("admin.tokens[{i}].role"), e.to_string()))?;
+            let digest = match (&token.sha256, &token.token_env) {
+                (Some(text), _) => digest_of(text).map_err(|()| ConfigError::new(format!("admin.tokens[{i}].sha256"), "64 hex digits"))?,
+                (None, Some(name)) => {
+                    let field = format!("admin.tokens[{i}].token_env");
+                    let text = Zeroizing::new(env(name).ok_or_else(|| ConfigError::new(&field, format!("the environment variable {name} is not set")))?);
+                    if text.trim().len() < crate::access::token::MIN_TOKEN_LEN {
+                        return Err(ConfigError::new(field, format!("{name} must hold at least {} characters", crate::access::token::MIN_TOKEN_LEN)));
+                    }
+                    payseal_core::tokens::TokenDigest::of(text.trim().as_bytes())
+                }
+                (None, None) => return Err(ConfigError::from_message(&format!("admin.tokens[{i}]: give exactly one of sha256 and token_env"))),
+            };
+            bootstrap.push(crate::access::KnownToken::new(token.name.clone(), role, digest));
+        }
+        let names = crate::access::Names {
+            hosts: self.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            origins: self.origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect(),
+        };
+        Ok(crate::access::AdminAccess { bootstrap, names, public_metrics: self.public_metrics })
     }
 }
 
@@ -524,6 +643,7 @@ impl FileConfig {
             }
         }
         self.lifecycle.validate()?;
+        self.admin.validate()?;
         let dvpay = self.signed_requests.keys.iter().map(|s| ("keys", [s.secret_env.is_some(), s.secret_file.is_some(), s.demo_secret.is_some()]));
         let rfc9421 = self.signed_requests.rfc9421.iter().map(|s| ("rfc9421", [s.secret_env.is_some(), s.secret_file.is_some(), false]));
         for (i, (list, given)) in dvpay.enumerate().chain(rfc9421.enumerate()) {
@@ -828,5 +948,38 @@ mod tests {
         let missing: EnvLookup = std::sync::Arc::new(|_| None);
         let e = config.plugin_document(&[], &missing).unwrap_err();
         assert!(e.to_string().contains("S1"), "{e}");
+    }
+
+    #[test]
+    fn admin_tokens_and_the_listener() {
+        let digest = "ab".repeat(32);
+        let e = FileConfig::parse(&format!("{MINIMAL}[admin]\nlisten = \"0.0.0.0:9090\"\n")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("admin.listen"), "{e}");
+        let open = FileConfig::parse(&format!("{MINIMAL}[admin]\nlisten = \"0.0.0.0:9090\"\n[[admin.tokens]]\nname = \"boot\"\nrole = \"admin\"\nsha256 = \"{digest}\"\n")).unwrap();
+        assert_eq!(open.admin.tokens.len(), 1);
+        assert!(FileConfig::parse(MINIMAL).is_ok(), "loopback without tokens starts (every request still needs a token)");
+        for (body, field) in [
+            (format!("name = \"a b\"\nrole = \"admin\"\nsha256 = \"{digest}\""), "admin.tokens[0].name"),
+            (format!("name = \"a\"\nrole = \"root\"\nsha256 = \"{digest}\""), "admin.tokens[0].role"),
+            ("name = \"a\"\nrole = \"admin\"".to_owned(), "admin.tokens[0]"),
+            (format!("name = \"a\"\nrole = \"admin\"\nsha256 = \"{digest}\"\ntoken_env = \"T\""), "admin.tokens[0]"),
+        ] {
+            let e = FileConfig::parse(&format!("{MINIMAL}[[admin.tokens]]\n{body}\n")).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        }
+        let e = FileConfig::parse(&format!("{MINIMAL}[[admin.tokens]]\nname = \"a\"\nrole = \"admin\"\nsha256 = \"zz\"\n")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("admin.tokens[0].sha256"), "{e}");
+        let twice = format!("{MINIMAL}[[admin.tokens]]\nname = \"a\"\nrole = \"admin\"\nsha256 = \"{digest}\"\n[[admin.tokens]]\nname = \"a\"\nrole = \"viewer\"\nsha256 = \"{digest}\"\n");
+        assert_eq!(FileConfig::parse(&twice).unwrap_err().field.as_deref(), Some("admin.tokens[1].name"));
+
+        let from_env = FileConfig::parse(&format!("{MINIMAL}[[admin.tokens]]\nname = \"ci\"\nrole = \"viewer\"\ntoken_env = \"ADMIN_T\"\n")).unwrap();
+        let long: EnvLookup = std::sync::Arc::new(|name| (name == "ADMIN_T").then(|| "t".repeat(40)));
+        let access = from_env.admin.access(&long).unwrap();
+        assert_eq!((access.bootstrap[0].name(), access.bootstrap[0].role()), ("ci", &crate::access::Role::Viewer));
+        let short: EnvLookup = std::sync::Arc::new(|name| (name == "ADMIN_T").then(|| "short-secret".to_owned()));
+        let e = from_env.admin.access(&short).unwrap_err();
+        assert!(e.to_string().contains("ADMIN_T") && !e.to_string().contains("short-secret"), "{e}");
+        let unset: EnvLookup = std::sync::Arc::new(|_| None);
+        assert_eq!(from_env.admin.access(&unset).unwrap_err().field.as_deref(), Some("admin.tokens[0].token_env"));
     }
 }

@@ -136,6 +136,8 @@ pub fn demo_config(upstream: SocketAddr, store: &std::path::Path, wasm: Option<&
     };
     set("server", "listen", "127.0.0.1:0".into());
     set("admin", "listen", "127.0.0.1:0".into());
+    // The session prints the metrics at its end, without an admin token.
+    set("admin", "public_metrics", true.into());
     set("upstream", "url", format!("http://{upstream}").into());
     set("store", "path", store.display().to_string().into());
     if let Some(wasm) = wasm {

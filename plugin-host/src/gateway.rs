@@ -136,6 +136,8 @@ pub struct Runtime {
     pub generation: u64,
     /// The key lifecycle's settings (`[lifecycle]`).
     pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
+    /// Who may call the admin listener (`[admin]`: tokens, hosts, origins).
+    pub admin: Arc<crate::access::AdminAccess>,
 }
 
 /// State shared by every request and the admin listener.
@@ -167,6 +169,8 @@ pub struct Shared {
     /// The lock-outs of failed authentication this gateway knows of; kept
     /// across reloads.
     pub lockouts: crate::throttle::Lockouts,
+    /// Keys' last uses, written to the store in batches ([`crate::last_used`]).
+    pub last_used: crate::last_used::LastUsed,
     source: ConfigSource,
     env: EnvLookup,
     reload_lock: Mutex<()>,
@@ -213,8 +217,9 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         client_cert_routes: config.server.tls.as_ref().map(|t| t.require_client_cert.clone()).unwrap_or_default(),
     };
     let lifecycle = Arc::new(crate::lifecycle::Lifecycle::from_config(&config.lifecycle, env)?);
+    let admin = Arc::new(config.admin.access(env).map_err(|e| e.to_string())?);
     if !config.server.checks {
-        return Ok(Runtime { settings, pool: None, generation, lifecycle });
+        return Ok(Runtime { settings, pool: None, generation, lifecycle, admin });
     }
     let records = store.key_records().await.map_err(|e| e.to_string())?;
     let stored_secrets = crate::lifecycle::stored_shared_secrets(store, &lifecycle, &records).await;
@@ -241,7 +246,7 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         .map_err(|e| e.to_string())?;
     let header = pool.view().pointer("/keys/header").and_then(serde_json::Value::as_str).map(str::to_owned);
     settings.api_key_header = header.map(|h| header_name(&h, "keys.header")).transpose()?;
-    Ok(Runtime { settings, pool: Some(pool), generation, lifecycle })
+    Ok(Runtime { settings, pool: Some(pool), generation, lifecycle, admin })
 }
 
 impl Shared {
@@ -396,6 +401,7 @@ impl Shared {
             store_watch,
             body_budget: Arc::new(tokio::sync::Semaphore::new(config.server.max_bodies_bytes / 1024)),
             lockouts: crate::throttle::Lockouts::default(),
+            last_used: crate::last_used::LastUsed::default(),
             source,
             env,
             reload_lock: Mutex::new(()),

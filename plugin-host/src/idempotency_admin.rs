@@ -19,15 +19,14 @@ use crate::gateway::Shared;
 use crate::http::{ResponseBody, gateway_error, json_response};
 use crate::store::StoreError;
 
-/// Answers `POST /idempotency/<env>/<key-id>/<key>/release`.
-pub async fn handle(shared: &Shared, parts: &Parts) -> Response<ResponseBody> {
+/// Answers `POST /idempotency/<env>/<key-id>/<key>/release` for `actor`
+/// (the caller's credential, `token:<name>`).
+pub async fn handle(shared: &Shared, parts: &Parts, actor: &str) -> Response<ResponseBody> {
     let path = parts.uri.path();
     let segments = path.strip_prefix("/idempotency/").and_then(|p| p.strip_suffix("/release")).map(|p| p.split('/').collect::<Vec<_>>());
     let Some(Ok(segments)) = segments.map(<[&str; 3]>::try_from) else {
-        return gateway_error(404, "NOT_FOUND", "Expected /idempotency/<env>/<key-id>/<key>/release.");
+        return gateway_error(404, "not_found", "Expected /idempotency/<env>/<key-id>/<key>/release.");
     };
-    // The lifecycle's convention until the admin API authenticates callers.
-    let actor = parts.headers.get("x-payseal-actor").and_then(|v| v.to_str().ok()).filter(|a| !a.is_empty()).unwrap_or("admin-api");
     release(shared, segments, actor).await
 }
 
@@ -36,24 +35,24 @@ pub async fn handle(shared: &Shared, parts: &Parts) -> Response<ResponseBody> {
 pub async fn release(shared: &Shared, segments: [&str; 3], actor: &str) -> Response<ResponseBody> {
     let [environment, key_id, key] = segments;
     let Some(environment) = Environment::from_name(environment) else {
-        return gateway_error(400, "INVALID_REQUEST", "The environment is neither live nor test.");
+        return gateway_error(400, "invalid_request", "The environment is neither live nor test.");
     };
     let (Some(key_id), Some(key)) = (percent_decode(key_id), percent_decode(key)) else {
-        return gateway_error(400, "INVALID_REQUEST", "A path segment is not valid percent-encoded UTF-8.");
+        return gateway_error(400, "invalid_request", "A path segment is not valid percent-encoded UTF-8.");
     };
     // Only the namespace (environment, key id, key) names the record.
     let storage_key = IdempotentRequest { key: &key, method: "", path: "", body: b"", environment, key_id: &key_id }.storage_key();
     let record = match shared.store.get(&storage_key).await {
         Ok(Some(record)) => record,
-        Ok(None) => return gateway_error(404, "NOT_FOUND", "No record is stored for this idempotency key."),
+        Ok(None) => return gateway_error(404, "idempotency_record_not_found", "No record is stored for this idempotency key."),
         Err(error) => return store_failed(&error),
     };
     if record.state != RecordState::OutcomeUnknown {
-        return gateway_error(409, "NOT_UNKNOWN", "Only a key whose outcome is unknown can be released.");
+        return gateway_error(409, "outcome_not_unknown", "Only a key whose outcome is unknown can be released.");
     }
     match shared.store.release(&storage_key, &record).await {
         Ok(true) => {}
-        Ok(false) => return gateway_error(409, "CHANGED", "The record changed while it was released; read it again."),
+        Ok(false) => return gateway_error(409, "concurrent_change", "The record changed while it was released; read it again."),
         Err(error) => return store_failed(&error),
     }
     let event = AuditEvent::new(shared.clock.now(), actor, AuditAction::IdempotencyReleased, key_id.clone())
@@ -66,7 +65,7 @@ pub async fn release(shared: &Shared, segments: [&str; 3], actor: &str) -> Respo
 
 fn store_failed(error: &StoreError) -> Response<ResponseBody> {
     tracing::error!(%error, "idempotency release: the store failed");
-    gateway_error(503, "STORE_UNAVAILABLE", "The gateway's store is unavailable.")
+    gateway_error(503, "store_unavailable", "The gateway's store is unavailable.")
 }
 
 /// `%XX`-decodes a path segment; `None` for a bad escape or non-UTF-8.

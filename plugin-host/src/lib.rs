@@ -1,17 +1,20 @@
 #![doc = include_str!("../README.md")]
 
+pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod config_error;
+pub mod console;
 pub mod demo;
 pub mod env;
 pub mod exit;
 pub mod gateway;
 pub mod http;
 pub mod idempotency_admin;
+pub mod last_used;
 pub mod lifecycle;
 pub mod metrics;
 #[cfg(feature = "otlp")]

@@ -66,6 +66,16 @@ enum Command {
         #[arg(value_enum)]
         environment: payseal_gateway::lifecycle::cli::EnvironmentArg,
     },
+    /// Make an admin token: prints it once, and the `[[admin.tokens]]` lines
+    /// holding its digest for the configuration file.
+    AdminToken {
+        /// Its name: the audit names the caller `token:<name>`.
+        #[arg(long)]
+        name: String,
+        /// `admin`, `operator`, `viewer` or `merchant:<webcode>`.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
     /// Check the integrity of a redb store no process has open.
     VerifyStore {
         /// The store file.
@@ -266,6 +276,12 @@ fn key_record(id: String, environment: payseal_gateway::lifecycle::cli::Environm
     Ok(())
 }
 
+fn admin_token(name: &str, role: &str) -> Result<(), CliError> {
+    let text = payseal_gateway::access::cli::admin_token_text(name, role).map_err(|e| CliError::new(Exit::Usage, "invalid_argument", e))?;
+    print!("{}", text.as_str());
+    Ok(())
+}
+
 fn verify_store(path: &Path) -> Result<(), CliError> {
     let report = RedbStore::verify(path).map_err(|e| CliError::new(Exit::Failed, "store_invalid", format!("{}: {e}", path.display())))?;
     println!("store OK: {} idempotency records, {} key records", report.idempotency_records, report.key_records);
@@ -282,6 +298,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let ok = runtime()?.block_on(demo::run()).map_err(CliError::unavailable)?;
             if ok { Ok(()) } else { Err(CliError::new(Exit::Failed, "demo_failed", "the demo session failed")) }
         }
+        Command::AdminToken { name, role } => admin_token(&name, &role),
         Command::DemoUpstream { listen } => demo_upstream(listen),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "payseal", &mut std::io::stdout());

@@ -139,6 +139,10 @@ async fn handle_traced(shared: &Arc<Shared>, peer: Peer, request: Request<Incomi
     shared.metrics.request(handled.outcome, handled.reason.as_deref(), status);
     // For span exporters ([`crate::otlp`]): how the request ended.
     tracing::Span::current().record("status", status).record("outcome", handled.outcome);
+    // An admitted key (forwarded, replayed, or sent and failed upstream) was used.
+    if let (Some(key_id), "forwarded" | "replayed" | "upstream_error") = (handled.key_id.as_deref(), handled.outcome) {
+        shared.last_used.note(key_id, shared.clock.now());
+    }
     let path = parts.uri.path();
     // The client as the checks saw it (a trusted proxy's header resolved).
     let client = runtime.settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());

@@ -45,6 +45,9 @@ impl Running {
         let _ = self.shutdown.send(true);
         self.connections = None;
         let _ = tokio::time::timeout(self.grace, self.finished.recv()).await;
+        if let Err(error) = self.shared.last_used.flush(self.shared.store.as_ref(), self.shared.clock.now()).await {
+            tracing::error!(%error, "the keys' last uses could not be written at shutdown");
+        }
     }
 }
 
@@ -81,6 +84,13 @@ pub async fn start_with_store(source: ConfigSource, env: EnvLookup, config: File
     tokio::spawn(sweeper(Arc::clone(&shared), sweeping, shutdown_rx.clone()));
     tokio::spawn(crate::store_watch::task::run(Arc::clone(&shared), shutdown_rx));
     tracing::info!(%proxy_addr, %admin_addr, store = shared.store.name(), checks = config.server.checks, "payseal gateway started");
+    if config.admin.tokens.is_empty() {
+        tracing::warn!(
+            %admin_addr,
+            "no admin token is configured, and every admin request but /healthz and /readyz needs one: \
+             run `payseal admin-token --name NAME` and add the [[admin.tokens]] lines it prints to the configuration, then restart or reload"
+        );
+    }
     Ok(Running {
         proxy_addr,
         admin_addr,
@@ -134,6 +144,8 @@ async fn accept_loop(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        // The admin router checks `Host` against the address the client reached.
+        let Ok(local) = stream.local_addr() else { continue };
         let shared = Arc::clone(&shared);
         let shutdown = shutdown.clone();
         let guard = connections.clone();
@@ -143,7 +155,7 @@ async fn accept_loop(
         }
         .map(ListenerTls::acceptor);
         tokio::spawn(async move {
-            let accepted = Accepted { shared, peer, kind, header_timeout };
+            let accepted = Accepted { shared, peer, local, kind, header_timeout };
             match tls {
                 None => accepted.serve_plain(stream, shutdown).await,
                 // The handshake within the head's time: a client that
@@ -164,6 +176,8 @@ async fn accept_loop(
 struct Accepted {
     shared: Arc<Shared>,
     peer: SocketAddr,
+    /// The address the client reached (the admin router checks `Host` against it).
+    local: SocketAddr,
     kind: Listener,
     header_timeout: Duration,
 }
@@ -175,13 +189,13 @@ impl Accepted {
         &self,
         client_cert: bool,
     ) -> impl hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<crate::http::ResponseBody>, Error = Infallible, Future: Send> + Clone + use<> {
-        let (shared, peer, kind) = (Arc::clone(&self.shared), self.peer, self.kind);
+        let (shared, peer, local, kind) = (Arc::clone(&self.shared), self.peer, self.local, self.kind);
         service_fn(move |request| {
             let shared = Arc::clone(&shared);
             async move {
                 Ok::<_, Infallible>(match kind {
                     Listener::Proxy => proxy::handle(&shared, proxy::Peer { addr: peer, client_cert }, request).await,
-                    Listener::Admin => admin::handle(&shared, request).await,
+                    Listener::Admin => admin::handle(&shared, local, request).await,
                 })
             }
         })
@@ -246,6 +260,9 @@ async fn sweeper(shared: Arc<Shared>, sweeping: Sweeping, mut shutdown: watch::R
             Err(error) => tracing::error!(%error, "sweep failed"),
         }
         shared.metrics.store_op("sweep", started.elapsed());
+        if let Err(error) = shared.last_used.flush(shared.store.as_ref(), shared.clock.now()).await {
+            tracing::error!(%error, "the keys' last uses could not be written; kept for the next sweep");
+        }
         match shared.store.trim_audit(sweeping.audit_retention).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, keep = sweeping.audit_retention, "trimmed the oldest audit events"),

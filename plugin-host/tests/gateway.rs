@@ -545,14 +545,15 @@ async fn every_idempotency_md_row_over_http() {
     let unknown = post("row-4", pay, "{}", vec![]).await;
     assert_eq!((unknown.status, unknown.json()["code"].as_str()), (409, Some("IDEMPOTENCY_OUTCOME_UNKNOWN")), "{}", unknown.text());
     assert_eq!(upstream.executions_of("row-4"), 1);
-    let release = gateway.admin_url("/idempotency/live/k_live/row-4/release");
-    let released = send(&release, "POST", &[("x-payseal-actor", "ops-alice")], b"").await;
+    let release = "/idempotency/live/k_live/row-4/release";
+    // The actor is the credential's name: a header claiming another is ignored.
+    let released = gateway.admin_send("POST", release, &[("x-payseal-actor", "ops-alice")], b"").await;
     assert_eq!(released.status, 200, "{}", released.text());
-    assert_eq!(send(&release, "POST", &[], b"").await.status, 404, "released once");
+    assert_eq!(gateway.admin_send("POST", release, &[], b"").await.status, 404, "released once");
     assert_eq!(post("row-4", pay, "{}", vec![]).await.status, 201);
     assert_eq!(upstream.executions_of("row-4"), 2);
-    let audit = send(&gateway.admin_url("/lifecycle/audit"), "GET", &[], b"").await;
-    assert!(audit.text().contains("idempotency_released") && audit.text().contains("ops-alice"), "{}", audit.text());
+    let audit = gateway.admin_send("GET", "/lifecycle/audit", &[], b"").await;
+    assert!(audit.text().contains("idempotency_released") && audit.text().contains("token:harness") && !audit.text().contains("ops-alice"), "{}", audit.text());
     // A 4xx is stored and replayed like a success.
     let rejected = post("row-5", pay, "{}", vec![("x-test-status", "422")]).await;
     let again = post("row-5", pay, "{}", vec![]).await;
@@ -723,14 +724,14 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     // Not trusted: the socket address decides; a client cannot pick its own.
     assert_eq!(send(&url, "GET", &xff, b"").await.status, 403);
     std::fs::write(&gateway.config_path, write("\"127.0.0.1\"", "x-forwarded-for")).unwrap();
-    assert_eq!(send(&gateway.admin_url("/reload"), "POST", &[], b"").await.status, 200);
+    assert_eq!(gateway.admin_send("POST", "/reload", &[], b"").await.status, 200);
     assert_eq!(send(&url, "GET", &xff, b"").await.status, 200);
     assert_eq!(send(&url, "GET", &forwarded, b"").await.status, 403, "only the configured header counts");
     // The upstream gets the resolved client, written by the gateway.
     assert_eq!(upstream.last_headers().get("x-forwarded-for").unwrap(), "203.0.113.5");
     assert_eq!(upstream.last_headers().get("forwarded").unwrap(), "for=203.0.113.5");
     std::fs::write(&gateway.config_path, write("\"127.0.0.1\"", "forwarded")).unwrap();
-    assert_eq!(send(&gateway.admin_url("/reload"), "POST", &[], b"").await.status, 200);
+    assert_eq!(gateway.admin_send("POST", "/reload", &[], b"").await.status, 200);
     assert_eq!(send(&url, "GET", &forwarded, b"").await.status, 200);
     assert_eq!(send(&url, "GET", &xff, b"").await.status, 403);
 }
@@ -749,10 +750,10 @@ async fn a_delete_the_running_gateway_cannot_apply_is_undone() {
     assert_eq!(send(&url, "GET", &[("x-api-key", stored_key)], b"").await.status, 200);
     // The file no longer parses: no reload can take the delete in.
     std::fs::write(&gateway.config_path, "[upstream\n").unwrap();
-    let deleted = send(&gateway.admin_url("/keys/k_stored"), "DELETE", &[], b"").await;
+    let deleted = gateway.admin_send("DELETE", "/keys/k_stored", &[], b"").await;
     assert_eq!(deleted.status, 500, "{}", deleted.text());
     // Never "deleted in the store, still accepted here": both still hold it.
-    let listed = send(&gateway.admin_url("/keys"), "GET", &[], b"").await;
+    let listed = gateway.admin_send("GET", "/keys", &[], b"").await;
     assert!(listed.text().contains("\"k_stored\""), "{}", listed.text());
     assert_eq!(send(&url, "GET", &[("x-api-key", stored_key)], b"").await.status, 200);
     assert!(gateway.log().contains("restoring the record"), "the undo is not logged");
@@ -779,18 +780,18 @@ async fn reloads_keep_requests_in_flight() {
     // 2. A record the plugin rejects (a digest already in use) is not kept.
     let answer = gateway.put_key(&record("k_dup", LIVE_KEY, "live")).await;
     assert_eq!(answer.status, 422, "{}", answer.text());
-    let keys = send(&gateway.admin_url("/keys"), "GET", &[], b"").await.json();
+    let keys = gateway.admin_send("GET", "/keys", &[], b"").await.json();
     assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
     assert!(!keys.to_string().contains("key_sha256"));
     // 3. SIGHUP after the file changed: the test key goes.
     let text = std::fs::read_to_string(&gateway.config_path).unwrap();
     let without_test_key = text.replace(&record("k_test", TEST_KEY, "test")["key_sha256"].as_str().unwrap().to_owned(), &"0".repeat(64));
     std::fs::write(&gateway.config_path, without_test_key).unwrap();
-    let generation = send(&gateway.admin_url("/readyz"), "GET", &[], b"").await.json()["generation"].as_u64().unwrap();
+    let generation = gateway.admin_send("GET", "/readyz", &[], b"").await.json()["generation"].as_u64().unwrap();
     gateway.signal("HUP");
     let mut reloaded = false;
     for _ in 0..100 {
-        if send(&gateway.admin_url("/readyz"), "GET", &[], b"").await.json()["generation"].as_u64().unwrap() > generation {
+        if gateway.admin_send("GET", "/readyz", &[], b"").await.json()["generation"].as_u64().unwrap() > generation {
             reloaded = true;
             break;
         }
@@ -800,7 +801,7 @@ async fn reloads_keep_requests_in_flight() {
     assert_eq!(send(&gateway.url("/external/v1/test/payments"), "POST", &[("x-api-key", TEST_KEY)], b"{}").await.status, 401);
     // 4. A broken file is refused; the running configuration stays.
     std::fs::write(&gateway.config_path, "[upstream]\nurl = 7\n").unwrap();
-    assert_eq!(send(&gateway.admin_url("/reload"), "POST", &[], b"").await.status, 500);
+    assert_eq!(gateway.admin_send("POST", "/reload", &[], b"").await.status, 500);
     assert_eq!(send(&url, "POST", &[("x-api-key", new_key)], b"{}").await.status, 201);
     // The request in flight finished normally, and was stored.
     let slow = slow.await.unwrap();
@@ -892,17 +893,17 @@ async fn pure_proxy_mode_and_the_admin_listener() {
     let answer = send(&gateway.url("/anything?x=1"), "POST", &[], b"{}").await;
     assert_eq!((answer.status, answer.json()["path"].as_str()), (201, Some("/anything?x=1")));
     assert_eq!(gateway.requests("proxied", "").await, 1);
-    assert_eq!(send(&gateway.admin_url("/healthz"), "GET", &[], b"").await.status, 200);
-    assert_eq!(send(&gateway.admin_url("/readyz"), "GET", &[], b"").await.status, 200);
-    assert_eq!(send(&gateway.admin_url("/nope"), "GET", &[], b"").await.status, 404);
+    assert_eq!(gateway.admin_send("GET", "/healthz", &[], b"").await.status, 200);
+    assert_eq!(gateway.admin_send("GET", "/readyz", &[], b"").await.status, 200);
+    assert_eq!(gateway.admin_send("GET", "/nope", &[], b"").await.status, 404);
     gateway.stop();
     // Checks on: the config view hides secrets and digests.
     let dir = tempdir();
     let gateway = start_standard(&upstream, dir.path(), "");
     assert_eq!(send(&gateway.url("/external/v1/payments"), "POST", &[("x-api-key", LIVE_KEY), ("idempotency-key", "m-1")], b"{}").await.status, 201);
-    let view = send(&gateway.admin_url("/config"), "GET", &[], b"").await.text();
+    let view = gateway.admin_send("GET", "/config", &[], b"").await.text();
     assert!(view.contains("[redacted]") && !view.contains(SECRET) && !view.contains("key_sha256"), "{view}");
-    let metrics = send(&gateway.admin_url("/metrics"), "GET", &[], b"").await.text();
+    let metrics = gateway.admin_send("GET", "/metrics", &[], b"").await.text();
     assert!(metrics.contains("payseal_plugin_call_seconds") && metrics.contains("payseal_store_op_seconds"), "{metrics}");
 }
 

@@ -71,6 +71,7 @@ fn cli(gateway: &Gateway, args: &[&str]) -> (bool, String, String) {
         .arg("--admin")
         .arg(gateway.admin_url(""))
         .arg("--json")
+        .env("PAYSEAL_ADMIN_TOKEN", common::ADMIN_TOKEN)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -97,7 +98,7 @@ async fn assert_refused(gateway: &Gateway, key: &str, path: &str, status: u16, r
 
 async fn admin(gateway: &Gateway, method: &str, path: &str, body: &Value) -> Answer {
     let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    send(&gateway.admin_url(path), method, &[("content-type", "application/json")], &bytes).await
+    gateway.admin_send(method, path, &[("content-type", "application/json")], &bytes).await
 }
 
 fn actions(audit: &Value) -> Vec<String> {
@@ -143,7 +144,7 @@ async fn create_use_regenerate_revoke_through_the_cli() {
     let listed: Value = serde_json::from_str(&listed_text).unwrap();
     assert_eq!(listed.as_array().unwrap().iter().filter(|k| k["source"] == "store").count(), 3, "{listed}");
     let mine = listed.as_array().unwrap().iter().find(|k| k["keyId"] == id.as_str()).unwrap();
-    assert_eq!((mine["status"].as_str(), mine["format"].as_str(), mine["createdBy"].as_str()), (Some("ACTIVE"), Some("prefixed"), Some("cli")));
+    assert_eq!((mine["status"].as_str(), mine["format"].as_str(), mine["createdBy"].as_str()), (Some("ACTIVE"), Some("prefixed"), Some("token:harness")));
 
     // Regenerate: a new key; the old one works during its grace only.
     let regenerated = cli_json(&gateway, &["regenerate", &id, "--grace", "300"]);
@@ -188,7 +189,7 @@ async fn create_use_regenerate_revoke_through_the_cli() {
     assert_eq!(count(&actions, "key_regenerated"), 1);
     assert_eq!(count(&actions, "key_revoked"), 1);
     assert_eq!(count(&actions, "client_secret_rotated"), 1);
-    assert!(audit.as_array().unwrap().iter().all(|e| e["actor"] == "cli" && e["sequence"].as_u64().unwrap() > 0));
+    assert!(audit.as_array().unwrap().iter().all(|e| e["actor"] == "token:harness" && e["sequence"].as_u64().unwrap() > 0));
     let (_, listed_after, _) = cli(&gateway, &["list"]);
     let (_, one, _) = cli(&gateway, &["get", &id]);
     assert_eq!(serde_json::from_str::<Value>(&one).unwrap()["status"], "ROTATED_OUT");
@@ -271,7 +272,7 @@ async fn edits_take_effect_without_restart_and_grace_never_outlives_expiry() {
     assert_eq!((answer.status, answer.json()["code"].as_str()), (500, Some("CONFIGURATION_ERROR")), "{}", answer.text());
     let audit = admin(&gateway, "GET", "/lifecycle/audit", &Value::Null).await.json();
     assert!(actions(&audit).contains(&"key_edited".to_owned()));
-    assert!(audit.as_array().unwrap().iter().all(|e| e["actor"] == "admin-api"));
+    assert!(audit.as_array().unwrap().iter().all(|e| e["actor"] == "token:harness"));
     drop(gateway);
     let store = std::fs::read(dir.path().join("store.redb")).unwrap();
     for material in [key, short_key, secret] {
@@ -286,7 +287,7 @@ async fn creating_needs_a_store_key() {
     let gateway = start(dir.path(), &config(&upstream, dir.path(), false, &[], None));
     let answer = admin(&gateway, "POST", "/lifecycle/keys", &json!({ "environment": "live" })).await;
     assert_eq!((answer.status, answer.json()["code"].as_str()), (500, Some("store_key_missing")), "{}", answer.text());
-    assert!(answer.json()["error"].as_str().unwrap().contains("lifecycle.store_key_env"));
+    assert!(answer.json()["message"].as_str().unwrap().contains("lifecycle.store_key_env"));
     assert_eq!(admin(&gateway, "GET", "/lifecycle/keys", &Value::Null).await.json(), json!([]), "nothing was kept");
     assert_eq!(admin(&gateway, "GET", "/lifecycle/audit", &Value::Null).await.json(), json!([]));
     let (ok, _, stderr) = cli(&gateway, &["rotate-client-secret", "live"]);

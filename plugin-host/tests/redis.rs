@@ -51,7 +51,7 @@ fn redis_config(upstream: &Upstream, dir: &Path, url: &str, prefix: &str) -> Str
 }
 
 async fn readyz(gateway: &Gateway) -> Answer {
-    send(&gateway.admin_url("/readyz"), "GET", &[], b"").await
+    gateway.admin_send("GET", "/readyz", &[], b"").await
 }
 
 /// Polls `probe` every 10 ms until it holds; answers the time it took.
@@ -257,7 +257,7 @@ async fn a_key_revoked_through_one_gateway_is_refused_by_the_other_within_the_bo
 
     // Deleted through A's admin.
     let since = Instant::now();
-    let answer = send(&a.admin_url(&format!("/keys/{}", ids[1])), "DELETE", &[], b"").await;
+    let answer = a.admin_send("DELETE", &format!("/keys/{}", ids[1]), &[], b"").await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let by_delete = refused_after(&b, keys[1], since, Instant::now()).await;
 
@@ -294,7 +294,7 @@ async fn a_key_revoked_through_one_gateway_is_refused_by_the_other_within_the_bo
 
 /// `payseal_reloads_total{result="ok"}` of a gateway.
 async fn reloads(gateway: &Gateway) -> u64 {
-    let text = send(&gateway.admin_url("/metrics"), "GET", &[], b"").await.text();
+    let text = gateway.admin_send("GET", "/metrics", &[], b"").await.text();
     text.lines()
         .find(|line| line.starts_with("payseal_reloads_total{") && line.contains("result=\"ok\""))
         .and_then(|line| line.rsplit(' ').next())
@@ -444,7 +444,7 @@ async fn redis_stopped_slow_and_restarted_under_load_fails_closed_and_recovers()
     // Past the bound even a request that needs no store write is refused.
     let plain = send(&gateway.url(PAY), "GET", &[("x-api-key", LIVE_KEY)], b"").await;
     assert_eq!((plain.status, plain.json()["code"].as_str()), (503, Some("STORE_UNAVAILABLE")), "{}", plain.text());
-    let metrics = send(&gateway.admin_url("/metrics"), "GET", &[], b"").await.text();
+    let metrics = gateway.admin_send("GET", "/metrics", &[], b"").await.text();
     assert!(metrics.contains("payseal_store_ready 0\n") && metrics.contains("payseal_key_set_fresh 0\n"), "{metrics}");
     redis.signal("CONT");
     let ready_after_slow = until("readyz 200 once Redis answers again", Duration::from_secs(20), async || readyz(&gateway).await.status == 200).await;
@@ -461,7 +461,7 @@ async fn redis_stopped_slow_and_restarted_under_load_fails_closed_and_recovers()
     tokio::time::sleep(BOUND + Duration::from_millis(500)).await;
     redis.spawn();
     let ready_after_down = until("readyz 200 once Redis is back", Duration::from_secs(20), async || readyz(&gateway).await.status == 200).await;
-    let metrics = send(&gateway.admin_url("/metrics"), "GET", &[], b"").await.text();
+    let metrics = gateway.admin_send("GET", "/metrics", &[], b"").await.text();
     assert!(metrics.contains("payseal_store_ready 1\n") && metrics.contains("payseal_key_set_fresh 1\n"), "{metrics}");
     tokio::time::sleep(Duration::from_millis(800)).await;
     stop.store(true, Ordering::SeqCst);
@@ -519,7 +519,7 @@ const STORE_KEY: &str = "8f1c1d0e5b6a79e2c4d3b2a1908f7e6d5c4b3a29180f1e2d3c4b5a6
 
 async fn lifecycle(gateway: &Gateway, method: &str, path: &str, body: &serde_json::Value) -> Answer {
     let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
-    send(&gateway.admin_url(path), method, &[("content-type", "application/json")], &bytes).await
+    gateway.admin_send(method, path, &[("content-type", "application/json")], &bytes).await
 }
 
 /// Polls `gateway` with `key` until it answers 401; an allowed answer to a

@@ -11,10 +11,9 @@
 //! gateway's configuration (`GET /config`) before anything is sent: a typo
 //! is an error, never a key that reaches every route.
 //!
-//! Authentication: the admin listener has none of its own today. Every
-//! request goes through [`AdminClient::request`], which applies the
-//! client's [`Credentials`]; issue 14 adds a token variant there and
-//! nowhere else.
+//! Authentication: an admin token (`--token-file FILE`, else the
+//! `PAYSEAL_ADMIN_TOKEN` environment variable), sent as a bearer token by
+//! [`AdminClient::request`] and nowhere else.
 
 use std::collections::BTreeSet;
 use std::io::BufRead as _;
@@ -44,6 +43,10 @@ pub struct KeysArgs {
     /// Print JSON (for scripts) instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// A file whose first line is the admin token (default: the
+    /// `PAYSEAL_ADMIN_TOKEN` environment variable).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// The operation.
     #[command(subcommand)]
     pub command: KeysCommand,
@@ -185,21 +188,23 @@ fn parse_net(text: &str) -> Result<String, String> {
         .map_err(|_| format!("{text:?} is not an IP address or CIDR block (e.g. 203.0.113.7 or 10.0.0.0/8)"))
 }
 
-/// How the client proves itself to the admin listener. The listener has no
-/// authentication today; issue 14 adds a token variant, applied in
+/// How the client proves itself to the admin listener, applied in
 /// [`AdminClient::request`] only.
 #[non_exhaustive]
 #[derive(Clone, Default)]
 pub enum Credentials {
-    /// No credentials (the admin listener is on loopback or a private network).
+    /// No credentials (only `/healthz` and `/readyz` answer).
     #[default]
     None,
+    /// An admin token, sent as `Authorization: Bearer …` (wiped when dropped).
+    Bearer(Zeroizing<String>),
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::None => f.write_str("Credentials::None"),
+            Self::Bearer(_) => f.write_str("Credentials::Bearer([redacted])"),
         }
     }
 }
@@ -231,9 +236,10 @@ impl AdminClient {
     /// The request to `path`, with the client's credentials applied.
     fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Request<Full<Bytes>>, CliError> {
         let url = format!("{}{path}", self.base);
-        let builder = Request::builder().method(method).uri(&url).header("content-type", "application/json").header("x-payseal-actor", "cli");
+        let builder = Request::builder().method(method).uri(&url).header("content-type", "application/json");
         let builder = match &self.credentials {
             Credentials::None => builder,
+            Credentials::Bearer(token) => builder.header("authorization", bearer(token).map_err(|e| CliError::usage("invalid_token", e))?),
         };
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
         builder.body(Full::new(bytes)).map_err(|e| CliError::usage("bad_admin_url", format!("bad admin URL {url}: {e}")))
@@ -338,7 +344,8 @@ pub fn run(args: &KeysArgs) -> Result<(), CliError> {
     if matches!(args.command, KeysCommand::HashPassword) {
         return hash_password();
     }
-    let client = AdminClient::new(args.admin()?, Credentials::None)?;
+    let token = crate::access::cli::read_token(args.token_file.as_deref(), &crate::env::process_env()).map_err(|e| CliError::usage("admin_token_missing", e))?;
+    let client = AdminClient::new(args.admin()?, Credentials::Bearer(token))?;
     let (method, path, body): (&str, String, Option<Value>) = match &args.command {
         KeysCommand::Create { environment, format, scopes, all_routes: _, allowed_ips, webcode, expires_in } => {
             check_scopes(scopes, &known_scopes(&client.view()?))?;
@@ -490,6 +497,14 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// `Authorization: Bearer <token>`, marked sensitive (never printed by
+/// the HTTP stack's debug output).
+fn bearer(token: &str) -> Result<hyper::header::HeaderValue, String> {
+    let mut value = hyper::header::HeaderValue::from_str(&Zeroizing::new(format!("Bearer {token}"))).map_err(|_| "the admin token is not a valid header value".to_owned())?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
 /// `payseal keys hash-password`: an Argon2id PHC string (default
 /// parameters, random salt) for `password_argon2`.
 fn hash_password() -> Result<(), CliError> {
@@ -551,7 +566,9 @@ mod tests {
         assert_eq!(args(&["list", "--admin", "http://10.0.0.5:9090/"]).unwrap().admin().unwrap(), "http://10.0.0.5:9090");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("payseal.toml");
-        std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"0.0.0.0:9191\"\n").unwrap();
+        // A listener on every interface needs a bootstrap admin token.
+        let token = format!("[[admin.tokens]]\nname = \"ops\"\nrole = \"admin\"\nsha256 = \"{}\"\n", "ab".repeat(32));
+        std::fs::write(&path, format!("[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"0.0.0.0:9191\"\n{token}")).unwrap();
         assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).unwrap().admin().unwrap(), "http://127.0.0.1:9191");
         std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"[::1]:9292\"\n").unwrap();
         assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).unwrap().admin().unwrap(), "http://[::1]:9292");

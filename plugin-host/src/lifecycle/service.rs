@@ -303,7 +303,9 @@ impl<'a> Service<'a> {
         let mut listed = Vec::new();
         for record in self.shared.store.key_records().await? {
             let meta = self.meta(&record.id).await?;
-            listed.push(Listed::of(&record, meta.as_ref(), now));
+            let mut key = Listed::of(&record, meta.as_ref(), now);
+            key.last_used_at = self.last_used(&record.id).await?;
+            listed.push(key);
         }
         listed.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.key_id.cmp(&b.key_id)));
         Ok(listed)
@@ -316,7 +318,14 @@ impl<'a> Service<'a> {
     pub async fn get(&self, id: &str) -> Result<Listed, LifecycleError> {
         let record = self.record(id).await?;
         let meta = self.meta(id).await?;
-        Ok(Listed::of(&record, meta.as_ref(), self.now()))
+        let mut key = Listed::of(&record, meta.as_ref(), self.now());
+        key.last_used_at = self.last_used(id).await?;
+        Ok(key)
+    }
+
+    /// When a request last used `id`, RFC 3339.
+    async fn last_used(&self, id: &str) -> Result<Option<String>, LifecycleError> {
+        Ok(self.shared.last_used.read(self.shared.store.as_ref(), id, self.now()).await?.map(payseal_core::time::format_rfc3339))
     }
 
     /// Replaces a key's allow-list and/or scopes; takes effect at once.
@@ -347,7 +356,9 @@ impl<'a> Service<'a> {
             .await?;
         let now = self.now();
         self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyEdited, id).with_detail(format!("fields={}", fields.join(",")))).await;
-        Ok(Listed::of(&record, self.meta(id).await?.as_ref(), now))
+        let mut listed = Listed::of(&record, self.meta(id).await?.as_ref(), now);
+        listed.last_used_at = self.last_used(id).await?;
+        Ok(listed)
     }
 
     /// Revokes a key, permanently; it is refused with `revoked_key` at once.
@@ -368,7 +379,9 @@ impl<'a> Service<'a> {
             .await?;
         let now = self.now();
         self.audit(AuditEvent::new(now, actor.as_str(), AuditAction::KeyRevoked, id)).await;
-        Ok(Listed::of(&record, self.meta(id).await?.as_ref(), now))
+        let mut listed = Listed::of(&record, self.meta(id).await?.as_ref(), now);
+        listed.last_used_at = self.last_used(id).await?;
+        Ok(listed)
     }
 
     /// Issues a new key with the same configuration; the old one works for

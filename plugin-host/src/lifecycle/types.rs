@@ -8,8 +8,9 @@ use payseal_core::time::format_rfc3339;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-/// Who acts: `admin-api`, `cli`, `account:<code>`. Only a short set of
-/// characters is kept, so an actor cannot smuggle text into the log.
+/// Who acts: `token:<name>` (the admin credential, [`crate::access`]),
+/// `account:<code>` (a merchant renewing). Only a short set of characters
+/// is kept, so an actor cannot smuggle text into the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(String);
 
@@ -193,6 +194,8 @@ pub struct Listed {
     pub account: Option<String>,
     /// The key it replaced.
     pub replaces: Option<String>,
+    /// When a request last used it, RFC 3339 ([`crate::last_used`]).
+    pub last_used_at: Option<String>,
 }
 
 impl Listed {
@@ -213,6 +216,7 @@ impl Listed {
             created_by: meta.map(|m| m.created_by.clone()),
             account: meta.and_then(|m| m.account.clone()),
             replaces: meta.and_then(|m| m.replaces.clone()),
+            last_used_at: None,
         }
     }
 }

@@ -181,14 +181,33 @@ impl Upstream {
 // ---------------------------------------------------------------------------
 // The gateway process
 
+/// The bootstrap admin token of [`base_config`] (role `admin`, name
+/// `harness`): the harness's admin helpers send it.
+pub const ADMIN_TOKEN: &str = "psa_the-integration-harness-admin-token";
+
+/// `[[admin.tokens]]` lines for `token` (its digest only).
+pub fn admin_token_lines(name: &str, role: &str, token: &str) -> String {
+    format!(
+        "[[admin.tokens]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n",
+        payseal_core::tokens::TokenDigest::of(token.as_bytes()).to_hex()
+    )
+}
+
+/// `Authorization` with the harness's admin token.
+pub fn admin_auth() -> (&'static str, String) {
+    ("authorization", format!("Bearer {ADMIN_TOKEN}"))
+}
+
 /// The configuration every test starts from: loopback ports chosen by the
 /// system, a store in `dir`, the built plugin, two instances, a settable
-/// clock; `server_extra` goes into `[server]`.
+/// clock, the bootstrap admin token [`ADMIN_TOKEN`]; `server_extra` goes
+/// into `[server]`.
 pub fn base_config(upstream: SocketAddr, dir: &Path, server_extra: &str) -> String {
     format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n{server_extra}\n\n[admin]\nlisten = \"127.0.0.1:0\"\nsettable_clock = true\n\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\n{server_extra}\n\n[admin]\nlisten = \"127.0.0.1:0\"\nsettable_clock = true\n{}\n\
          [upstream]\nurl = \"http://{upstream}\"\n\n[store]\npath = \"{}\"\n\n\
          [plugin]\nwasm = \"{}\"\ninstances = 2\n\n[log]\nlevel = \"info\"\nformat = \"json\"\n\n",
+        admin_token_lines("harness", "admin", ADMIN_TOKEN),
         dir.join("store.redb").display(),
         wasm_path().display()
     )
@@ -282,21 +301,39 @@ impl Gateway {
         format!("http://{}{path}", self.admin)
     }
 
+    /// Sends an admin request with the harness's admin token (and
+    /// `Content-Type: application/json` when `body` is not empty, unless
+    /// `headers` name one).
+    pub async fn admin_send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        self.admin_send_as(ADMIN_TOKEN, method, path, headers, body).await
+    }
+
+    /// [`Gateway::admin_send`] with `token`.
+    pub async fn admin_send_as(&self, token: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        let bearer = format!("Bearer {token}");
+        let mut all: Vec<(&str, &str)> = vec![("authorization", bearer.as_str())];
+        if !body.is_empty() && !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+            all.push(("content-type", "application/json"));
+        }
+        all.extend_from_slice(headers);
+        send(&self.admin_url(path), method, &all, body).await
+    }
+
     /// Fixes the gateway's clock.
     pub async fn set_clock(&self, now: u64) {
-        let answer = send(&self.admin_url("/clock"), "PUT", &[], now.to_string().as_bytes()).await;
+        let answer = self.admin_send("PUT", "/clock", &[("content-type", "text/plain")], now.to_string().as_bytes()).await;
         assert_eq!(answer.status, 200, "{}", answer.text());
     }
 
     /// Stores a key record through the admin listener.
     pub async fn put_key(&self, record: &Value) -> Answer {
         let id = record["id"].as_str().unwrap();
-        send(&self.admin_url(&format!("/keys/{id}")), "PUT", &[], record.to_string().as_bytes()).await
+        self.admin_send("PUT", &format!("/keys/{id}"), &[], record.to_string().as_bytes()).await
     }
 
     /// The value of one series of `/metrics` (0 when absent).
     pub async fn metric(&self, series: &str) -> u64 {
-        let text = send(&self.admin_url("/metrics"), "GET", &[], b"").await.text();
+        let text = self.admin_send("GET", "/metrics", &[], b"").await.text();
         text.lines()
             .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
             .unwrap_or(0)

@@ -1,0 +1,482 @@
+// The payseal key console: plain JavaScript over the documented admin API.
+// The admin token lives in the `token` variable of this closure only: never
+// in web storage, a cookie or the DOM. A key or secret is
+// put in the DOM once (the one-time dialog) and removed when it closes.
+'use strict';
+
+(() => {
+  let token = null;
+  let session = null;
+  let environment = 'live';
+  let view = 'keys';
+  let current = null; // the key a dialog acts on
+
+  const $ = (id) => document.getElementById(id);
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { authorization: `Bearer ${token}` };
+    const init = { method, headers, cache: 'no-store', credentials: 'omit', redirect: 'error' };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    const text = await response.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    if (!response.ok) {
+      const message = json && typeof json.message === 'string' ? json.message : `HTTP ${response.status}`;
+      throw new ApiError(response.status, json && json.code, message);
+    }
+    return json;
+  }
+
+  function element(tag, text, attributes) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+    return node;
+  }
+
+  function status(text) {
+    $('status').textContent = text;
+  }
+
+  function canManage() {
+    return session && session.role !== 'viewer';
+  }
+
+  function canManageTokens() {
+    return session && (session.role === 'admin' || session.webcode);
+  }
+
+  function canOperate() {
+    return session && (session.role === 'admin' || session.role === 'operator');
+  }
+
+  function list(text, separator) {
+    return text.split(separator).map((s) => s.trim()).filter((s) => s.length > 0);
+  }
+
+  function lines(values) {
+    return (values || []).join('\n');
+  }
+
+  function shortTime(rfc3339) {
+    return rfc3339 ? rfc3339.replace('T', ' ').replace('Z', '') : '—';
+  }
+
+  // ---------------------------------------------------------------- sign in
+
+  async function signIn(event) {
+    event.preventDefault();
+    const input = $('token');
+    token = input.value.trim();
+    input.value = '';
+    $('sign-in-error').textContent = '';
+    try {
+      session = await api('GET', '/session');
+    } catch (error) {
+      token = null;
+      session = null;
+      $('sign-in-error').textContent = error.status === 401 ? 'This token is not valid.' : error.message;
+      return;
+    }
+    $('who').textContent = `${session.name} (${session.role})`;
+    $('sign-in-view').hidden = true;
+    $('app').hidden = false;
+    $('sign-out').hidden = false;
+    for (const node of document.querySelectorAll('.manage')) node.hidden = !canManage();
+    for (const node of document.querySelectorAll('.operate')) node.hidden = !canOperate();
+    for (const node of document.querySelectorAll('.tokens')) node.hidden = !canManageTokens();
+    show('keys', 'live');
+  }
+
+  function signOut() {
+    token = null;
+    session = null;
+    $('keys').tBodies[0].replaceChildren();
+    $('audit').tBodies[0].replaceChildren();
+    $('tokens').tBodies[0].replaceChildren();
+    $('who').textContent = '';
+    $('status').textContent = '';
+    $('app').hidden = true;
+    $('sign-out').hidden = true;
+    $('sign-in-view').hidden = false;
+    $('token').focus();
+  }
+
+  // ---------------------------------------------------------------- views
+
+  function show(nextView, nextEnvironment) {
+    view = nextView;
+    if (nextEnvironment) environment = nextEnvironment;
+    document.body.dataset.env = environment;
+    document.body.dataset.view = view;
+    $('tab-live').setAttribute('aria-pressed', String(view === 'keys' && environment === 'live'));
+    $('tab-test').setAttribute('aria-pressed', String(view === 'keys' && environment === 'test'));
+    $('tab-audit').setAttribute('aria-pressed', String(view === 'audit'));
+    $('tab-tokens').setAttribute('aria-pressed', String(view === 'tokens'));
+    $('env-banner').textContent = environment === 'live' ? 'LIVE environment: these keys move real money.' : 'TEST environment: sandbox keys.';
+    for (const node of document.querySelectorAll('.env-name')) node.textContent = environment;
+    $('keys-view').hidden = view !== 'keys';
+    $('audit-view').hidden = view !== 'audit';
+    $('tokens-view').hidden = view !== 'tokens';
+    status('');
+    if (view === 'keys') loadKeys();
+    else if (view === 'audit') loadAudit();
+    else loadTokens();
+  }
+
+  async function loadKeys() {
+    let keys;
+    try {
+      keys = await api('GET', '/lifecycle/keys');
+    } catch (error) {
+      status(`Cannot list the keys: ${error.message}`);
+      return;
+    }
+    const rows = keys.filter((k) => k.environment === environment).map(keyRow);
+    $('keys').tBodies[0].replaceChildren(...rows);
+    $('no-keys').hidden = rows.length > 0;
+  }
+
+  function keyRow(key) {
+    const row = element('tr', null, { 'data-key-id': key.keyId });
+    const id = element('td');
+    id.append(element('code', key.keyId));
+    const state = element('td');
+    state.append(element('span', key.status, { class: `status status-${key.status}` }));
+    row.append(
+      id,
+      state,
+      element('td', key.webcode || '—'),
+      element('td', key.scopes.length ? key.scopes.join(', ') : 'every route'),
+      element('td', key.allowedIps.length ? key.allowedIps.join(', ') : 'any address'),
+      element('td', shortTime(key.createdAt)),
+      element('td', shortTime(key.usableUntil || key.expirationDate)),
+      element('td', key.lastUsedAt ? shortTime(key.lastUsedAt) : 'never'),
+    );
+    const actions = element('td');
+    if (canManage() && key.status !== 'REVOKED') {
+      const edit = element('button', 'Edit', { type: 'button', 'aria-label': `Edit ${key.keyId}` });
+      edit.addEventListener('click', () => openEdit(key));
+      actions.append(edit);
+      if (!key.supersededAt) {
+        const regenerate = element('button', 'Regenerate', { type: 'button', 'aria-label': `Regenerate ${key.keyId}` });
+        regenerate.addEventListener('click', () => openRegenerate(key));
+        actions.append(regenerate);
+      }
+      const revoke = element('button', 'Revoke', { type: 'button', class: 'danger', 'aria-label': `Revoke ${key.keyId}` });
+      revoke.addEventListener('click', () => openRevoke(key));
+      actions.append(revoke);
+    }
+    row.append(actions);
+    return row;
+  }
+
+  async function loadAudit() {
+    let events;
+    try {
+      events = await api('GET', '/lifecycle/audit?limit=10000');
+    } catch (error) {
+      status(`Cannot read the audit log: ${error.message}`);
+      return;
+    }
+    const filter = $('audit-filter').value.trim().toLowerCase();
+    const rows = events
+      .reverse()
+      .filter((e) => !filter || [e.actor, e.action, e.subject, e.detail || ''].some((v) => v.toLowerCase().includes(filter)))
+      .map((e) => {
+        const row = element('tr');
+        row.append(
+          element('td', e.sequence),
+          element('td', new Date(e.at * 1000).toISOString().replace('T', ' ').replace('.000Z', '')),
+          element('td', e.actor),
+          element('td', e.action),
+          element('td', e.subject),
+          element('td', e.detail || ''),
+        );
+        return row;
+      });
+    $('audit').tBodies[0].replaceChildren(...rows);
+  }
+
+  async function loadTokens() {
+    let tokens;
+    try {
+      tokens = await api('GET', '/admin-tokens');
+    } catch (error) {
+      status(`Cannot list the admin tokens: ${error.message}`);
+      return;
+    }
+    const rows = tokens.map((t) => {
+      const row = element('tr', null, { 'data-token': t.name });
+      const actions = element('td');
+      if (t.source === 'store') {
+        const revoke = element('button', 'Revoke', { type: 'button', class: 'danger', 'aria-label': `Revoke token ${t.name}` });
+        revoke.addEventListener('click', () =>
+          confirmAction('Revoke this admin token?', `Token ${t.name} stops working at once, on every gateway.`, async () => {
+            await api('DELETE', `/admin-tokens/${encodeURIComponent(t.name)}`);
+            status(`Token ${t.name} revoked.`);
+            loadTokens();
+          }),
+        );
+        actions.append(revoke);
+      } else {
+        actions.textContent = 'in the configuration file';
+      }
+      row.append(element('td', t.name), element('td', t.role), element('td', t.source), element('td', t.createdBy || '—'), actions);
+      return row;
+    });
+    $('tokens').tBodies[0].replaceChildren(...rows);
+  }
+
+  function openCreateToken() {
+    $('token-form').reset();
+    $('token-error').textContent = '';
+    if (session.webcode) $('token-role').value = `merchant:${session.webcode}`;
+    $('token-dialog').showModal();
+  }
+
+  async function submitCreateToken(event) {
+    event.preventDefault();
+    let created;
+    try {
+      created = await api('POST', '/admin-tokens', { name: $('token-name').value.trim(), role: $('token-role').value.trim() });
+    } catch (error) {
+      $('token-error').textContent = error.message;
+      return;
+    }
+    closeWith('token-dialog');
+    const values = [['Admin token', created.token]];
+    const name = created.name;
+    created = null;
+    showSecret(`The admin token ${name}`, values);
+    status(`Token ${name} created.`);
+  }
+
+  // ---------------------------------------------------------------- the one-time display
+
+  function showSecret(title, values) {
+    const holder = $('secret-values');
+    holder.replaceChildren();
+    $('secret-title').textContent = title;
+    $('secret-status').textContent = '';
+    for (const [label, value] of values) {
+      const line = element('div', null, { class: 'secret' });
+      const name = element('span', label);
+      const code = element('code', value, { class: 'secret-value' });
+      const copy = element('button', 'Copy', { type: 'button', 'aria-label': `Copy ${label}` });
+      copy.addEventListener('click', () => copyText(code));
+      const download = element('button', 'Download', { type: 'button', 'aria-label': `Download ${label}` });
+      download.addEventListener('click', () => downloadText(code, label));
+      line.append(name, code, copy, download);
+      holder.append(line);
+    }
+    $('secret-dialog').showModal();
+  }
+
+  async function copyText(code) {
+    try {
+      await navigator.clipboard.writeText(code.textContent);
+      $('secret-status').textContent = 'Copied to the clipboard.';
+    } catch {
+      window.getSelection().selectAllChildren(code);
+      $('secret-status').textContent = 'Selected: press Ctrl+C (or ⌘C) to copy.';
+    }
+  }
+
+  function downloadText(code, label) {
+    // A file from memory: the link holds a blob URL, never the value.
+    const url = URL.createObjectURL(new Blob([`${code.textContent}\n`], { type: 'text/plain' }));
+    const link = element('a', null, { href: url, download: `payseal-${label.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.txt` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    $('secret-status').textContent = 'Downloaded.';
+  }
+
+  function closeSecret() {
+    // Removes every node that held the value, then the selection on it.
+    for (const code of document.querySelectorAll('.secret-value')) code.textContent = '';
+    $('secret-values').replaceChildren();
+    window.getSelection().removeAllRanges();
+    $('secret-dialog').close();
+    if (view === 'tokens') loadTokens();
+    else loadKeys();
+  }
+
+  // ---------------------------------------------------------------- dialogs
+
+  function closeWith(dialogId) {
+    $(dialogId).close();
+  }
+
+  function openCreate() {
+    $('create-form').reset();
+    $('create-error').textContent = '';
+    const webcode = $('create-webcode');
+    if (session.webcode) {
+      webcode.value = session.webcode;
+      webcode.readOnly = true;
+    } else {
+      webcode.readOnly = false;
+    }
+    $('create-dialog').showModal();
+  }
+
+  async function submitCreate(event) {
+    event.preventDefault();
+    const body = { environment, scopes: list($('create-scopes').value, ','), allowedIps: list($('create-ips').value, /[\s,]+/) };
+    if ($('create-format').value) body.format = $('create-format').value;
+    if ($('create-webcode').value.trim()) body.webcode = $('create-webcode').value.trim();
+    if ($('create-expires').value) body.expiresInSeconds = Number($('create-expires').value);
+    let issued;
+    try {
+      issued = await api('POST', '/lifecycle/keys', body);
+    } catch (error) {
+      $('create-error').textContent = error.message;
+      return;
+    }
+    closeWith('create-dialog');
+    const values = [['API key', issued.key]];
+    if (issued.clientSecret) values.push([`${environment} client secret`, issued.clientSecret]);
+    issued = null;
+    showSecret('Your new key', values);
+    status('Key created.');
+  }
+
+  function openEdit(key) {
+    current = key;
+    $('edit-id').textContent = key.keyId;
+    $('edit-ips').value = lines(key.allowedIps);
+    $('edit-scopes').value = key.scopes.join(', ');
+    $('edit-error').textContent = '';
+    $('edit-dialog').showModal();
+  }
+
+  async function submitEdit(event) {
+    event.preventDefault();
+    const body = { allowedIps: list($('edit-ips').value, /[\s,]+/), scopes: list($('edit-scopes').value, ',') };
+    try {
+      await api('PATCH', `/lifecycle/keys/${encodeURIComponent(current.keyId)}`, body);
+    } catch (error) {
+      $('edit-error').textContent = error.message;
+      return;
+    }
+    closeWith('edit-dialog');
+    status(`Key ${current.keyId} updated.`);
+    loadKeys();
+  }
+
+  function openRegenerate(key) {
+    current = key;
+    $('regenerate-id').textContent = key.keyId;
+    $('regenerate-form').reset();
+    $('regenerate-error').textContent = '';
+    $('regenerate-dialog').showModal();
+  }
+
+  async function submitRegenerate(event) {
+    event.preventDefault();
+    const body = {};
+    if ($('regenerate-grace').value !== '') body.graceSeconds = Number($('regenerate-grace').value);
+    let issued;
+    try {
+      issued = await api('POST', `/lifecycle/keys/${encodeURIComponent(current.keyId)}/regenerate`, body);
+    } catch (error) {
+      $('regenerate-error').textContent = error.message;
+      return;
+    }
+    closeWith('regenerate-dialog');
+    const until = issued.replacedKeyUsableUntil ? ` The old key works until ${shortTime(issued.replacedKeyUsableUntil)} UTC.` : '';
+    const values = [['API key', issued.key]];
+    issued = null;
+    showSecret('The regenerated key', values);
+    status(`Key ${current.keyId} regenerated.${until}`);
+  }
+
+  let confirmed = null;
+
+  function confirmAction(title, text, action) {
+    $('confirm-title').textContent = title;
+    $('confirm-text').textContent = text;
+    $('confirm-error').textContent = '';
+    confirmed = action;
+    $('confirm-dialog').showModal();
+  }
+
+  async function submitConfirm(event) {
+    event.preventDefault();
+    try {
+      await confirmed();
+    } catch (error) {
+      $('confirm-error').textContent = error.message;
+      return;
+    }
+    closeWith('confirm-dialog');
+  }
+
+  function openRevoke(key) {
+    confirmAction('Revoke this key?', `Key ${key.keyId} will be refused from now on. Revocation is permanent.`, async () => {
+      await api('POST', `/lifecycle/keys/${encodeURIComponent(key.keyId)}/revoke`);
+      status(`Key ${key.keyId} revoked.`);
+      loadKeys();
+    });
+  }
+
+  function openRotate() {
+    confirmAction(`Rotate the ${environment} client secret?`, 'The current client secret stops working at once, without grace.', async () => {
+      const rotated = await api('POST', `/lifecycle/client-secrets/${environment}/rotate`);
+      closeWith('confirm-dialog');
+      showSecret(`The new ${environment} client secret`, [['Client secret', rotated.clientSecret]]);
+      status('Client secret rotated.');
+    });
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('sign-in').addEventListener('submit', signIn);
+    $('sign-out').addEventListener('click', signOut);
+    $('tab-live').addEventListener('click', () => show('keys', 'live'));
+    $('tab-test').addEventListener('click', () => show('keys', 'test'));
+    $('tab-audit').addEventListener('click', () => show('audit'));
+    $('tab-tokens').addEventListener('click', () => show('tokens'));
+    $('create-token').addEventListener('click', openCreateToken);
+    $('token-form').addEventListener('submit', submitCreateToken);
+    $('refresh').addEventListener('click', loadKeys);
+    $('audit-refresh').addEventListener('click', loadAudit);
+    $('audit-filter').addEventListener('input', loadAudit);
+    $('create-key').addEventListener('click', openCreate);
+    $('rotate-secret').addEventListener('click', openRotate);
+    $('create-form').addEventListener('submit', submitCreate);
+    $('edit-form').addEventListener('submit', submitEdit);
+    $('regenerate-form').addEventListener('submit', submitRegenerate);
+    $('confirm-form').addEventListener('submit', submitConfirm);
+    $('secret-close').addEventListener('click', closeSecret);
+    // Escape must not leave a secret in the DOM either.
+    $('secret-dialog').addEventListener('cancel', (event) => {
+      event.preventDefault();
+      closeSecret();
+    });
+    for (const button of document.querySelectorAll('dialog .cancel')) {
+      button.addEventListener('click', () => button.closest('dialog').close());
+    }
+    $('token').focus();
+  });
+})();
