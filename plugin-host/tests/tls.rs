@@ -137,7 +137,7 @@ async fn a_certificate_reload_keeps_the_request_in_flight() {
     let (new_cert, new_key) = second.server("renewed");
     std::fs::copy(&new_cert, &cert).unwrap();
     std::fs::copy(&new_key, &key).unwrap();
-    let reloaded = common::send(&gateway.admin_url("/reload"), "POST", &[], b"").await;
+    let reloaded = gateway.admin_send("POST", "/reload", &[], b"").await;
     assert_eq!(reloaded.status, 200, "{}", reloaded.text());
     // New handshakes present the new certificate: the old CA no longer works.
     assert!(send(&client(&first.ca(), None, true), &https(&gateway, "/api/v1/payments"), &[("x-api-key", KEY)], b"{}").await.is_err());
@@ -147,6 +147,6 @@ async fn a_certificate_reload_keeps_the_request_in_flight() {
     assert_eq!(answer.0, StatusCode::CREATED, "the request in flight was dropped by the reload");
     // A reload with an unreadable key keeps the running certificate.
     std::fs::write(&key, "garbage").unwrap();
-    assert_eq!(common::send(&gateway.admin_url("/reload"), "POST", &[], b"").await.status, 500);
+    assert_eq!(gateway.admin_send("POST", "/reload", &[], b"").await.status, 500);
     assert_eq!(send(&client(&second.ca(), None, true), &https(&gateway, "/api/v1/payments"), &[("x-api-key", KEY)], b"{}").await.unwrap().0, StatusCode::CREATED);
 }
