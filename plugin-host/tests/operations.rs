@@ -178,9 +178,13 @@ fn configuration_errors_exit_3_and_an_unreachable_admin_exits_4() {
     assert_exit(&output, 3);
     assert!(stderr(&output).contains(&dir.path().join("no/such.wasm").display().to_string()), "{}", stderr(&output));
     // Nothing listens on port 1.
-    let output = payseal(&["keys", "list", "--admin", "http://127.0.0.1:1"]);
+    let output = payseal_env(&["keys", "list", "--admin", "http://127.0.0.1:1"], &[("PAYSEAL_ADMIN_TOKEN", common::ADMIN_TOKEN)]);
     assert_exit(&output, 4);
     assert!(stderr(&output).contains("cannot reach the admin listener at http://127.0.0.1:1"), "{}", stderr(&output));
+    // Without a token nothing is sent: a usage error naming where it goes.
+    let output = payseal(&["keys", "list", "--admin", "http://127.0.0.1:1"]);
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("PAYSEAL_ADMIN_TOKEN"), "{}", stderr(&output));
 }
 
 #[test]
@@ -223,7 +227,7 @@ async fn keys_scopes_are_checked_and_list_shows_file_keys() {
         let mut all = vec!["keys"];
         all.extend_from_slice(args);
         all.extend_from_slice(&["--admin", &admin]);
-        payseal(&all)
+        payseal_env(&all, &[("PAYSEAL_ADMIN_TOKEN", common::ADMIN_TOKEN)])
     };
 
     let unknown = keys(&["create", "--environment", "live", "--scope", "payment_gatewy"]);
@@ -346,7 +350,7 @@ async fn replays_say_so_and_metrics_have_build_process_and_status() {
     let refused = send(&gateway.url(path), "POST", &[("x-api-key", "sk_live_NotAKnownKey00000000000000000")], b"{}").await;
     assert_eq!(refused.status, 401);
 
-    let metrics = send(&gateway.admin_url("/metrics"), "GET", &[], b"").await.text();
+    let metrics = gateway.admin_send("GET", "/metrics", &[], b"").await.text();
     assert!(metrics.contains(&format!("payseal_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))), "{metrics}");
     assert!(metrics.contains("payseal_requests_total{outcome=\"forwarded\",reason=\"\",status=\"201\"} 1"), "{metrics}");
     assert!(metrics.contains("payseal_requests_total{outcome=\"replayed\",reason=\"\",status=\"201\"} 1"), "{metrics}");

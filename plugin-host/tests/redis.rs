@@ -21,6 +21,8 @@ use common::{Answer, Gateway, Upstream, base_config, record, send, toml_of};
 use serde_json::json;
 
 const LIVE_KEY: &str = "sk_live_RedisGatewayKey0000000000000";
+/// The `[server]` line of every gateway here: polling revoked keys is not guessing.
+const UNTHROTTLED: &str = "throttle = { address_failures = 1000000 }";
 /// `store.key_stale_after_ms` of every gateway here: the README's bound.
 const BOUND: Duration = Duration::from_secs(2);
 const PAY: &str = "/external/v1/payments";
@@ -37,7 +39,9 @@ fn prefix(test: &str) -> String {
 
 /// A gateway config on Redis `url` under `prefix`, with one live key.
 fn redis_config(upstream: &Upstream, dir: &Path, url: &str, prefix: &str) -> String {
-    let config = base_config(upstream.addr, dir, "");
+    // These tests poll revoked keys from one address far past the throttle's
+    // address budget (tested with its own budget below).
+    let config = base_config(upstream.addr, dir, UNTHROTTLED);
     let redb = format!("path = \"{}\"", dir.join("store.redb").display());
     assert!(config.contains(&redb), "the harness's store section changed");
     let mut config = config.replace(&redb, &format!("url = \"{url}\"\nprefix = \"{prefix}\"\nkey_stale_after_ms = {}", BOUND.as_millis()));
@@ -171,7 +175,7 @@ async fn failures_through_two_gateways_spend_one_budget() {
     let upstream = Upstream::start().await;
     let prefix = prefix("throttle");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let throttled_config = |dir: &Path| redis_config(&upstream, dir, &url, &prefix).replacen("[server]\n", "[server]\nthrottle = { address_failures = 6 }\n", 1);
+    let throttled_config = |dir: &Path| redis_config(&upstream, dir, &url, &prefix).replacen(UNTHROTTLED, "throttle = { address_failures = 6 }", 1);
     let a = Gateway::start(dir_a.path(), &throttled_config(dir_a.path()), &[]);
     let b = Gateway::start(dir_b.path(), &throttled_config(dir_b.path()), &[]);
     a.set_clock(NOW).await;

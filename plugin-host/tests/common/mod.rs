@@ -341,7 +341,7 @@ impl Gateway {
 
     /// How many requests ended with `outcome` and `reason`, whatever their status.
     pub async fn requests(&self, outcome: &str, reason: &str) -> u64 {
-        let text = send(&self.admin_url("/metrics"), "GET", &[], b"").await.text();
+        let text = self.admin_send("GET", "/metrics", &[], b"").await.text();
         let series = format!("payseal_requests_total{{outcome=\"{outcome}\",reason=\"{reason}\",status=");
         text.lines().filter(|l| l.starts_with(&series)).filter_map(|l| l.rsplit(' ').next().and_then(|v| v.trim().parse::<u64>().ok())).sum()
     }
