@@ -167,7 +167,7 @@ pub struct ServerConfig {
     pub checks: bool,
     /// Throttling of failed authentication on this listener (on by default).
     #[serde(default)]
-    pub throttle: crate::throttle::ThrottleConfig,
+    pub throttle: crate::throttle::budget::ThrottleConfig,
     /// TLS on this listener (HTTPS and HTTP/2); plain HTTP/1.1 without it.
     #[serde(default)]
     pub tls: Option<crate::tls::TlsConfig>,
@@ -189,7 +189,7 @@ impl Default for ServerConfig {
             client_ip_header: ClientIpHeader::default(),
             public_origin: None,
             checks: true,
-            throttle: crate::throttle::ThrottleConfig::default(),
+            throttle: crate::throttle::budget::ThrottleConfig::default(),
             tls: None,
         }
     }

@@ -119,7 +119,7 @@ pub struct Settings {
     /// The token endpoint and the routes that require an access token.
     pub tokens: Option<Arc<crate::tokens::Tokens>>,
     /// Failed-authentication budgets; `None`: throttling is off.
-    pub throttle: Option<crate::throttle::Budgets>,
+    pub throttle: Option<crate::throttle::budget::Budgets>,
     /// Path prefixes that need a client certificate on the connection
     /// (`server.tls.require_client_cert`).
     pub client_cert_routes: Vec<String>,
@@ -168,7 +168,7 @@ pub struct Shared {
     pub body_budget: Arc<tokio::sync::Semaphore>,
     /// The lock-outs of failed authentication this gateway knows of; kept
     /// across reloads.
-    pub lockouts: crate::throttle::Lockouts,
+    pub lockouts: crate::throttle::lockouts::Lockouts,
     /// Keys' last uses, written to the store in batches ([`crate::last_used`]).
     pub last_used: crate::last_used::LastUsed,
     source: ConfigSource,
@@ -400,7 +400,7 @@ impl Shared {
             ready: AtomicBool::new(true),
             store_watch,
             body_budget: Arc::new(tokio::sync::Semaphore::new(config.server.max_bodies_bytes / 1024)),
-            lockouts: crate::throttle::Lockouts::default(),
+            lockouts: crate::throttle::lockouts::Lockouts::default(),
             last_used: crate::last_used::LastUsed::default(),
             source,
             env,

@@ -17,97 +17,24 @@
 //! the metrics count failures (`payseal_auth_failures_total{surface}`) and
 //! 429s (`payseal_throttled_total{surface}`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use hyper::Response;
 use hyper::header::{HeaderValue, RETRY_AFTER};
 use payseal_core::Refusal;
 use payseal_core::throttle::{FailureBudget, FailureCount, Standing, Subject};
-use serde::Deserialize;
 
 use crate::audit::{AuditAction, AuditEvent};
-use crate::config_error::ConfigError;
 use crate::gateway::Shared;
 use crate::http::{ResponseBody, json_response};
 use crate::store::StoreError;
 
+pub mod budget;
+pub mod lockouts;
+
+pub use budget::{Budgets, ThrottleConfig};
+pub use lockouts::Lockouts;
+
 /// How often a count lost to a concurrent writer is read and written again.
 const SWAP_ATTEMPTS: usize = 8;
-
-/// `[server.throttle]`: on by default.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ThrottleConfig {
-    /// `false` turns throttling off (not for production).
-    pub enabled: bool,
-    /// Failures a credential (key id, renewal `codeUrl`, token client) may
-    /// have in a window; the last of them locks it out.
-    pub failures: u32,
-    /// Failures one client address (IPv6: one /64) may have in a window.
-    pub address_failures: u32,
-    /// The window, in seconds.
-    pub window_seconds: u64,
-    /// The first lock-out, in seconds; each further one doubles.
-    pub lockout_seconds: u64,
-    /// The longest lock-out, in seconds.
-    pub max_lockout_seconds: u64,
-}
-
-impl Default for ThrottleConfig {
-    fn default() -> Self {
-        let c = FailureBudget::CREDENTIAL;
-        Self {
-            enabled: true,
-            failures: c.failures,
-            address_failures: FailureBudget::ADDRESS.failures,
-            window_seconds: c.window_seconds,
-            lockout_seconds: c.lockout_seconds,
-            max_lockout_seconds: c.max_lockout_seconds,
-        }
-    }
-}
-
-impl ThrottleConfig {
-    /// The budgets, `None` when throttling is off.
-    ///
-    /// # Errors
-    /// A budget that cannot work (no failure allowed, a zero window or
-    /// lock-out, a longest lock-out shorter than the first).
-    pub fn budgets(&self) -> Result<Option<Budgets>, ConfigError> {
-        if !self.enabled {
-            return Ok(None);
-        }
-        let budget = |failures| FailureBudget {
-            failures,
-            window_seconds: self.window_seconds,
-            lockout_seconds: self.lockout_seconds,
-            max_lockout_seconds: self.max_lockout_seconds,
-        };
-        let budgets = Budgets { credential: budget(self.failures), address: budget(self.address_failures) };
-        if !budgets.credential.is_valid() || !budgets.address.is_valid() {
-            return Err(ConfigError::new(
-                "server.throttle",
-                "failures, address_failures, window_seconds and lockout_seconds must be above 0, and max_lockout_seconds at least lockout_seconds",
-            ));
-        }
-        Ok(Some(budgets))
-    }
-}
-
-/// The budgets of one configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budgets {
-    credential: FailureBudget,
-    address: FailureBudget,
-}
-
-impl Budgets {
-    fn of(&self, subject: &Subject<'_>) -> &FailureBudget {
-        if subject.is_address() { &self.address } else { &self.credential }
-    }
-}
 
 /// Where a failed authentication happened, for the metrics and the audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,35 +55,6 @@ impl Surface {
             Self::Token => "token",
             Self::Renewal => "renewal",
         }
-    }
-}
-
-/// The lock-outs this gateway knows of: subject entry → locked until.
-/// Read on every proxied request, so it is empty (one atomic load) unless
-/// someone is locked out.
-#[derive(Debug, Default)]
-pub struct Lockouts {
-    any: AtomicBool,
-    until: Mutex<HashMap<String, u64>>,
-}
-
-impl Lockouts {
-    /// Seconds until the latest lock-out of `subjects` ends, if one is on.
-    pub fn retry_after(&self, subjects: &[Subject<'_>], now: u64) -> Option<u64> {
-        if !self.any.load(Ordering::Relaxed) {
-            return None;
-        }
-        let mut until = self.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        until.retain(|_, end| *end > now);
-        self.any.store(!until.is_empty(), Ordering::Relaxed);
-        subjects.iter().filter_map(|s| until.get(&s.storage_key())).max().map(|end| end - now)
-    }
-
-    fn remember(&self, entry: String, locked_until: u64) {
-        let mut until = self.until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let end = until.entry(entry).or_default();
-        *end = (*end).max(locked_until);
-        self.any.store(true, Ordering::Relaxed);
     }
 }
 
@@ -239,34 +137,5 @@ pub fn throttled(shared: &Shared, surface: Surface, refusal: Refusal, retry_afte
 pub fn insert_retry_after(response: &mut Response<ResponseBody>, seconds: u64) {
     if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
         response.headers_mut().insert(RETRY_AFTER, value);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-
-    use super::*;
-
-    #[test]
-    fn the_defaults_are_on_and_valid_and_off_means_none() {
-        let budgets = ThrottleConfig::default().budgets().unwrap().unwrap();
-        assert_eq!(budgets.credential, FailureBudget::CREDENTIAL);
-        assert_eq!(budgets.address, FailureBudget::ADDRESS);
-        assert_eq!(ThrottleConfig { enabled: false, ..ThrottleConfig::default() }.budgets().unwrap(), None);
-        let broken = ThrottleConfig { lockout_seconds: 0, ..ThrottleConfig::default() }.budgets().unwrap_err();
-        assert_eq!(broken.field.as_deref(), Some("server.throttle"));
-    }
-
-    #[test]
-    fn local_lockouts_end_by_themselves() {
-        let lockouts = Lockouts::default();
-        let address = Subject::Address(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(lockouts.retry_after(&[address], 100), None);
-        lockouts.remember(address.storage_key(), 130);
-        assert_eq!(lockouts.retry_after(&[Subject::Key("k"), address], 100), Some(30));
-        assert_eq!(lockouts.retry_after(&[Subject::Key("k")], 100), None);
-        assert_eq!(lockouts.retry_after(&[address], 130), None);
-        assert!(!lockouts.any.load(Ordering::Relaxed), "the last one ended: the request path is back to one load");
     }
 }
