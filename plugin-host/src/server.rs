@@ -202,34 +202,35 @@ impl Accepted {
     }
 
     /// Plain HTTP/1.1 until it closes or shutdown starts (then gracefully).
-    async fn serve_plain(self, stream: tokio::net::TcpStream, mut shutdown: watch::Receiver<bool>) {
+    async fn serve_plain(self, stream: tokio::net::TcpStream, shutdown: watch::Receiver<bool>) {
         let mut builder = http1::Builder::new();
         builder.timer(TokioTimer::new()).header_read_timeout(self.header_timeout).keep_alive(true);
         let connection = builder.serve_connection(TokioIo::new(stream), self.service(false));
         tokio::pin!(connection);
-        tokio::select! {
-            _ = connection.as_mut() => {}
-            _ = shutdown.changed() => {
-                connection.as_mut().graceful_shutdown();
-                let _ = connection.await;
-            }
-        }
+        until_closed(connection, shutdown, http1::Connection::graceful_shutdown).await;
     }
 
     /// HTTPS: HTTP/2 or HTTP/1.1 as ALPN chose.
-    async fn serve_tls(self, stream: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, mut shutdown: watch::Receiver<bool>) {
+    async fn serve_tls(self, stream: tokio_rustls::server::TlsStream<tokio::net::TcpStream>, shutdown: watch::Receiver<bool>) {
         let client_cert = stream.get_ref().1.peer_certificates().is_some_and(|certs| !certs.is_empty());
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder.http1().timer(TokioTimer::new()).header_read_timeout(self.header_timeout).keep_alive(true);
         builder.http2().timer(TokioTimer::new());
         let connection = builder.serve_connection(TokioIo::new(stream), self.service(client_cert));
         tokio::pin!(connection);
-        tokio::select! {
-            _ = connection.as_mut() => {}
-            _ = shutdown.changed() => {
-                connection.as_mut().graceful_shutdown();
-                let _ = connection.await;
-            }
+        until_closed(connection, shutdown, auto::Connection::graceful_shutdown).await;
+    }
+}
+
+/// Drives `connection` until it closes; once shutdown starts, asks it to
+/// close gracefully (`graceful`: finish the requests in flight, take no
+/// more) and waits for that.
+async fn until_closed<C: Future>(mut connection: std::pin::Pin<&mut C>, mut shutdown: watch::Receiver<bool>, graceful: fn(std::pin::Pin<&mut C>)) {
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = shutdown.changed() => {
+            graceful(connection.as_mut());
+            let _ = connection.await;
         }
     }
 }

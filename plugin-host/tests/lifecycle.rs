@@ -492,14 +492,7 @@ async fn a_burst_of_20_renewals_has_one_winner() {
 /// A reception URL that answers 500 to its first two requests, then 200.
 /// An HTTPS reception URL (`cert`, `key`) that answers 500 twice, then 200.
 async fn flaky_receiver(cert: &std::path::Path, key: &std::path::Path) -> (std::net::SocketAddr, Arc<Mutex<Vec<Bytes>>>) {
-    let tls = payseal_gateway::tls::ListenerTls::load(&payseal_gateway::tls::TlsConfig {
-        cert: cert.to_owned(),
-        key: key.to_owned(),
-        client_ca: None,
-        client_auth: payseal_gateway::tls::ClientAuth::Required,
-        require_client_cert: Vec::new(),
-    })
-    .unwrap();
+    let tls = common::tls::listener(cert, key);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let received: Arc<Mutex<Vec<Bytes>>> = Arc::default();

@@ -74,14 +74,7 @@ impl Upstream {
             seen: Arc::new(std::sync::Mutex::new(Seen::default())),
             holding: Arc::new(AtomicBool::new(false)),
         };
-        let tls = payseal_gateway::tls::ListenerTls::load(&payseal_gateway::tls::TlsConfig {
-            cert: cert.to_owned(),
-            key: key.to_owned(),
-            client_ca: None,
-            client_auth: payseal_gateway::tls::ClientAuth::Required,
-            require_client_cert: Vec::new(),
-        })
-        .unwrap();
+        let tls = self::listener(cert, key);
         let state = upstream.clone();
         tokio::spawn(async move {
             loop {
@@ -100,6 +93,18 @@ impl Upstream {
         });
         upstream
     }
+}
+
+/// A test server's TLS with `cert` and `key` (no client certificates).
+pub fn listener(cert: &Path, key: &Path) -> payseal_gateway::tls::ListenerTls {
+    payseal_gateway::tls::ListenerTls::load(&payseal_gateway::tls::TlsConfig {
+        cert: cert.to_owned(),
+        key: key.to_owned(),
+        client_ca: None,
+        client_auth: payseal_gateway::tls::ClientAuth::Required,
+        require_client_cert: Vec::new(),
+    })
+    .unwrap()
 }
 
 /// An HTTPS client that trusts `ca` only, presents `client` when given,
