@@ -201,20 +201,22 @@ awk -v r="$(field checks-on 2)" -v R="$proxy_rps" -v a="$(field checks-on 3)" -v
   printf "checks on, 1 connection: %+.0f us at p50 over the pure proxy (goal <= +100 us): %s\n",
     added1, (added1 <= 100) ? "met" : "missed" }'
 echo
-echo "store on Redis, as ratios to the same run on the embedded store (redb):"
-printf '%-42s %12s %12s %12s\n' run "rps/redb" "p50/redb" "p99/redb"
-for pair in "redis-checks-on checks-on" "redis-idempotent checks-on-idempotent"; do
-  read -r name base <<<"$pair"
-  awk -v n="$name vs $base" -v r="$(field "$name" 2)" -v a="$(field "$name" 3)" -v b="$(field "$name" 4)" \
-      -v R="$(field "$base" 2)" -v A="$(field "$base" 3)" -v B="$(field "$base" 4)" \
-    'BEGIN { printf "%-42s %12.2f %12.2f %12.2f\n", n, r / R, a / A, b / B }'
-done
+# ratios TITLE BASE-LABEL "RUN BASE"...: a table of each run's rps, p50 and
+# p99 as ratios to its base run.
+ratios() {
+  local title=$1 label=$2 pair name base
+  shift 2
+  echo "$title"
+  printf '%-42s %12s %12s %12s\n' run "rps/$label" "p50/$label" "p99/$label"
+  for pair in "$@"; do
+    read -r name base <<<"$pair"
+    awk -v n="$name vs $base" -v r="$(field "$name" 2)" -v a="$(field "$name" 3)" -v b="$(field "$name" 4)" \
+        -v R="$(field "$base" 2)" -v A="$(field "$base" 3)" -v B="$(field "$base" 4)" \
+      'BEGIN { printf "%-42s %12.2f %12.2f %12.2f\n", n, r / R, a / A, b / B }'
+  done
+}
+ratios "store on Redis, as ratios to the same run on the embedded store (redb):" redb \
+  "redis-checks-on checks-on" "redis-idempotent checks-on-idempotent"
 echo
-echo "TLS on the listener (keep-alive), as ratios to the same run over plain HTTP (goal: rps >= 0.8):"
-printf '%-42s %12s %12s %12s\n' run "rps/plain" "p50/plain" "p99/plain"
-for pair in "tls-pure-proxy pure-proxy" "tls-checks-on checks-on"; do
-  read -r name base <<<"$pair"
-  awk -v n="$name vs $base" -v r="$(field "$name" 2)" -v a="$(field "$name" 3)" -v b="$(field "$name" 4)" \
-      -v R="$(field "$base" 2)" -v A="$(field "$base" 3)" -v B="$(field "$base" 4)" \
-    'BEGIN { printf "%-42s %12.2f %12.2f %12.2f\n", n, r / R, a / A, b / B }'
-done
+ratios "TLS on the listener (keep-alive), as ratios to the same run over plain HTTP (goal: rps >= 0.8):" plain \
+  "tls-pure-proxy pure-proxy" "tls-checks-on checks-on"
