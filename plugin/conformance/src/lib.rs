@@ -46,7 +46,7 @@
 
 pub mod canary;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
@@ -69,6 +69,89 @@ const STEP_FIELDS: [&str; 8] = ["key", "method", "path", "body", "environment", 
 
 /// Fields of a keys `check` request.
 const REQUEST_FIELDS: [&str; 6] = ["api_key", "method", "path", "client_ip", "webcode", "now"];
+
+/// Every field of `expect` equals the output's.
+fn compare(expect: &Value, output: &Value) -> Result<(), String> {
+    let Some(expect) = expect.as_object() else { return Err("expect is not an object".into()) };
+    for (field, want) in expect {
+        let got = output.get(field).unwrap_or(&Value::Null);
+        if got != want {
+            return Err(format!("{field}: expected {want}, got {got}"));
+        }
+    }
+    Ok(())
+}
+
+fn call_step<H: PlanHost>(host: &mut H, function: &str, input: &Value) -> Result<Value, String> {
+    host.call(function, input.to_string().as_bytes()).map_err(|e| format!("{function} failed: {e}"))
+}
+
+/// One plugin instance of a plan case, in whatever host runs it.
+pub trait PlanHost {
+    /// Calls `function` with `input`: the output parsed as JSON, or the
+    /// call's error message.
+    ///
+    /// # Errors
+    /// The call failed or its output is not JSON.
+    fn call(&mut self, function: &str, input: &[u8]) -> Result<Value, String>;
+}
+
+/// Runs a plan case's steps, as the format above says, on the instance
+/// `instantiate` makes for the case's configuration, against one fresh store.
+///
+/// # Errors
+/// The first step that failed, or the case's own `error`.
+pub fn run_case<H: PlanHost>(case: &Value, instantiate: impl FnOnce(&Value) -> H) -> Result<(), String> {
+    if let Some(error) = case["error"].as_str() {
+        return Err(error.to_owned());
+    }
+    let mut plugin = instantiate(&case["config"]);
+    let mut store: BTreeMap<String, Value> = BTreeMap::new();
+    let mut claim: Option<(String, Value)> = None;
+    let steps = case["steps"].as_array().ok_or("case has no steps")?;
+    for (i, step) in steps.iter().enumerate() {
+        let function = step["function"].as_str().ok_or("step has no function")?;
+        let mut input = step["input"].clone();
+        let output = match step["kind"].as_str() {
+            Some("call") => call_step(&mut plugin, function, &input)?,
+            Some("idempotent") => {
+                claim = None;
+                let mut output = call_step(&mut plugin, function, &input)?;
+                if output["outcome"] == "lookup" {
+                    let key = output["storage_key"].as_str().ok_or("lookup without storage_key")?.to_owned();
+                    let record = store.get(&key).cloned().unwrap_or(Value::Null);
+                    input["idempotency"] = json!({ "storage_key": key, "record": record });
+                    output = call_step(&mut plugin, function, &input)?;
+                }
+                if output["outcome"] == "execute" && output["idempotency"].is_object() {
+                    let key = output["idempotency"]["storage_key"].as_str().ok_or("claim without storage_key")?;
+                    let record = output["idempotency"]["claim"].clone();
+                    store.insert(key.to_owned(), record.clone());
+                    claim = Some((key.to_owned(), record));
+                }
+                output
+            }
+            Some("finish") => {
+                let Some((key, record)) = claim.take() else { continue };
+                input["claim"] = record;
+                let output = call_step(&mut plugin, function, &input)?;
+                match output["action"].as_str() {
+                    Some("store") => {
+                        store.insert(key, output["record"].clone());
+                    }
+                    Some("release") => {
+                        store.remove(&key);
+                    }
+                    _ => return Err(format!("step {i}: finish_request answered {output}")),
+                }
+                output
+            }
+            other => return Err(format!("step {i}: unknown step kind {other:?}")),
+        };
+        compare(&step["expect"], &output).map_err(|e| format!("step {i}: {e}"))?;
+    }
+    Ok(())
+}
 
 /// The vectors directory: `$PAYSEAL_VECTORS`, else `tests/vectors` of the workspace.
 pub fn vectors_dir() -> PathBuf {
