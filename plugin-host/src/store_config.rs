@@ -10,11 +10,12 @@
 //! [store]
 //! path = "payseal.redb"                  # embedded (the default)
 //! # url = "redis://10.0.0.5:6379/0"      # Redis instead of the file
+//! # cluster = ["redis://10.0.0.5:7000", "redis://10.0.0.6:7000"]  # or a Redis Cluster's seed nodes
 //! # prefix = "payseal"                   # namespace of every Redis key
 //! # command_timeout_ms = 500             # Redis down or slow fails closed after this
 //! # key_sync_interval_ms = 250           # version poll, besides pub/sub
 //! # key_stale_after_ms = 2000            # the revocation bound
-//! # [store.tls]                          # with rediss://: TLS to Redis
+//! # [store.tls]                          # with rediss://: TLS to Redis (every cluster node)
 //! # ca_file = "redis-ca.pem"             # replaces the system's roots
 //! # client_cert = "gw.pem"               # a client certificate, with client_key
 //! sweep_interval_seconds = 60
@@ -28,7 +29,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 use crate::config_error::ConfigError;
-use crate::store::{RedbStore, RedisOptions, RedisStore, RedisUrl, Store};
+use crate::store::{ClusterSeeds, RedbStore, RedisOptions, RedisStore, RedisTarget, RedisUrl, Store};
 
 fn default_store_path() -> PathBuf {
     PathBuf::from("payseal.redb")
@@ -65,6 +66,10 @@ pub struct StoreConfig {
     /// gateways, instead of the redb file.
     #[serde(default)]
     pub url: Option<crate::store::RedisUrl>,
+    /// A Redis Cluster instead of one server: its seed nodes (the client
+    /// discovers the other nodes from them). Not together with `url`.
+    #[serde(default)]
+    pub cluster: Option<ClusterSeeds>,
     /// With `url`: the namespace of every Redis key.
     #[serde(default = "default_prefix")]
     pub prefix: String,
@@ -89,6 +94,7 @@ impl Default for StoreConfig {
             audit_retention_events: default_audit_retention(),
             tls: crate::tls::ClientTlsConfig::default(),
             url: None,
+            cluster: None,
             prefix: default_prefix(),
             command_timeout_ms: default_command_timeout(),
             key_sync_interval_ms: default_sync_interval(),
@@ -130,8 +136,12 @@ impl StoreConfig {
     /// Checks the Redis options.
     ///
     /// # Errors
-    /// A bad prefix, a zero duration, or a bound shorter than one poll and one command.
+    /// A bad prefix, a zero duration, a bound shorter than one poll and one
+    /// command, or both a server and a cluster.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.url.is_some() && self.cluster.is_some() {
+            return Err(ConfigError::new("store.cluster", "one Redis: either url (a server) or cluster (seed nodes), not both"));
+        }
         crate::store::redis::check_prefix(&self.prefix, "store.prefix").map_err(|e| ConfigError::from_message(&e))?;
         for (field, value) in [
             ("store.command_timeout_ms", self.command_timeout_ms),
@@ -148,23 +158,28 @@ impl StoreConfig {
         Ok(())
     }
 
-    /// With `url`: how Redis is reached.
+    /// The Redis of `url` or `cluster`, if any.
+    fn redis_target(&self) -> Option<RedisTarget> {
+        self.url.clone().map(RedisTarget::Server).or_else(|| self.cluster.clone().map(RedisTarget::Cluster))
+    }
+
+    /// With `url` or `cluster`: how Redis is reached.
     pub fn redis_options(&self) -> Option<RedisOptions> {
-        self.url.as_ref().map(|url| RedisOptions {
-            url: url.clone(),
+        self.redis_target().map(|target| RedisOptions {
+            target,
             prefix: self.prefix.clone(),
             command_timeout: Duration::from_millis(self.command_timeout_ms),
             tls: self.tls.clone(),
         })
     }
 
-    /// What logs may name: the file, or the Redis URL without its user part.
+    /// What logs may name: the file, or the Redis URLs without their user part.
     pub fn describe(&self) -> String {
-        self.url.as_ref().map_or_else(|| self.path.display().to_string(), |url| format!("{} (prefix {})", url.redacted(), self.prefix))
+        self.redis_target().map_or_else(|| self.path.display().to_string(), |target| format!("{} (prefix {})", target.redacted(), self.prefix))
     }
 }
 
-/// Opens the configured store: Redis with `url`, else the redb file.
+/// Opens the configured store: Redis with `url` or `cluster`, else the redb file.
 ///
 /// # Errors
 /// The store cannot be opened or reached; the message never holds a password.
