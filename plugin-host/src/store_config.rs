@@ -229,11 +229,36 @@ mod tests {
     }
 
     #[test]
+    fn the_tls_cluster_example_names_a_cluster_over_tls() {
+        let config = FileConfig::parse(include_str!("../examples/payseal-tls-cluster.toml")).unwrap();
+        let options = config.store.redis_options().unwrap();
+        let crate::store::RedisTarget::Cluster(seeds) = &options.target else { panic!("not a cluster: {:?}", options.target) };
+        assert_eq!((seeds.urls().len(), seeds.is_tls(), options.prefix.as_str()), (3, true, "payseal-prod"));
+        assert!(config.store.tls.ca_file.is_some() && config.server.tls.is_some() && config.admin.tls.is_some());
+        assert!(config.store.describe().starts_with("cluster rediss://redis-0.internal.example:6380, ") && !config.store.describe().contains("REDIS_PASSWORD"));
+    }
+
+    #[test]
+    fn a_cluster_is_a_list_of_seeds_and_excludes_url() {
+        let config = FileConfig::parse(&format!("{UPSTREAM}[store]\ncluster = [\"redis://10.0.0.1:7000\", \"redis://10.0.0.2:7000\"]\n")).unwrap();
+        assert_eq!(config.store.describe(), "cluster redis://10.0.0.1:7000, redis://10.0.0.2:7000 (prefix payseal)");
+        for (text, message) in [
+            (format!("{UPSTREAM}[store]\nurl = \"redis://h:1\"\ncluster = [\"redis://h:2\"]\n"), "store.cluster: one Redis: either url"),
+            (format!("{UPSTREAM}[store]\ncluster = [\"redis://h:1\", \"redis://:hunter2pw@h:2/3\"]\n"), "store.cluster[1]: a cluster has only database 0"),
+            (format!("{UPSTREAM}[store]\ncluster = []\n"), "store.cluster: needs at least one seed node"),
+            (format!("{UPSTREAM}[store]\ncluster = \"redis://h:1\"\n"), "store.cluster: a list of redis:// or rediss:// URLs"),
+        ] {
+            let e = FileConfig::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(message) && !e.contains("store.store") && !e.contains("hunter2pw"), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_field_and_never_the_password() {
         for (text, field) in [
             (format!("store = \"http://:hunter2pw@h\"\n{UPSTREAM}"), "store: must start with redis://"),
             (format!("store = 5\n{UPSTREAM}"), "store: a redis:// URL"),
-            (format!("{UPSTREAM}[store]\nurl = \"redis://:hunter2pw@\"\n"), "store.url: needs a host"),
+            (format!("{UPSTREAM}[store]\nurl = \"redis://:hunter2pw@\"\n"), "invalid configuration: store.url: needs a host"),
             (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\nprefix = \"a{{b}}\"\n"), "store.prefix"),
             (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\nkey_stale_after_ms = 100\n"), "store.key_stale_after_ms"),
             (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\ncommand_timeout_ms = 0\n"), "store.command_timeout_ms"),

@@ -152,7 +152,9 @@ impl fmt::Debug for RedisUrl {
 impl<'de> Deserialize<'de> for RedisUrl {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = Zeroizing::new(String::deserialize(deserializer)?);
-        Self::parse(&text, "store.url").map_err(serde::de::Error::custom)
+        // Read as a field of the `[store]` table, whose errors get `store.`
+        // in front.
+        Self::parse(&text, "url").map_err(serde::de::Error::custom)
     }
 }
 

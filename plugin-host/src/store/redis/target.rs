@@ -105,9 +105,11 @@ impl fmt::Debug for ClusterSeeds {
 
 impl<'de> Deserialize<'de> for ClusterSeeds {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let texts = Vec::<Zeroizing<String>>::deserialize(deserializer)?;
+        // Read as a field of the `[store]` table, whose errors get `store.`
+        // in front.
+        let texts = Vec::<Zeroizing<String>>::deserialize(deserializer).map_err(|e| serde::de::Error::custom(format!("cluster: a list of redis:// or rediss:// URLs ({e})")))?;
         let texts: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
-        Self::parse(&texts, "store.cluster").map_err(serde::de::Error::custom)
+        Self::parse(&texts, "cluster").map_err(serde::de::Error::custom)
     }
 }
 
