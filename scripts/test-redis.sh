@@ -16,7 +16,8 @@
 #   - then on a Redis Cluster of three masters (`--cluster-enabled yes`, each
 #     node in a directory of its own, `redis-cli --cluster create`): the
 #     store suite, and the multi-gateway tests (64-way exactly-once over two
-#     gateways among them) with `store.cluster` = PAYSEAL_REDIS_CLUSTER,
+#     gateways among them) with `store.cluster` = PAYSEAL_REDIS_CLUSTER;
+#     and the store suite once more on a TLS-only cluster (`rediss://`),
 #   - stops the servers (trap), and prints one line:
 #       payseal-summary: redis N passed, M failed
 # Works with CARGO_TARGET_DIR set or unset.
@@ -123,44 +124,70 @@ done
 # store does: TLS with the CA of PAYSEAL_REDIS_CA.
 PAYSEAL_REDIS_URL="rediss://localhost:$tls_port/0" PAYSEAL_REDIS_CA="$work/ca.pem" \
   cargo test --locked -p payseal-gateway --lib store::redis -- --ignored >>"$work/test.log" 2>&1 || status=1
-# A Redis Cluster of three masters, no replicas: every key of a script is
-# in one slot, whichever master owns it. Its nodes get ports whose bus port
-# (+10000) is free as well, and directories of their own (nodes.conf).
-cluster_nodes=()
-cluster_urls=()
-for _ in 1 2 3; do
-  node_port=$(free_port 10000) || give_up "no free port pair for a cluster node"
-  node_dir="$work/cluster-$node_port"
-  mkdir -p "$node_dir"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$node_port" --cluster-enabled yes \
-    --cluster-config-file "$node_dir/nodes.conf" --cluster-node-timeout 5000 --save '' --appendonly no \
-    --dir "$node_dir" --pidfile "$work/cluster-$node_port.pid" --logfile "$node_dir/redis.log" \
-    || give_up "a cluster node did not start on port $node_port"
-  cluster_nodes+=("127.0.0.1:$node_port")
-  cluster_urls+=("redis://127.0.0.1:$node_port")
-done
-for node in "${cluster_nodes[@]}"; do
-  for _ in $(seq 100); do
-    [ "$(redis-cli -p "${node##*:}" ping 2>/dev/null)" = PONG ] && break
+# start_cluster NAME [tls]: a Redis Cluster of three masters, no replicas
+# (every key of a script is in one slot, whichever master owns it), with
+# `tls`: TLS only (the certificate above, --tls-cluster for the bus). Nodes
+# get ports whose bus port (+10000) is free as well and directories of their
+# own (nodes.conf); waits for cluster_state:ok on every node; sets
+# cluster_seeds to the comma-separated seed URLs.
+start_cluster() {
+  local name=$1 tls=${2:-} node_port node_dir node scheme=redis
+  local -a nodes=() urls=() cli=(redis-cli) listen
+  if [ -n "$tls" ]; then
+    cli+=(--tls --cacert "$work/ca.pem")
+    scheme=rediss
+  fi
+  for _ in 1 2 3; do
+    node_port=$(free_port 10000) || give_up "no free port pair for a $name node"
+    node_dir="$work/$name-$node_port"
+    mkdir -p "$node_dir"
+    if [ -n "$tls" ]; then
+      listen=(--port 0 --tls-port "$node_port" --tls-cluster yes --tls-cert-file "$work/redis.pem"
+        --tls-key-file "$work/redis.key" --tls-ca-cert-file "$work/ca.pem" --tls-auth-clients no)
+    else
+      listen=(--port "$node_port")
+    fi
+    redis-server --daemonize yes --bind 127.0.0.1 "${listen[@]}" --cluster-enabled yes \
+      --cluster-config-file "$node_dir/nodes.conf" --cluster-node-timeout 5000 --save '' --appendonly no \
+      --dir "$node_dir" --pidfile "$work/$name-$node_port.pid" --logfile "$node_dir/redis.log" \
+      || give_up "a $name node did not start on port $node_port"
+    nodes+=("127.0.0.1:$node_port")
+    urls+=("$scheme://127.0.0.1:$node_port")
+  done
+  for node in "${nodes[@]}"; do
+    for _ in $(seq 100); do
+      [ "$("${cli[@]}" -p "${node##*:}" ping 2>/dev/null)" = PONG ] && break
+      sleep 0.1
+    done
+    [ "$("${cli[@]}" -p "${node##*:}" ping 2>/dev/null)" = PONG ] \
+      || { cat "$work/$name-${node##*:}/redis.log"; give_up "$name node $node does not answer"; }
+  done
+  "${cli[@]}" --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$work/$name-create.log" 2>&1 \
+    || { cat "$work/$name-create.log"; give_up "redis-cli --cluster create failed ($name)"; }
+  local ok=""
+  for _ in $(seq 200); do
+    ok=yes
+    for node in "${nodes[@]}"; do
+      "${cli[@]}" -p "${node##*:}" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || { ok=""; break; }
+    done
+    [ -n "$ok" ] && break
     sleep 0.1
   done
-  [ "$(redis-cli -p "${node##*:}" ping 2>/dev/null)" = PONG ] || { cat "$work/cluster-${node##*:}/redis.log"; give_up "cluster node $node does not answer"; }
-done
-redis-cli --cluster create "${cluster_nodes[@]}" --cluster-replicas 0 --cluster-yes >"$work/cluster-create.log" 2>&1 \
-  || { cat "$work/cluster-create.log"; give_up "redis-cli --cluster create failed"; }
-cluster_ok() {
-  local node
-  for node in "${cluster_nodes[@]}"; do
-    redis-cli -p "${node##*:}" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
-  done
+  [ -n "$ok" ] || { cat "$work/$name-create.log"; give_up "$name did not reach cluster_state:ok"; }
+  cluster_seeds=$(IFS=,; echo "${urls[*]}")
+  echo "redis $name: ${nodes[*]} (cluster_state:ok)"
 }
-for _ in $(seq 200); do cluster_ok && break; sleep 0.1; done
-cluster_ok || { cat "$work/cluster-create.log"; give_up "the cluster did not reach cluster_state:ok"; }
-echo "redis cluster: ${cluster_nodes[*]} (cluster_state:ok)"
-# The outage test stops a single server of its own: nothing of the cluster.
-PAYSEAL_REDIS_CLUSTER=$(IFS=,; echo "${cluster_urls[*]}") \
+
+# The store suite and the multi-gateway tests on a cluster (the outage test
+# stops a single server of its own: nothing of the cluster).
+start_cluster cluster
+PAYSEAL_REDIS_CLUSTER=$cluster_seeds \
   cargo test --locked -p payseal-gateway --lib --test redis -- --ignored --nocapture \
   --skip redis_stopped_slow_and_restarted >>"$work/test.log" 2>&1 || status=1
+# The store suite on a cluster over TLS: [store.tls] for every node.
+start_cluster tls-cluster tls
+PAYSEAL_REDIS_CLUSTER=$cluster_seeds PAYSEAL_REDIS_CA="$work/ca.pem" \
+  cargo test --locked -p payseal-gateway --lib store::redis -- --ignored >>"$work/test.log" 2>&1 || status=1
 
 # Shown indented: test.sh counts the summary line below, not cargo's lines
 # (counting both would count every test twice).
