@@ -3,9 +3,13 @@
 # Redis"): the shared store test suite on RedisStore, and the multi-process
 # tests of plugin-host/tests/redis.rs (two gateways on one Redis, revocation
 # across gateways within the bound, revokes and edits of one key racing
-# through two gateways, Redis hung / killed / restarted under load). Those tests are #[ignore]d in the plain `cargo test`; this script
+# through two gateways, Redis hung / killed / restarted under load), on one
+# server and on a Redis Cluster. Those tests are #[ignore]d in the plain
+# `cargo test`; this script
 # runs them against a real redis-server:
-#   - installs redis-server from Debian when it is missing,
+#   - installs redis-server and redis-cli (Debian's redis-server and
+#     redis-tools) when either is missing, and fails (never skips) if that
+#     does not provide both,
 #   - starts it on a free loopback port (no persistence: tests use their own
 #     key prefixes; the outage test starts a server of its own),
 #   - runs `cargo test -p payseal-gateway --lib --test redis -- --ignored`
