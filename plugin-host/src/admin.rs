@@ -94,7 +94,7 @@ pub async fn handle(shared: &Arc<Shared>, local: SocketAddr, request: Request<In
 
 /// The `Host`/`Origin` checks, the token and the role's permission.
 async fn authorize(shared: &Shared, access: &crate::access::AdminAccess, local: SocketAddr, parts: &Parts, route: &Route) -> Result<Caller, AdminError> {
-    access.names.check(&parts.headers, local, Route::changes_state(&parts.method))?;
+    access.names.check(&parts.headers, parts.uri.authority(), local, Route::changes_state(&parts.method))?;
     let credential = token::authenticate(&access.bootstrap, shared.store.as_ref(), shared.clock.now(), &parts.headers).await?;
     match decide(&credential.role, route.permission()) {
         Decision::Allow(scope) => Ok(Caller { actor: Actor::new(&credential.actor(), "token"), name: credential.name, role: credential.role, scope }),

@@ -15,13 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::HeaderName;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use payseal_core::keys::KeyRecord;
 use tokio::sync::Mutex;
 
@@ -32,31 +26,11 @@ use crate::metrics::Metrics;
 use crate::plugin::{PluginLimits, PluginPool};
 use crate::store::Store;
 use crate::store_watch::StoreWatch;
+use crate::tls::{HttpsClient, https_client};
 
 mod key_writes;
 
 pub use key_writes::{KeyWriteError, Swapped};
-
-/// A pooling HTTP client that speaks `https://` (HTTP/2 when the server
-/// offers it) and `http://`.
-pub type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// The client of `tls` (`field` names it in errors).
-///
-/// # Errors
-/// A file of `tls` cannot be read or is unusable.
-pub fn https_client(tls: &crate::tls::ClientTlsConfig, field: &str) -> Result<HttpsClient, String> {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    // The connector hands TLS the URI: https is decided per request.
-    http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls.client_config(field).map_err(|e| e.to_string())?)
-        .https_or_http()
-        .enable_all_versions()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector))
-}
 
 /// Where the configuration comes from; a reload reads it again.
 #[derive(Debug, Clone)]

@@ -206,8 +206,9 @@ fn check_config(path: &Path, as_json: bool) -> Result<(), CliError> {
             }
         }
         if let Some(toml::Value::Table(t)) = table.get_mut("store") {
-            // A throwaway redb, never the shared Redis.
+            // A throwaway redb, never the shared Redis (server or cluster).
             t.remove("url");
+            t.remove("cluster");
             t.insert("path".into(), config.store.path.display().to_string().into());
         } else {
             let mut t = toml::Table::new();

@@ -10,11 +10,12 @@
 //! [store]
 //! path = "payseal.redb"                  # embedded (the default)
 //! # url = "redis://10.0.0.5:6379/0"      # Redis instead of the file
+//! # cluster = ["redis://10.0.0.5:7000", "redis://10.0.0.6:7000"]  # or a Redis Cluster's seed nodes
 //! # prefix = "payseal"                   # namespace of every Redis key
 //! # command_timeout_ms = 500             # Redis down or slow fails closed after this
 //! # key_sync_interval_ms = 250           # version poll, besides pub/sub
 //! # key_stale_after_ms = 2000            # the revocation bound
-//! # [store.tls]                          # with rediss://: TLS to Redis
+//! # [store.tls]                          # with rediss://: TLS to Redis (every cluster node)
 //! # ca_file = "redis-ca.pem"             # replaces the system's roots
 //! # client_cert = "gw.pem"               # a client certificate, with client_key
 //! sweep_interval_seconds = 60
@@ -28,7 +29,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 use crate::config_error::ConfigError;
-use crate::store::{RedbStore, RedisOptions, RedisStore, RedisUrl, Store};
+use crate::store::{ClusterSeeds, RedbStore, RedisOptions, RedisStore, RedisTarget, RedisUrl, Store};
 
 fn default_store_path() -> PathBuf {
     PathBuf::from("payseal.redb")
@@ -65,6 +66,10 @@ pub struct StoreConfig {
     /// gateways, instead of the redb file.
     #[serde(default)]
     pub url: Option<crate::store::RedisUrl>,
+    /// A Redis Cluster instead of one server: its seed nodes (the client
+    /// discovers the other nodes from them). Not together with `url`.
+    #[serde(default)]
+    pub cluster: Option<ClusterSeeds>,
     /// With `url`: the namespace of every Redis key.
     #[serde(default = "default_prefix")]
     pub prefix: String,
@@ -89,6 +94,7 @@ impl Default for StoreConfig {
             audit_retention_events: default_audit_retention(),
             tls: crate::tls::ClientTlsConfig::default(),
             url: None,
+            cluster: None,
             prefix: default_prefix(),
             command_timeout_ms: default_command_timeout(),
             key_sync_interval_ms: default_sync_interval(),
@@ -130,8 +136,12 @@ impl StoreConfig {
     /// Checks the Redis options.
     ///
     /// # Errors
-    /// A bad prefix, a zero duration, or a bound shorter than one poll and one command.
+    /// A bad prefix, a zero duration, a bound shorter than one poll and one
+    /// command, or both a server and a cluster.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.url.is_some() && self.cluster.is_some() {
+            return Err(ConfigError::new("store.cluster", "one Redis: either url (a server) or cluster (seed nodes), not both"));
+        }
         crate::store::redis::check_prefix(&self.prefix, "store.prefix").map_err(|e| ConfigError::from_message(&e))?;
         for (field, value) in [
             ("store.command_timeout_ms", self.command_timeout_ms),
@@ -148,23 +158,28 @@ impl StoreConfig {
         Ok(())
     }
 
-    /// With `url`: how Redis is reached.
+    /// The Redis of `url` or `cluster`, if any.
+    fn redis_target(&self) -> Option<RedisTarget> {
+        self.url.clone().map(RedisTarget::Server).or_else(|| self.cluster.clone().map(RedisTarget::Cluster))
+    }
+
+    /// With `url` or `cluster`: how Redis is reached.
     pub fn redis_options(&self) -> Option<RedisOptions> {
-        self.url.as_ref().map(|url| RedisOptions {
-            url: url.clone(),
+        self.redis_target().map(|target| RedisOptions {
+            target,
             prefix: self.prefix.clone(),
             command_timeout: Duration::from_millis(self.command_timeout_ms),
             tls: self.tls.clone(),
         })
     }
 
-    /// What logs may name: the file, or the Redis URL without its user part.
+    /// What logs may name: the file, or the Redis URLs without their user part.
     pub fn describe(&self) -> String {
-        self.url.as_ref().map_or_else(|| self.path.display().to_string(), |url| format!("{} (prefix {})", url.redacted(), self.prefix))
+        self.redis_target().map_or_else(|| self.path.display().to_string(), |target| format!("{} (prefix {})", target.redacted(), self.prefix))
     }
 }
 
-/// Opens the configured store: Redis with `url`, else the redb file.
+/// Opens the configured store: Redis with `url` or `cluster`, else the redb file.
 ///
 /// # Errors
 /// The store cannot be opened or reached; the message never holds a password.
@@ -214,11 +229,36 @@ mod tests {
     }
 
     #[test]
+    fn the_tls_cluster_example_names_a_cluster_over_tls() {
+        let config = FileConfig::parse(include_str!("../examples/payseal-tls-cluster.toml")).unwrap();
+        let options = config.store.redis_options().unwrap();
+        let crate::store::RedisTarget::Cluster(seeds) = &options.target else { panic!("not a cluster: {:?}", options.target) };
+        assert_eq!((seeds.urls().len(), seeds.is_tls(), options.prefix.as_str()), (3, true, "payseal-prod"));
+        assert!(config.store.tls.ca_file.is_some() && config.server.tls.is_some() && config.admin.tls.is_some());
+        assert!(config.store.describe().starts_with("cluster rediss://redis-0.internal.example:6380, ") && !config.store.describe().contains("REDIS_PASSWORD"));
+    }
+
+    #[test]
+    fn a_cluster_is_a_list_of_seeds_and_excludes_url() {
+        let config = FileConfig::parse(&format!("{UPSTREAM}[store]\ncluster = [\"redis://10.0.0.1:7000\", \"redis://10.0.0.2:7000\"]\n")).unwrap();
+        assert_eq!(config.store.describe(), "cluster redis://10.0.0.1:7000, redis://10.0.0.2:7000 (prefix payseal)");
+        for (text, message) in [
+            (format!("{UPSTREAM}[store]\nurl = \"redis://h:1\"\ncluster = [\"redis://h:2\"]\n"), "store.cluster: one Redis: either url"),
+            (format!("{UPSTREAM}[store]\ncluster = [\"redis://h:1\", \"redis://:hunter2pw@h:2/3\"]\n"), "store.cluster[1]: a cluster has only database 0"),
+            (format!("{UPSTREAM}[store]\ncluster = []\n"), "store.cluster: needs at least one seed node"),
+            (format!("{UPSTREAM}[store]\ncluster = \"redis://h:1\"\n"), "store.cluster: a list of redis:// or rediss:// URLs"),
+        ] {
+            let e = FileConfig::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(message) && !e.contains("store.store") && !e.contains("hunter2pw"), "{text}: {e}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_field_and_never_the_password() {
         for (text, field) in [
             (format!("store = \"http://:hunter2pw@h\"\n{UPSTREAM}"), "store: must start with redis://"),
             (format!("store = 5\n{UPSTREAM}"), "store: a redis:// URL"),
-            (format!("{UPSTREAM}[store]\nurl = \"redis://:hunter2pw@\"\n"), "store.url: needs a host"),
+            (format!("{UPSTREAM}[store]\nurl = \"redis://:hunter2pw@\"\n"), "invalid configuration: store.url: needs a host"),
             (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\nprefix = \"a{{b}}\"\n"), "store.prefix"),
             (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\nkey_stale_after_ms = 100\n"), "store.key_stale_after_ms"),
             (format!("{UPSTREAM}[store]\nurl = \"redis://h\"\ncommand_timeout_ms = 0\n"), "store.command_timeout_ms"),

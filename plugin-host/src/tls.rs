@@ -1,5 +1,6 @@
 //! TLS where the gateway talks: its listeners (with optional client
-//! certificates) and its clients (the upstream, the reception-URL delivery).
+//! certificates) and its clients (the upstream, the reception-URL delivery,
+//! `payseal keys` to an `https://` admin listener).
 //!
 //! rustls with the `ring` provider; TLS 1.2 and 1.3 with rustls's default
 //! suites (AEAD only, forward secrecy only). Listeners offer ALPN `h2` and
@@ -9,8 +10,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -245,6 +253,27 @@ impl ClientTlsConfig {
             _ => Err(ConfigError::new(format!("{field}.client_cert"), "client_cert and client_key go together")),
         }
     }
+}
+
+/// A pooling HTTP client that speaks `https://` (HTTP/2 when the server
+/// offers it) and `http://`.
+pub type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The client of `tls` (`field` names it in errors).
+///
+/// # Errors
+/// A file of `tls` cannot be read or is unusable.
+pub fn https_client(tls: &ClientTlsConfig, field: &str) -> Result<HttpsClient, String> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    // The connector hands TLS the URI: https is decided per request.
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.client_config(field).map_err(|e| e.to_string())?)
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector))
 }
 
 #[cfg(test)]

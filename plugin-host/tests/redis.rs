@@ -2,8 +2,9 @@
 //! real `redis-server`, a real upstream (idempotency, revocations within the
 //! bound, lifecycle changes racing through two gateways, outages). Every test needs Redis, so each is
 //! `#[ignore]`d in the plain `cargo test` and run by `scripts/test-redis.sh`,
-//! which starts a server and sets `PAYSEAL_REDIS_URL`. Tests share that
-//! server under prefixes of their own; the outage test stops and restarts
+//! which starts a server and sets `PAYSEAL_REDIS_URL`, then runs them again
+//! on a 3-master Redis Cluster (`PAYSEAL_REDIS_CLUSTER`). Tests share that
+//! Redis under prefixes of their own; the outage test stops and restarts
 //! a server it starts itself (`redis-server` on `PATH`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines, clippy::missing_panics_doc)]
@@ -27,8 +28,32 @@ const UNTHROTTLED: &str = "throttle = { address_failures = 1000000 }";
 const BOUND: Duration = Duration::from_secs(2);
 const PAY: &str = "/external/v1/payments";
 
-fn redis_url() -> String {
-    std::env::var("PAYSEAL_REDIS_URL").expect("PAYSEAL_REDIS_URL is not set: run scripts/test-redis.sh")
+/// The `[store]` line naming the Redis of `scripts/test-redis.sh`: the
+/// seeds of a Redis Cluster (`PAYSEAL_REDIS_CLUSTER`, comma-separated; the
+/// script's 3-master cluster), else one server (`PAYSEAL_REDIS_URL`).
+fn redis_store() -> String {
+    if let Ok(seeds) = std::env::var("PAYSEAL_REDIS_CLUSTER") {
+        let seeds: Vec<String> = seeds.split(',').map(|seed| format!("\"{seed}\"")).collect();
+        return format!("cluster = [{}]", seeds.join(", "));
+    }
+    server_store(&std::env::var("PAYSEAL_REDIS_URL").expect("PAYSEAL_REDIS_URL is not set: run scripts/test-redis.sh"))
+}
+
+/// Runs `pipeline` on the Redis of [`redis_store`] with a client of the
+/// test's own, behind the gateways' backs (on a cluster, its keys share a slot).
+async fn behind_the_gateways(pipeline: &redis::Pipeline) {
+    if let Ok(seeds) = std::env::var("PAYSEAL_REDIS_CLUSTER") {
+        let client = redis::cluster::ClusterClient::new(seeds.split(',').collect::<Vec<_>>()).unwrap();
+        let () = pipeline.query_async(&mut client.get_async_connection().await.unwrap()).await.unwrap();
+    } else {
+        let client = redis::Client::open(std::env::var("PAYSEAL_REDIS_URL").unwrap()).unwrap();
+        let () = pipeline.query_async(&mut client.get_multiplexed_async_connection().await.unwrap()).await.unwrap();
+    }
+}
+
+/// The `[store]` line of one Redis server.
+fn server_store(url: &str) -> String {
+    format!("url = \"{url}\"")
 }
 
 /// A prefix no other test (or earlier run) uses.
@@ -37,14 +62,15 @@ fn prefix(test: &str) -> String {
     format!("it-{test}-{}-{nanos}", std::process::id())
 }
 
-/// A gateway config on Redis `url` under `prefix`, with one live key.
-fn redis_config(upstream: &Upstream, dir: &Path, url: &str, prefix: &str) -> String {
+/// A gateway config on the Redis of `store` (a [`redis_store`] line) under
+/// `prefix`, with one live key.
+fn redis_config(upstream: &Upstream, dir: &Path, store: &str, prefix: &str) -> String {
     // These tests poll revoked keys from one address far past the throttle's
     // address budget (tested with its own budget below).
     let config = base_config(upstream.addr, dir, UNTHROTTLED);
     let redb = format!("path = \"{}\"", dir.join("store.redb").display());
     assert!(config.contains(&redb), "the harness's store section changed");
-    let mut config = config.replace(&redb, &format!("url = \"{url}\"\nprefix = \"{prefix}\"\nkey_stale_after_ms = {}", BOUND.as_millis()));
+    let mut config = config.replace(&redb, &format!("{store}\nprefix = \"{prefix}\"\nkey_stale_after_ms = {}", BOUND.as_millis()));
     config.push_str(&toml_of(&json!({
         "keys": {
             "policy": { "accepted_formats": ["prefixed"] },
@@ -76,12 +102,12 @@ async fn until(what: &str, limit: Duration, mut probe: impl AsyncFnMut() -> bool
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis: scripts/test-redis.sh"]
 async fn two_gateways_execute_one_idempotency_key_once() {
-    let url = redis_url();
+    let store = redis_store();
     let upstream = Upstream::start().await;
     let prefix = prefix("race");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &url, &prefix), &[]);
-    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &url, &prefix), &[]);
+    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &store, &prefix), &[]);
+    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &store, &prefix), &[]);
     let body = vec![b'x'; 1024];
     let mut tasks = Vec::new();
     for i in 0..64 {
@@ -122,12 +148,12 @@ async fn a_signature_accepted_by_one_gateway_is_a_replay_at_the_other() {
     use payseal_core::signing::dvpay;
     const NOW: u64 = 1_719_500_000;
     const REFUND: &str = "/external/v1/refund";
-    let url = redis_url();
+    let store = redis_store();
     let upstream = Upstream::start().await;
     let prefix = prefix("replay");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let signed_config = |dir: &Path| {
-        let mut config = redis_config(&upstream, dir, &url, &prefix);
+        let mut config = redis_config(&upstream, dir, &store, &prefix);
         config.push_str(&toml_of(&json!({
             "routes": [ { "prefix": REFUND, "methods": ["POST"], "signed": true } ],
             "signed_requests": { "keys": [ { "key_id": "k_file", "secret_env": "PAYSEAL_TEST_SECRET" } ] },
@@ -171,11 +197,11 @@ async fn a_signature_accepted_by_one_gateway_is_a_replay_at_the_other() {
 #[ignore = "needs Redis: scripts/test-redis.sh"]
 async fn failures_through_two_gateways_spend_one_budget() {
     const NOW: u64 = 1_719_500_000;
-    let url = redis_url();
+    let store = redis_store();
     let upstream = Upstream::start().await;
     let prefix = prefix("throttle");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let throttled_config = |dir: &Path| redis_config(&upstream, dir, &url, &prefix).replacen(UNTHROTTLED, "throttle = { address_failures = 6 }", 1);
+    let throttled_config = |dir: &Path| redis_config(&upstream, dir, &store, &prefix).replacen(UNTHROTTLED, "throttle = { address_failures = 6 }", 1);
     let a = Gateway::start(dir_a.path(), &throttled_config(dir_a.path()), &[]);
     let b = Gateway::start(dir_b.path(), &throttled_config(dir_b.path()), &[]);
     a.set_clock(NOW).await;
@@ -226,12 +252,12 @@ async fn refused_after(gateway: &Gateway, key: &str, since: Instant, acked: Inst
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis: scripts/test-redis.sh"]
 async fn a_key_revoked_through_one_gateway_is_refused_by_the_other_within_the_bound() {
-    let url = redis_url();
+    let store = redis_store();
     let upstream = Upstream::start().await;
     let prefix = prefix("revoke");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &url, &prefix), &[]);
-    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &url, &prefix), &[]);
+    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &store, &prefix), &[]);
+    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &store, &prefix), &[]);
     let keys = ["sk_live_RevokedByStatus000000000000", "sk_live_RevokedByDelete000000000000", "sk_live_RevokedSilently000000000000"];
     let ids = ["k_status", "k_delete", "k_silent"];
     // Added through A: B learns of them too.
@@ -267,20 +293,17 @@ async fn a_key_revoked_through_one_gateway_is_refused_by_the_other_within_the_bo
 
     // Changed in Redis with no message (a lost pub/sub message): B's
     // version poll still finds it within the bound.
-    let client = redis::Client::open(url.as_str()).unwrap();
-    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
     let mut silent = record(ids[2], keys[2], "live");
     silent["status"] = json!("revoked");
     let since = Instant::now();
-    let _: () = redis::pipe()
+    let mut change = redis::pipe();
+    change
         .atomic()
         .set(format!("{{{prefix}:keys}}:record:live:{}", ids[2]), silent.to_string())
         .ignore()
         .incr(format!("{{{prefix}:keys}}:version"), 1)
-        .ignore()
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+        .ignore();
+    behind_the_gateways(&change).await;
     let acked = Instant::now();
     let by_poll = refused_after(&b, keys[2], since, acked).await;
     // A, which made no change, polls the same way.
@@ -308,12 +331,12 @@ async fn reloads(gateway: &Gateway) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis: scripts/test-redis.sh"]
 async fn a_key_change_reloads_each_gateway_once() {
-    let url = redis_url();
+    let store = redis_store();
     let upstream = Upstream::start().await;
     let prefix = prefix("reload-once");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &url, &prefix), &[]);
-    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &url, &prefix), &[]);
+    let a = Gateway::start(dir_a.path(), &redis_config(&upstream, dir_a.path(), &store, &prefix), &[]);
+    let b = Gateway::start(dir_b.path(), &redis_config(&upstream, dir_b.path(), &store, &prefix), &[]);
     let key = "sk_live_ReloadedOnce0000000000000000";
     let before = (reloads(&a).await, reloads(&b).await);
     assert_eq!(a.put_key(&record("k_once", key, "live")).await.status, 200);
@@ -431,11 +454,11 @@ fn load(gateway: &Gateway, workers: usize, stop: &Arc<AtomicBool>) -> Vec<tokio:
 #[ignore = "needs Redis: scripts/test-redis.sh"]
 async fn redis_stopped_slow_and_restarted_under_load_fails_closed_and_recovers() {
     // The shared server's presence says the suite runs where Redis is installed.
-    let _ = redis_url();
+    let _ = redis_store();
     let mut redis = OwnRedis::start();
     let upstream = Upstream::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let gateway = Gateway::start(dir.path(), &redis_config(&upstream, dir.path(), &redis.url(), &prefix("outage")), &[]);
+    let gateway = Gateway::start(dir.path(), &redis_config(&upstream, dir.path(), &server_store(&redis.url()), &prefix("outage")), &[]);
     assert_eq!(readyz(&gateway).await.status, 200);
     let stop = Arc::new(AtomicBool::new(false));
     let workers = load(&gateway, 6, &stop);
@@ -551,12 +574,12 @@ async fn revoked_on(gateway: &Gateway, name: &str, key: &str, acked: Instant) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs Redis: scripts/test-redis.sh"]
 async fn revokes_and_edits_racing_through_two_gateways_never_undo_the_revocation() {
-    let url = redis_url();
+    let store = redis_store();
     let upstream = Upstream::start().await;
     let prefix = prefix("cas");
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let with_lifecycle = |dir: &Path| {
-        let mut config = redis_config(&upstream, dir, &url, &prefix);
+        let mut config = redis_config(&upstream, dir, &store, &prefix);
         config.push_str(&toml_of(&json!({ "lifecycle": { "store_key_env": "PAYSEAL_TEST_STORE_KEY" } })));
         config
     };

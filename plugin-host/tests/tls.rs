@@ -2,7 +2,8 @@
 //! proxy listener, client certificates (on every connection or per route),
 //! an `https://` upstream trusted through a configured CA (and a wrong CA
 //! failing closed), a certificate reload that keeps requests in flight, and
-//! the renewal's delivery of a new secret to an `https://` reception URL.
+//! the renewal's delivery of a new secret to an `https://` reception URL,
+//! and `payseal keys` to an admin listener with TLS.
 //! Every certificate is made by the test ([`common::tls::Pki`]).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
@@ -10,6 +11,7 @@
 mod common;
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::tls::{Pki, client, send};
@@ -149,4 +151,70 @@ async fn a_certificate_reload_keeps_the_request_in_flight() {
     std::fs::write(&key, "garbage").unwrap();
     assert_eq!(gateway.admin_send("POST", "/reload", &[], b"").await.status, 500);
     assert_eq!(send(&client(&second.ca(), None, true), &https(&gateway, "/api/v1/payments"), &[("x-api-key", KEY)], b"{}").await.unwrap().0, StatusCode::CREATED);
+}
+
+/// `payseal keys list --json` with `args`: (exit code, stdout, stderr).
+fn keys_list(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_payseal"))
+        .args(["keys", "list", "--json"])
+        .args(args)
+        .env("PAYSEAL_ADMIN_TOKEN", common::ADMIN_TOKEN)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// `payseal keys` to an admin listener with TLS that requires operators'
+/// client certificates: `--admin https://…` with `--ca-file`; `--config`,
+/// which finds the listener, speaks https and trusts the chain the listener
+/// serves (here a chain file holding its CA). A certificate chaining to no
+/// trusted root, no client certificate, and plain http get nothing (exit 4,
+/// unavailable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payseal_keys_speaks_https_to_an_admin_tls_listener() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "admin");
+    let (cert, key) = pki.server("admin");
+    let operators = Pki::new(dir.path(), "operators");
+    let (op_cert, op_key) = operators.client("operator");
+    let operator = ["--client-cert", op_cert.to_str().unwrap(), "--client-key", op_key.to_str().unwrap()];
+    let chain = dir.path().join("admin-chain.pem");
+    std::fs::write(&chain, [std::fs::read(&cert).unwrap(), std::fs::read(pki.ca()).unwrap()].concat()).unwrap();
+    let text = config(&format!("http://{}", upstream.addr), dir.path(), "");
+    let with_admin = |listen: &str| {
+        let admin = "[admin]\nlisten = \"127.0.0.1:0\"\n";
+        assert!(text.contains(admin), "the harness's admin section changed");
+        let operators_ca = format!(", client_ca = \"{}\"", operators.ca().display());
+        text.replacen(admin, &format!("[admin]\nlisten = \"{listen}\"\n{}\n", tls_table(&chain, &key, &operators_ca)), 1)
+    };
+    let gateway = Gateway::start(dir.path(), &with_admin("127.0.0.1:0"), &[]);
+    let listed = |stdout: &str| serde_json::from_str::<serde_json::Value>(stdout).is_ok_and(|v| v.as_array().is_some_and(|keys| keys.iter().any(|k| k["keyId"] == "k_live")));
+
+    let https_url = format!("https://{}", gateway.admin);
+    let ca = pki.ca();
+    let (code, stdout, stderr) = keys_list(&[&["--admin", &https_url, "--ca-file", ca.to_str().unwrap()], operator.as_slice()].concat());
+    assert!(code == Some(0) && listed(&stdout), "{code:?} {stdout} {stderr}");
+    let (code, _, stderr) = keys_list(&["--admin", &https_url, "--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(code, Some(4), "no client certificate: {stderr}");
+
+    // The gateway's config with the port it got: --config finds the https
+    // listener and trusts what it serves (no --ca-file).
+    let cli_dir = tempfile::tempdir().unwrap();
+    let cli_config = cli_dir.path().join("payseal.toml");
+    std::fs::write(&cli_config, with_admin(&gateway.admin.to_string())).unwrap();
+    let (code, stdout, stderr) = keys_list(&[&["--config", cli_config.to_str().unwrap()], operator.as_slice()].concat());
+    assert!(code == Some(0) && listed(&stdout), "{code:?} {stdout} {stderr}");
+
+    // No trusted root for the listener's certificate: refused, and said why.
+    let (code, stdout, stderr) = keys_list(&[&["--admin", &https_url], operator.as_slice()].concat());
+    assert_eq!((code, stdout.as_str()), (Some(4), ""), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    let stranger = Pki::new(dir.path(), "stranger");
+    let (code, _, stderr) = keys_list(&[&["--admin", &https_url, "--ca-file", stranger.ca().to_str().unwrap()], operator.as_slice()].concat());
+    assert_eq!(code, Some(4), "{stderr}");
+    // Plain http to the TLS listener gets nothing either.
+    let (code, _, stderr) = keys_list(&[&["--admin", &format!("http://{}", gateway.admin)], operator.as_slice()].concat());
+    assert_eq!(code, Some(4), "{stderr}");
 }

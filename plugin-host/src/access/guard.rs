@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use hyper::HeaderMap;
 use hyper::header::{CONTENT_TYPE, HOST, ORIGIN};
+use hyper::http::uri::Authority;
 
 use super::problem::AdminError;
 use super::routes::BodyKind;
@@ -34,18 +35,21 @@ impl Names {
         hosts
     }
 
-    /// Refuses a request whose `Host` is none of [`Names::hosts`] (421),
+    /// Refuses a request whose `Host` is none of [`Names::hosts`] (421;
+    /// with no `Host` header, the request target's `authority`: an HTTP/2
+    /// client sends the host as `:authority` instead, RFC 9113 §8.3.1),
     /// and a state-changing one whose `Origin` is neither absent nor one
     /// of the accepted hosts' `http(s)://` origins nor a configured origin,
     /// or whose `Sec-Fetch-Site` says `cross-site` (403).
     ///
     /// # Errors
     /// [`AdminError::UnknownHost`], [`AdminError::CrossOrigin`].
-    pub fn check(&self, headers: &HeaderMap, local: SocketAddr, changes_state: bool) -> Result<(), AdminError> {
+    pub fn check(&self, headers: &HeaderMap, authority: Option<&Authority>, local: SocketAddr, changes_state: bool) -> Result<(), AdminError> {
         let hosts = self.hosts(local);
         let mut sent = headers.get_all(HOST).iter();
-        let host = match (sent.next(), sent.next()) {
-            (Some(host), None) => host.to_str().map_err(|_| AdminError::UnknownHost)?.to_ascii_lowercase(),
+        let host = match (sent.next(), sent.next(), authority) {
+            (Some(host), None, _) => host.to_str().map_err(|_| AdminError::UnknownHost)?.to_ascii_lowercase(),
+            (None, None, Some(authority)) => authority.as_str().to_ascii_lowercase(),
             _ => return Err(AdminError::UnknownHost),
         };
         if !hosts.contains(&host) {
@@ -103,28 +107,33 @@ mod tests {
     fn the_host_must_name_the_listener() {
         let names = Names { hosts: vec!["admin.internal:9090".into()], origins: Vec::new() };
         for host in ["127.0.0.1:9090", "localhost:9090", "LOCALHOST:9090", "[::1]:9090", "admin.internal:9090"] {
-            assert_eq!(names.check(&headers(&[("host", host)]), LOCAL, false), Ok(()), "{host}");
+            assert_eq!(names.check(&headers(&[("host", host)]), None, LOCAL, false), Ok(()), "{host}");
         }
         for host in ["attacker.example", "attacker.example:9090", "127.0.0.1:9091", "localhost", "127.0.0.1"] {
-            assert_eq!(names.check(&headers(&[("host", host)]), LOCAL, false), Err(AdminError::UnknownHost), "{host}");
+            assert_eq!(names.check(&headers(&[("host", host)]), None, LOCAL, false), Err(AdminError::UnknownHost), "{host}");
         }
-        assert_eq!(names.check(&HeaderMap::new(), LOCAL, false), Err(AdminError::UnknownHost));
-        assert_eq!(names.check(&headers(&[("host", "localhost:9090"), ("host", "attacker.example")]), LOCAL, false), Err(AdminError::UnknownHost));
+        assert_eq!(names.check(&HeaderMap::new(), None, LOCAL, false), Err(AdminError::UnknownHost));
+        // HTTP/2: no Host header, the host is the request's `:authority`.
+        let authority = |a: &'static str| Some(Authority::from_static(a));
+        assert_eq!(names.check(&HeaderMap::new(), authority("127.0.0.1:9090").as_ref(), LOCAL, false), Ok(()));
+        assert_eq!(names.check(&HeaderMap::new(), authority("attacker.example:9090").as_ref(), LOCAL, false), Err(AdminError::UnknownHost));
+        assert_eq!(names.check(&headers(&[("host", "attacker.example")]), authority("127.0.0.1:9090").as_ref(), LOCAL, false), Err(AdminError::UnknownHost), "the Host header decides when sent");
+        assert_eq!(names.check(&headers(&[("host", "localhost:9090"), ("host", "attacker.example")]), None, LOCAL, false), Err(AdminError::UnknownHost));
     }
 
     #[test]
     fn state_changes_need_no_origin_or_an_accepted_one() {
         let names = Names { hosts: Vec::new(), origins: vec!["https://console.example".into()] };
         let host = ("host", "127.0.0.1:9090");
-        assert_eq!(names.check(&headers(&[host]), LOCAL, true), Ok(()));
+        assert_eq!(names.check(&headers(&[host]), None, LOCAL, true), Ok(()));
         for origin in ["http://127.0.0.1:9090", "http://localhost:9090/", "https://console.example"] {
-            assert_eq!(names.check(&headers(&[host, ("origin", origin)]), LOCAL, true), Ok(()), "{origin}");
+            assert_eq!(names.check(&headers(&[host, ("origin", origin)]), None, LOCAL, true), Ok(()), "{origin}");
         }
         for origin in ["http://attacker.example", "null", "http://127.0.0.1:9091", "ftp://127.0.0.1:9090"] {
-            assert_eq!(names.check(&headers(&[host, ("origin", origin)]), LOCAL, true), Err(AdminError::CrossOrigin), "{origin}");
+            assert_eq!(names.check(&headers(&[host, ("origin", origin)]), None, LOCAL, true), Err(AdminError::CrossOrigin), "{origin}");
         }
-        assert_eq!(names.check(&headers(&[host, ("origin", "http://attacker.example")]), LOCAL, false), Ok(()), "reads are not CSRF");
-        assert_eq!(names.check(&headers(&[host, ("sec-fetch-site", "cross-site")]), LOCAL, true), Err(AdminError::CrossOrigin));
+        assert_eq!(names.check(&headers(&[host, ("origin", "http://attacker.example")]), None, LOCAL, false), Ok(()), "reads are not CSRF");
+        assert_eq!(names.check(&headers(&[host, ("sec-fetch-site", "cross-site")]), None, LOCAL, true), Err(AdminError::CrossOrigin));
     }
 
     #[test]

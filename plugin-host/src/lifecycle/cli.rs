@@ -4,7 +4,13 @@
 //! line never opens the store itself.
 //!
 //! The admin address comes from `--admin URL`, else from `--config FILE`'s
-//! `admin.listen`, else `http://127.0.0.1:9090`. Answers are printed as a
+//! `admin.listen` (`https://` when `[admin.tls]` is set), else
+//! `http://127.0.0.1:9090`. An `https://` listener's certificate must chain
+//! to the system's roots or to `--ca-file`; with `--config` and no
+//! `--ca-file`, the certificates the listener serves (`admin.tls.cert`) are
+//! trusted too, so a self-signed certificate or a chain file that holds its
+//! CA works as configured. A listener that asks for a client certificate
+//! gets `--client-cert` and `--client-key`. Answers are printed as a
 //! table (or `key: value` lines) by default and as JSON with `--json`; a
 //! refused operation prints the gateway's error code and message on stderr
 //! and exits with [`Exit::Refused`]. Scopes are checked against the running
@@ -23,13 +29,12 @@ use argon2::{Argon2, PasswordHasher as _};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::Request;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::config::FileConfig;
 use crate::exit::{CliError, Exit};
+use crate::tls::{ClientTlsConfig, HttpsClient, https_client};
 
 /// `payseal keys`: the key lifecycle, through a running gateway's admin API.
 #[derive(Debug, clap::Args)]
@@ -40,6 +45,18 @@ pub struct KeysArgs {
     /// The gateway's configuration file, to find its admin listener.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// CA certificates (PEM) an `https://` admin listener's certificate may
+    /// chain to, besides the system's roots (default with --config and
+    /// `[admin.tls]`: the listener's own `admin.tls.cert`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate chain (PEM) for an admin listener that asks for
+    /// one (`admin.tls.client_ca`), with --client-key.
+    #[arg(long, global = true, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --client-cert.
+    #[arg(long, global = true, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
     /// Print JSON (for scripts) instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
@@ -209,11 +226,21 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// Where the admin listener is, and what its certificate must chain to.
+#[derive(Debug, Clone)]
+pub struct AdminTarget {
+    /// `http://host:port` or `https://host:port`.
+    pub base: String,
+    /// With `https://`: trusted besides the system's roots.
+    pub tls: ClientTlsConfig,
+}
+
 /// A client of the admin API.
 #[derive(Debug)]
 pub struct AdminClient {
     base: String,
     credentials: Credentials,
+    client: HttpsClient,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -224,13 +251,15 @@ struct Answered {
 }
 
 impl AdminClient {
-    /// A client of the admin listener at `base` (`http://host:port`).
+    /// A client of the admin listener of `target`.
     ///
     /// # Errors
-    /// The runtime cannot start ([`Exit::Internal`]).
-    pub fn new(base: String, credentials: Credentials) -> Result<Self, CliError> {
+    /// The CA file cannot be read ([`Exit::Usage`]), the runtime cannot
+    /// start ([`Exit::Internal`]).
+    pub fn new(target: AdminTarget, credentials: Credentials) -> Result<Self, CliError> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| CliError::internal(format!("cannot start the runtime: {e}")))?;
-        Ok(Self { base, credentials, runtime })
+        let client = https_client(&target.tls, "--ca-file").map_err(|e| CliError::usage("bad_ca_file", e))?;
+        Ok(Self { base: target.base, credentials, client, runtime })
     }
 
     /// The request to `path`, with the client's credentials applied.
@@ -249,11 +278,9 @@ impl AdminClient {
         let request = self.request(method, path, body)?;
         let base = self.base.clone();
         self.runtime.block_on(async move {
-            let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-            let response = client
-                .request(request)
-                .await
-                .map_err(|e| CliError::unavailable(format!("cannot reach the admin listener at {base}: {e} (is `payseal serve` running? --admin URL or --config FILE names another)")))?;
+            let response = self.client.request(request).await.map_err(|e| {
+                CliError::unavailable(format!("cannot reach the admin listener at {base}: {} (is `payseal serve` running? --admin URL or --config FILE names another)", causes(&e)))
+            })?;
             let status = response.status().as_u16();
             let body = response.into_body().collect().await.map_err(|e| CliError::unavailable(format!("the admin listener's answer broke off: {e}")))?.to_bytes();
             Ok(Answered { status, text: Zeroizing::new(String::from_utf8_lossy(&body).into_owned()) })
@@ -280,16 +307,34 @@ impl AdminClient {
     }
 }
 
+/// An error and its causes, outermost first: hyper's "client error
+/// (Connect)" alone does not say that a certificate was refused.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl KeysArgs {
-    /// The admin listener's base URL.
-    fn admin(&self) -> Result<String, CliError> {
+    /// The admin listener's base URL and the roots its certificate may chain to.
+    fn admin(&self) -> Result<AdminTarget, CliError> {
+        let trust = |ca_file: Option<PathBuf>| ClientTlsConfig { ca_file, client_cert: self.client_cert.clone(), client_key: self.client_key.clone(), ..ClientTlsConfig::default() };
         if let Some(url) = &self.admin {
-            return Ok(url.trim_end_matches('/').to_owned());
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                return Err(CliError::usage("bad_admin_url", format!("--admin {url}: must start with http:// or https://")));
+            }
+            return Ok(AdminTarget { base: url.trim_end_matches('/').to_owned(), tls: trust(self.ca_file.clone()) });
         }
-        let listen = match &self.config {
-            Some(path) => FileConfig::load(path).map_err(|e| CliError::config(e.to_string()))?.admin.listen,
-            None => crate::config::AdminConfig::default().listen,
+        let admin = match &self.config {
+            Some(path) => FileConfig::load(path).map_err(|e| CliError::config(e.to_string()))?.admin,
+            None => crate::config::AdminConfig::default(),
         };
+        let listen = admin.listen;
         let host = if listen.ip().is_unspecified() {
             if listen.is_ipv4() { "127.0.0.1".to_owned() } else { "[::1]".to_owned() }
         } else if listen.is_ipv6() {
@@ -297,7 +342,11 @@ impl KeysArgs {
         } else {
             listen.ip().to_string()
         };
-        Ok(format!("http://{host}:{}", listen.port()))
+        let (scheme, ca_file) = match &admin.tls {
+            Some(tls) => ("https", self.ca_file.clone().or_else(|| Some(tls.cert.clone()))),
+            None => ("http", self.ca_file.clone()),
+        };
+        Ok(AdminTarget { base: format!("{scheme}://{host}:{}", listen.port()), tls: trust(ca_file) })
     }
 }
 
@@ -563,15 +612,41 @@ mod tests {
 
     #[test]
     fn the_admin_address_comes_from_the_flag_or_the_config() {
-        assert_eq!(args(&["list", "--admin", "http://10.0.0.5:9090/"]).unwrap().admin().unwrap(), "http://10.0.0.5:9090");
+        let base = |list: &[&str]| args(list).unwrap().admin().unwrap().base;
+        assert_eq!(base(&["list", "--admin", "http://10.0.0.5:9090/"]), "http://10.0.0.5:9090");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("payseal.toml");
+        let config = path.to_str().unwrap();
         // A listener on every interface needs a bootstrap admin token.
         let token = format!("[[admin.tokens]]\nname = \"ops\"\nrole = \"admin\"\nsha256 = \"{}\"\n", "ab".repeat(32));
         std::fs::write(&path, format!("[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"0.0.0.0:9191\"\n{token}")).unwrap();
-        assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).unwrap().admin().unwrap(), "http://127.0.0.1:9191");
+        assert_eq!(base(&["list", "--config", config]), "http://127.0.0.1:9191");
         std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"[::1]:9292\"\n").unwrap();
-        assert_eq!(args(&["list", "--config", path.to_str().unwrap()]).unwrap().admin().unwrap(), "http://[::1]:9292");
-        assert_eq!(args(&["list"]).unwrap().admin().unwrap(), "http://127.0.0.1:9090");
+        assert_eq!(base(&["list", "--config", config]), "http://[::1]:9292");
+        assert_eq!(base(&["list"]), "http://127.0.0.1:9090");
+        let e = args(&["list", "--admin", "10.0.0.5:9090"]).unwrap().admin().unwrap_err();
+        assert_eq!((e.exit, e.code.as_str()), (Exit::Usage, "bad_admin_url"));
+    }
+
+    #[test]
+    fn an_admin_tls_listener_is_reached_over_https_trusting_its_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payseal.toml");
+        let config = path.to_str().unwrap();
+        std::fs::write(&path, "[upstream]\nurl = \"http://127.0.0.1:1\"\n[admin]\nlisten = \"127.0.0.1:9393\"\ntls = { cert = \"admin-chain.pem\", key = \"admin.key\" }\n").unwrap();
+        let target = args(&["list", "--config", config]).unwrap().admin().unwrap();
+        assert_eq!(target.base, "https://127.0.0.1:9393");
+        assert_eq!(target.tls.ca_file, Some(dir.path().join("admin-chain.pem")), "the listener's own chain, relative to the config");
+        let target = args(&["list", "--config", config, "--ca-file", "/etc/ops-ca.pem"]).unwrap().admin().unwrap();
+        assert_eq!(target.tls.ca_file.as_deref(), Some(std::path::Path::new("/etc/ops-ca.pem")));
+        let target = args(&["list", "--admin", "https://admin.example:9090", "--ca-file", "ca.pem"]).unwrap().admin().unwrap();
+        assert_eq!((target.base.as_str(), target.tls.ca_file.as_deref()), ("https://admin.example:9090", Some(std::path::Path::new("ca.pem"))));
+        let target = args(&["list", "--config", config, "--client-cert", "op.pem", "--client-key", "op.key"]).unwrap().admin().unwrap();
+        assert_eq!((target.tls.client_cert.as_deref(), target.tls.client_key.as_deref()), (Some(std::path::Path::new("op.pem")), Some(std::path::Path::new("op.key"))));
+        assert!(args(&["list", "--client-cert", "op.pem"]).is_err(), "a certificate without its key");
+        let target = args(&["list", "--admin", "https://admin.example:9090", "--ca-file", "ca.pem"]).unwrap().admin().unwrap();
+        let e = AdminClient::new(AdminTarget { tls: ClientTlsConfig { ca_file: Some(dir.path().join("none.pem")), ..ClientTlsConfig::default() }, ..target }, Credentials::None).unwrap_err();
+        assert_eq!((e.exit, e.code.as_str()), (Exit::Usage, "bad_ca_file"));
+        assert!(e.message.contains("none.pem"), "{}", e.message);
     }
 }

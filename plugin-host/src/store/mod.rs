@@ -39,7 +39,7 @@ use payseal_core::idempotency::IdempotencyRecord;
 use payseal_core::keys::KeyRecord;
 
 pub use embedded::{RedbStore, StoreReport};
-pub use redis::{RedisOptions, RedisStore, RedisUrl};
+pub use redis::{ClusterSeeds, RedisOptions, RedisStore, RedisTarget, RedisUrl};
 
 /// A store operation that failed; the request it served fails closed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,6 +29,18 @@
 //! `{P:keys}:changed` channel). A key record swap is one such script over
 //! every record it names: it compares all, then writes all or nothing.
 //!
+//! # Redis Cluster
+//!
+//! `store.cluster` names a cluster by seed nodes ([`RedisTarget`]); the
+//! same scripts run there unchanged (the connection routes each by its keys),
+//! since every script and multi-key command stays in one slot: a record
+//! alone (`P:idem:<env>:{hash}`, `P:replay:{hash}`, `P:entry:<key>`: one
+//! key each), `{P:keys}` (key records, their id set and version, the
+//! `MGET` of [`Store::key_records`]) or `{P:audit}` (events and the trimmed
+//! count). What no key routes is asked per node: [`Store::sweep`] scans
+//! every master, and the change listener subscribes on one seed at a time,
+//! since a cluster forwards every `PUBLISH` to all its nodes.
+//!
 //! # Time
 //!
 //! Expiry is judged against the `now` the gateway passes (its injectable
@@ -53,7 +65,6 @@ use futures_util::StreamExt as _;
 use payseal_core::Environment;
 use payseal_core::idempotency::IdempotencyRecord;
 use payseal_core::keys::KeyRecord;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -61,6 +72,12 @@ use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
 use super::{Claim, KeySwap, Store, StoreError, check_distinct_ids};
+
+mod link;
+mod target;
+
+use link::Link;
+pub use target::{ClusterSeeds, RedisTarget};
 
 /// Added to every `PX`: Redis removes an expired record this long after
 /// the gateway's clock says it expired, never before.
@@ -135,7 +152,9 @@ impl fmt::Debug for RedisUrl {
 impl<'de> Deserialize<'de> for RedisUrl {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = Zeroizing::new(String::deserialize(deserializer)?);
-        Self::parse(&text, "store.url").map_err(serde::de::Error::custom)
+        // Read as a field of the `[store]` table, whose errors get `store.`
+        // in front.
+        Self::parse(&text, "url").map_err(serde::de::Error::custom)
     }
 }
 
@@ -154,34 +173,15 @@ pub fn check_prefix(prefix: &str, field: &str) -> Result<(), String> {
 /// How to reach Redis.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
-    /// The server.
-    pub url: RedisUrl,
+    /// The server, or the cluster.
+    pub target: RedisTarget,
     /// Namespace of every key (gateways sharing records use the same one).
     pub prefix: String,
     /// Longest wait for one command (and for a connection).
     pub command_timeout: Duration,
     /// With `rediss://`: the CA that replaces the system's roots, and a
-    /// client certificate (`[store.tls]`).
+    /// client certificate (`[store.tls]`), for every node of a cluster.
     pub tls: crate::tls::ClientTlsConfig,
-}
-
-/// The client of `options`: with `rediss://`, TLS with its CA file and
-/// client certificate.
-fn client(options: &RedisOptions) -> Result<redis::Client, StoreError> {
-    let invalid = |_| StoreError::invalid("store.url: not a valid Redis URL");
-    if !options.url.is_tls() {
-        return redis::Client::open(options.url.expose()).map_err(invalid);
-    }
-    let read = |path: &Option<std::path::PathBuf>, what: &str| {
-        path.as_ref().map(|p| std::fs::read(p).map_err(|e| StoreError::invalid(format!("store.tls: cannot read the {what} {}: {e}", p.display())))).transpose()
-    };
-    let client_tls = match (read(&options.tls.client_cert, "client certificate")?, read(&options.tls.client_key, "client key")?) {
-        (Some(client_cert), Some(client_key)) => Some(redis::ClientTlsConfig { client_cert, client_key }),
-        (None, None) => None,
-        _ => return Err(StoreError::invalid("store.tls: client_cert and client_key go together")),
-    };
-    let certificates = redis::TlsCertificates { client_tls, root_cert: read(&options.tls.ca_file, "CA file")? };
-    redis::Client::build_with_tls(options.url.expose(), certificates).map_err(|_| StoreError::invalid("store.tls: the certificates cannot be used"))
 }
 
 /// The names of one prefix's keys.
@@ -472,18 +472,18 @@ impl Scripts {
 
 /// The Redis-backed [`Store`].
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Link,
     layout: Layout,
     timeout: Duration,
     scripts: Scripts,
     changes: Arc<Notify>,
     listener: JoinHandle<()>,
-    url: RedisUrl,
+    target: RedisTarget,
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStore").field("url", &self.url).field("prefix", &self.layout.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStore").field("target", &self.target).field("prefix", &self.layout.prefix).finish_non_exhaustive()
     }
 }
 
@@ -520,21 +520,12 @@ impl RedisStore {
     /// The URL is not usable or Redis does not answer.
     pub async fn connect(options: RedisOptions) -> Result<Self, StoreError> {
         check_prefix(&options.prefix, "store.prefix").map_err(StoreError::invalid)?;
-        let client = client(&options)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.command_timeout))
-            .set_response_timeout(Some(options.command_timeout))
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let connection = tokio::time::timeout(options.command_timeout * 4, ConnectionManager::new_with_config(client.clone(), config))
-            .await
-            .map_err(|_| StoreError::unavailable("redis connect: timed out"))?
-            .map_err(|e| redis_error("connect", &e))?;
+        let connection = Link::connect(&options.target, &options.tls, options.command_timeout).await?;
+        let subscribers = link::subscription_clients(&options.target, &options.tls)?;
         let layout = Layout::new(&options.prefix);
         let changes = Arc::new(Notify::new());
-        let listener = tokio::spawn(listen(client, layout.channel.clone(), Arc::clone(&changes), options.command_timeout));
-        let store = Self { connection, layout, timeout: options.command_timeout, scripts: Scripts::new(), changes, listener, url: options.url };
+        let listener = tokio::spawn(listen(subscribers, layout.channel.clone(), Arc::clone(&changes), options.command_timeout));
+        let store = Self { connection, layout, timeout: options.command_timeout, scripts: Scripts::new(), changes, listener, target: options.target };
         store.ping().await?;
         Ok(store)
     }
@@ -553,25 +544,41 @@ impl RedisStore {
         }
     }
 
-    fn connection(&self) -> ConnectionManager {
+    fn connection(&self) -> Link {
         self.connection.clone()
     }
 
+    /// Sweeps the keys matching `pattern` on every node that holds keys
+    /// (one server, or each cluster master: a `SCAN` lists one node's keys).
     async fn sweep_pattern(&self, pattern: &str, now: &str, limit: usize) -> Result<usize, StoreError> {
+        let mut connection = self.connection();
+        let nodes = self.run("sweep", connection.key_nodes()).await?;
+        let mut swept = 0;
+        for node in &nodes {
+            if swept >= limit {
+                break;
+            }
+            swept += self.sweep_node(node, pattern, now, limit - swept).await?;
+        }
+        Ok(swept)
+    }
+
+    async fn sweep_node(&self, node: &link::Node, pattern: &str, now: &str, limit: usize) -> Result<usize, StoreError> {
         let mut connection = self.connection();
         let mut cursor: u64 = 0;
         let mut swept = 0;
         loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .run("sweep", redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(SCAN_COUNT).query_async(&mut connection))
-                .await?;
-            // One round trip reads the 20-digit expiry of the whole batch;
-            // only the expired keys get the (single-key) delete script.
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(SCAN_COUNT);
+            let (next, keys): (u64, Vec<String>) = self.run("sweep", connection.query_on(node, scan)).await?;
+            // One round trip reads the 20-digit expiry of the whole batch
+            // (on the node that listed the keys); only the expired keys get
+            // the (single-key) delete script.
             let mut expiries = redis::pipe();
             for key in &keys {
                 expiries.getrange(key, 0, 19);
             }
-            let expiries: Vec<Vec<u8>> = self.run("sweep", expiries.query_async(&mut connection)).await?;
+            let expiries: Vec<Vec<u8>> = if keys.is_empty() { Vec::new() } else { self.run("sweep", connection.pipeline_on(node, expiries)).await? };
             for (key, expiry) in keys.iter().zip(expiries) {
                 if swept >= limit {
                     return Ok(swept);
@@ -621,9 +628,11 @@ impl RedisStore {
 
 /// Listens on the change channel and wakes `changes` on every message, and
 /// once after every (re)subscription (messages may have been missed while
-/// disconnected). Reconnects by itself.
-async fn listen(client: redis::Client, channel: String, changes: Arc<Notify>, timeout: Duration) {
-    loop {
+/// disconnected). Reconnects by itself, through the next of `clients` (a
+/// cluster's seeds in turn: any node hears every `PUBLISH`). Missed
+/// messages cost only latency: the store watch also polls the version.
+async fn listen(clients: Vec<redis::Client>, channel: String, changes: Arc<Notify>, timeout: Duration) {
+    for client in clients.iter().cycle() {
         let subscribed = tokio::time::timeout(timeout, async {
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
@@ -828,7 +837,7 @@ mod tests {
 
     use payseal_core::idempotency::IdempotencyRecord;
 
-    use super::{RedisOptions, RedisStore, RedisUrl, check_prefix, cleanup_px, split_value, with_expiry};
+    use super::{ClusterSeeds, RedisOptions, RedisStore, RedisTarget, RedisUrl, check_prefix, cleanup_px, split_value, with_expiry};
     use crate::store::{KeySwap, Store};
 
     /// A store on the server of `scripts/test-redis.sh`, in a prefix of its own.
@@ -836,8 +845,23 @@ mod tests {
         ((), Arc::new(RedisStore::connect(options(&fresh_prefix())).await.unwrap()))
     }
 
-    fn url() -> String {
-        std::env::var("PAYSEAL_REDIS_URL").expect("PAYSEAL_REDIS_URL is not set: run scripts/test-redis.sh")
+    /// The Redis of `scripts/test-redis.sh`: a cluster's seeds in
+    /// `PAYSEAL_REDIS_CLUSTER` (comma-separated), else the server of
+    /// `PAYSEAL_REDIS_URL`; `user_part` (`:password@`) goes into every URL.
+    fn target_with(user_part: &str) -> RedisTarget {
+        let with_user = |url: &str| url.replacen("://", &format!("://{user_part}"), 1);
+        if let Ok(seeds) = std::env::var("PAYSEAL_REDIS_CLUSTER") {
+            let seeds: Vec<String> = seeds.split(',').map(with_user).collect();
+            return RedisTarget::Cluster(ClusterSeeds::parse(&seeds, "PAYSEAL_REDIS_CLUSTER").unwrap());
+        }
+        let url = std::env::var("PAYSEAL_REDIS_URL").expect("PAYSEAL_REDIS_URL is not set: run scripts/test-redis.sh");
+        RedisTarget::Server(RedisUrl::parse(&with_user(&url), "PAYSEAL_REDIS_URL").unwrap())
+    }
+
+    /// A connection of the test's own to the same Redis (single server or
+    /// cluster alike), to look at the keys behind the store's back.
+    async fn raw_connection() -> super::Link {
+        super::Link::connect(&target_with(""), &test_tls(), Duration::from_secs(2)).await.unwrap()
     }
 
     /// With a `rediss://` URL, the CA the test script made (`PAYSEAL_REDIS_CA`).
@@ -852,7 +876,7 @@ mod tests {
     }
 
     fn options(prefix: &str) -> RedisOptions {
-        RedisOptions { url: RedisUrl::parse(&url(), "PAYSEAL_REDIS_URL").unwrap(), prefix: prefix.to_owned(), command_timeout: Duration::from_secs(2), tls: test_tls() }
+        RedisOptions { target: target_with(""), prefix: prefix.to_owned(), command_timeout: Duration::from_secs(2), tls: test_tls() }
     }
 
     crate::store_test_suite!(store().await, ignore = "needs Redis: scripts/test-redis.sh");
@@ -866,7 +890,6 @@ mod tests {
         let prefix = fresh_prefix();
         let first = RedisStore::connect(options(&prefix)).await.unwrap();
         let second = RedisStore::connect(options(&prefix)).await.unwrap();
-        let url = url();
         let changes = second.key_record_changes().unwrap();
         // The subscription wakes once when it starts; wait for that first.
         tokio::time::timeout(Duration::from_secs(5), changes.notified()).await.unwrap();
@@ -883,8 +906,8 @@ mod tests {
         assert_eq!(first.claim("idem:live:{abc}", &claim, 1_000_000_000).await.unwrap(), crate::store::Claim::Claimed);
         first.swap_entry("lease:1", None, Some(b"v"), None, 1).await.unwrap();
         first.append_audit("{}").await.unwrap();
-        let client = redis::Client::open(url.as_str()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        // On a cluster, `KEYS` asks every master and joins their answers.
+        let mut connection = raw_connection().await;
         let mut keys: Vec<String> = redis::cmd("KEYS").arg(format!("*{prefix}*")).query_async(&mut connection).await.unwrap();
         keys.sort();
         let expected = [
@@ -928,8 +951,7 @@ mod tests {
         let fields: Vec<String> = canonical.as_object().unwrap().iter().rev().map(|(k, v)| format!("{k:?} : {v}")).collect();
         let by_hand = format!("{{ {} }}", fields.join(" ,\n "));
         assert_ne!(by_hand.as_bytes(), serde_json::to_vec(&record).unwrap().as_slice());
-        let client = redis::Client::open(url().as_str()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let mut connection = raw_connection().await;
         let _: () = redis::pipe()
             .set(format!("{{{prefix}:keys}}:record:live:k_hand"), &by_hand)
             .ignore()
@@ -951,8 +973,7 @@ mod tests {
     #[tokio::test]
     #[ignore = "needs Redis: scripts/test-redis.sh"]
     async fn a_refused_password_is_never_echoed() {
-        let url = url().replacen("://", "://:hunter2-pw@", 1);
-        let options = RedisOptions { url: RedisUrl::parse(&url, "u").unwrap(), prefix: fresh_prefix(), command_timeout: Duration::from_secs(2), tls: test_tls() };
+        let options = RedisOptions { target: target_with(":hunter2-pw@"), prefix: fresh_prefix(), command_timeout: Duration::from_secs(2), tls: test_tls() };
         let error = RedisStore::connect(options).await.unwrap_err();
         assert!(error.detail.starts_with("redis connect: ") && !error.detail.contains("hunter2"), "{error}");
     }

@@ -163,6 +163,28 @@ pub async fn sweep_deletes_expired_records_only(store: Arc<dyn Store>) -> CaseRe
     check(store.get("suite:sweep-new").await.map_err(err)? == Some(live), "a live record was swept")
 }
 
+/// A sweep reaches every expired record wherever it is stored (on a Redis
+/// Cluster, 24 keys of no common hash tag spread over every master: a
+/// sweep that scanned one node would leave some) and stops at its limit.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn sweep_reaches_every_record_and_stops_at_its_limit(store: Arc<dyn Store>) -> CaseResult {
+    let expired = record("POST /f", NOW - 1);
+    let keys: Vec<String> = (0..24).map(|i| format!("suite:sweep-many-{i}")).collect();
+    for key in &keys {
+        check(store.claim(key, &expired, NOW - 100).await.map_err(err)? == Claim::Claimed, "claim")?;
+    }
+    let first = store.sweep(NOW, 10).await.map_err(err)?;
+    check(first == 10, &format!("a sweep limited to 10 deleted {first}"))?;
+    let rest = store.sweep(NOW, 10_000).await.map_err(err)?;
+    check(rest == 14, &format!("the second sweep deleted {rest}, not the 14 left"))?;
+    for key in &keys {
+        check(store.get(key).await.map_err(err)?.is_none(), &format!("{key} survived the sweeps"))?;
+    }
+    Ok(())
+}
+
 /// Key records: put answers the replaced record, list shows them, delete removes.
 ///
 /// # Errors
@@ -395,7 +417,8 @@ macro_rules! store_test_suite {
         $crate::store_test_suite!(@each $attrs $make;
             absent_key_reads_none, vacant_key_is_claimed_once, expired_record_is_claimable,
             complete_replaces_only_its_own_claim, release_deletes_only_its_own_claim,
-            concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, key_records_round_trip,
+            concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, sweep_reaches_every_record_and_stops_at_its_limit,
+            key_records_round_trip,
             entries_swap_from_the_expected_value_only, expired_entries_are_absent_and_swept,
             concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order, audit_trim_keeps_the_newest_and_the_numbering,
             key_swaps_from_a_wrong_expected_record_change_nothing, key_swaps_expecting_none_create_only_when_absent,
