@@ -25,6 +25,8 @@
 //! | `POST /idempotency/<env>/<key-id>/<key>/release` | releases a key whose outcome is unknown (sent, never answered), audited ([`crate::idempotency_admin`]) |
 //! | `… /lifecycle/…` | the key lifecycle: create, list, edit, revoke, regenerate keys, rotate client secrets, read the audit log ([`crate::lifecycle::api`]) |
 //! | `GET`, `POST /admin-tokens`, `DELETE /admin-tokens/<name>` | admin tokens: list, create (shown once), revoke ([`crate::access::manage`]) |
+//! | `GET`, `POST /lifecycle/token-clients`, `DELETE /lifecycle/token-clients/<id>` | token clients: list, create (secret shown once), delete, then reload ([`crate::tokens::clients`]) |
+//! | `GET`, `POST /lifecycle/renewal-accounts`, `DELETE /lifecycle/renewal-accounts/<codeUrl>` | renewal accounts: list, create (password shown once), delete, then reload ([`crate::lifecycle::accounts`]) |
 //! | `PUT /clock`, `DELETE /clock` | fixes the clock at the unix time in the body / back to the system clock; only with `admin.settable_clock` |
 
 use std::net::SocketAddr;
@@ -230,5 +232,62 @@ async fn dispatch(shared: &Arc<Shared>, access: &crate::access::AdminAccess, par
             Ok(()) => answer(200, &json!({ "revoked": name })),
             Err(refused) => refused.response(),
         },
+        Route::KeyTraffic(id) => lifecycle::traffic(shared, scope, &id).await,
+        route => credentials(shared, route, caller, body).await,
+    }
+}
+
+/// The token clients and renewal accounts: the file's are the running
+/// runtime's; a change is applied by a reload.
+async fn credentials(shared: &Arc<Shared>, route: Route, caller: &Caller, body: &[u8]) -> Response<ResponseBody> {
+    use crate::lifecycle::accounts;
+    use crate::tokens::clients;
+    let (actor, scope, now) = (caller.actor.as_str(), &caller.scope, shared.clock.now());
+    let runtime = shared.runtime.load_full();
+    let (policy, renewal) = (runtime.settings.tokens.as_deref().map(|t| &t.file_policy), &runtime.lifecycle.config);
+    let store = shared.store.as_ref();
+    let result = match route {
+        Route::ListTokenClients => clients::list(policy, store, now, scope).await.map(|listed| answer(200, &json!(listed))),
+        Route::ListRenewalAccounts => accounts::list(renewal, store, now, scope).await.map(|listed| answer(200, &json!(listed))),
+        Route::CreateTokenClient => match parse(body) {
+            Ok(request) => match clients::create(policy, store, now, scope, actor, request).await {
+                Ok(created) => applied(shared, lifecycle::shown_once(201, &created.body())).await,
+                Err(refused) => Err(refused),
+            },
+            Err(refused) => Err(refused),
+        },
+        Route::CreateRenewalAccount => match parse(body) {
+            Ok(request) => match accounts::create(renewal, store, now, scope, actor, request).await {
+                Ok(created) => applied(shared, lifecycle::shown_once(201, &created.body())).await,
+                Err(refused) => Err(refused),
+            },
+            Err(refused) => Err(refused),
+        },
+        Route::DeleteTokenClient(id) => match clients::revoke(policy, store, now, scope, actor, &id).await {
+            Ok(()) => applied(shared, answer(200, &json!({ "deleted": id }))).await,
+            Err(refused) => Err(refused),
+        },
+        Route::DeleteRenewalAccount(code_url) => match accounts::delete(renewal, store, now, scope, actor, &code_url).await {
+            Ok(()) => applied(shared, answer(200, &json!({ "deleted": code_url }))).await,
+            Err(refused) => Err(refused),
+        },
+        // Every other route is dispatched before.
+        _ => Err(AdminError::NotFound),
+    };
+    result.unwrap_or_else(|refused| refused.response())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
+    serde_json::from_slice(body).map_err(|e| AdminError::InvalidRequest(value_free_message(&e)))
+}
+
+/// `answer` once the stored change is in the running runtime.
+async fn applied(shared: &Shared, answer: Response<ResponseBody>) -> Result<Response<ResponseBody>, AdminError> {
+    match shared.reload().await {
+        Ok(_) => Ok(answer),
+        Err(error) => {
+            tracing::error!(%error, "a stored credential change is not applied: the reload failed");
+            Err(AdminError::ReloadFailed)
+        }
     }
 }

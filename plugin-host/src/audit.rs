@@ -50,6 +50,16 @@ pub enum AuditAction {
     AdminTokenCreated,
     /// An admin token was revoked through the admin API (subject: its name).
     AdminTokenRevoked,
+    /// A token client was created through the admin API (subject: its id;
+    /// detail: `webcode=<w>` when it has one).
+    TokenClientCreated,
+    /// A stored token client was deleted; its tokens stop working.
+    TokenClientRevoked,
+    /// A renewal account was created through the admin API (subject: its
+    /// `codeUrl`; detail: `webcode=<w>` when it has one).
+    RenewalAccountCreated,
+    /// A stored renewal account was deleted.
+    RenewalAccountDeleted,
 }
 
 /// One event of the log.

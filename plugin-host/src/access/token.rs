@@ -44,10 +44,19 @@ impl IssuedToken {
     /// # Errors
     /// [`AdminError::Random`].
     pub fn generate() -> Result<Self, AdminError> {
+        Self::with_prefix(PREFIX)
+    }
+
+    /// 32 bytes from the operating system's CSPRNG after `prefix`, as
+    /// base64url: the token clients' secrets and the renewal passwords too.
+    ///
+    /// # Errors
+    /// [`AdminError::Random`].
+    pub fn with_prefix(prefix: &str) -> Result<Self, AdminError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         getrandom::fill(bytes.as_mut_slice()).map_err(|_| AdminError::Random)?;
-        let mut text = Zeroizing::new(String::with_capacity(PREFIX.len() + 43));
-        text.push_str(PREFIX);
+        let mut text = Zeroizing::new(String::with_capacity(prefix.len() + 43));
+        text.push_str(prefix);
         URL_SAFE_NO_PAD.encode_string(*bytes, &mut text);
         Ok(Self(text))
     }
