@@ -90,6 +90,8 @@ store_key_env = "PAYSEAL_CONSOLE_STORE_KEY"
 id = "file-client"
 secret_sha256 = "${sha256(FILE_CLIENT_SECRET)}"
 key_ids = ["key_file"]
+[[tokens.routes]]
+prefix = "/external/v1/tokened"
 `;
 writeFileSync(join(dir, 'payseal.toml'), config);
 
@@ -276,6 +278,9 @@ await step('the audit view shows each step with its actor', async () => {
 });
 
 await step('the traffic chart shows the requests sent with the key', async () => {
+  // Admitted, then refused after the key was known: no access token on a route that needs one.
+  const refused = await fetch(`${proxy}/external/v1/tokened`, { headers: { 'x-api-key': key, 'x-forwarded-for': ALLOWED } });
+  check(refused.status === 401, `the token route answered ${refused.status}`);
   await page.click('#tab-live');
   await rowOf(keyId).waitFor();
   await rowOf(keyId).getByRole('button', { name: `Traffic of ${keyId}` }).click();
@@ -284,6 +289,9 @@ await step('the traffic chart shows the requests sent with the key', async () =>
   const admitted = bars.reduce((a, b) => a + b, 0);
   check(bars.length === 60 && admitted >= 3, `bars: ${bars.length}, admitted: ${admitted}`);
   check((await page.locator('#traffic-chart rect.bar-admitted').count()) >= 1, 'no bar drawn');
+  check((await page.locator('#traffic-chart rect.bar-refused').count()) === 1, 'no refusal drawn');
+  const reasons = await page.locator('#traffic-reasons tbody tr').allTextContents();
+  check(reasons.length === 1 && /1$/.test(reasons[0]) && !reasons[0].startsWith('none'), `reasons: ${reasons}`);
   check((await page.locator('#traffic-summary').textContent()).startsWith(`${admitted} requests admitted`), 'the summary differs from the chart');
   await shot('traffic');
   await page.locator('#traffic-dialog .cancel').click();

@@ -275,20 +275,21 @@
 
   // ---------------------------------------------------------------- token clients
 
-  function sourceCell(item, label, path) {
+  // The actions of a listed credential: a stored one can be deleted (`remove`).
+  function sourceCell(item, label, remove) {
     const actions = element('td');
     if (item.source !== 'store') {
       actions.textContent = 'in the configuration file';
     } else if (canManage()) {
-      const remove = element('button', 'Delete', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}` });
-      remove.addEventListener('click', () =>
+      const button = element('button', 'Delete', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}` });
+      button.addEventListener('click', () =>
         confirmAction(`Delete the ${label}?`, `The ${label} stops working at once. This cannot be undone.`, async () => {
-          await api('DELETE', path);
+          await remove();
           status(`The ${label} is deleted.`);
           reload();
         }),
       );
-      actions.append(remove);
+      actions.append(button);
     }
     return actions;
   }
@@ -306,7 +307,7 @@
       const id = element('td');
       id.append(element('code', c.id));
       const label = `token client ${c.id}`;
-      row.append(id, element('td', c.webcode || '—'), element('td', c.keyIds.join(', ')), element('td', c.source), element('td', c.createdBy || '—'), sourceCell(c, label, `/lifecycle/token-clients/${encodeURIComponent(c.id)}`));
+      row.append(id, element('td', c.webcode || '—'), element('td', c.keyIds.join(', ')), element('td', c.source), element('td', c.createdBy || '—'), sourceCell(c, label, () => api('DELETE', `/lifecycle/token-clients/${encodeURIComponent(c.id)}`)));
       return row;
     });
     $('clients').tBodies[0].replaceChildren(...rows);
@@ -393,7 +394,7 @@
         element('td', a.allowedIps.length ? a.allowedIps.join(', ') : 'any address'),
         element('td', limits),
         element('td', a.source),
-        sourceCell(a, label, `/lifecycle/renewal-accounts/${encodeURIComponent(a.codeUrl)}`),
+        sourceCell(a, label, () => api('DELETE', `/lifecycle/renewal-accounts/${encodeURIComponent(a.codeUrl)}`)),
       );
       return row;
     });
@@ -438,10 +439,9 @@
 
   // ---------------------------------------------------------------- traffic
 
-  const SVG = 'http://www.w3.org/2000/svg';
-
+  // The chart's <svg> is in index.html: its namespace comes from there.
   function svg(tag, attributes, text) {
-    const node = document.createElementNS(SVG, tag);
+    const node = document.createElementNS($('traffic-svg').namespaceURI, tag);
     for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
     if (text !== undefined) node.textContent = text;
     return node;
@@ -473,7 +473,9 @@
     const most = Math.max(1, ...minutes.map((m) => m.admitted + refusedOf(m)));
     const slot = (width - left) / minutes.length;
     const scale = (n) => (n / most) * (height - top - bottom);
-    const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': 'traffic-chart-title', class: 'chart' });
+    const chart = $('traffic-svg');
+    chart.replaceChildren();
+    chart.setAttribute('viewBox', `0 0 ${width} ${height}`);
     const admitted = minutes.reduce((a, m) => a + m.admitted, 0);
     const refused = minutes.reduce((a, m) => a + refusedOf(m), 0);
     const summary = `${admitted} requests admitted and ${refused} refused in the last hour (most in one minute: ${most}).`;
@@ -496,7 +498,6 @@
       if (refusedOf(m)) bar.append(svg('rect', { x, y: base - ok - no, width: w, height: no, class: 'bar-refused' }));
       chart.append(bar);
     });
-    $('traffic-chart').replaceChildren(chart);
     $('traffic-summary').textContent = summary;
     const reasons = {};
     for (const m of minutes) for (const [reason, n] of Object.entries(m.refused)) reasons[reason] = (reasons[reason] || 0) + n;

@@ -68,7 +68,12 @@ mod tests {
         assert_eq!(read::<String>(&store, "t/list", 1).await.unwrap().1, ["a"]);
         let refused = change(&store, "t/list", 1, |_: &mut Vec<String>| Err::<(), _>(AdminError::NotFound)).await;
         assert_eq!(refused, Err(AdminError::NotFound));
-        change(&store, "t/list", 1, |list: &mut Vec<String>| Ok(list.clear())).await.unwrap();
+        change(&store, "t/list", 1, |list: &mut Vec<String>| {
+            list.clear();
+            Ok(())
+        })
+        .await
+        .unwrap();
         assert_eq!(store.entry("t/list", 1).await.unwrap(), None);
     }
 }

@@ -213,7 +213,7 @@ mod tests {
         let minute = &traffic.window("k", T0)[MINUTES - 1];
         assert_eq!(minute.refused.len(), MAX_REASONS);
         assert_eq!(minute.refused[0], ("R0".to_owned(), 2));
-        assert_eq!(minute.refused.last().unwrap(), &(OTHER.to_owned(), 20 - (MAX_REASONS as u32 - 1)));
+        assert_eq!(minute.refused.last().unwrap(), &(OTHER.to_owned(), 20 - (u32::try_from(MAX_REASONS).unwrap() - 1)));
     }
 
     #[test]

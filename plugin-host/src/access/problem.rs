@@ -73,9 +73,8 @@ impl AdminError {
             Self::MethodNotAllowed => 405,
             Self::InvalidRequest(_) => 400,
             Self::TokenExists(_) | Self::TokenInConfig(_) | Self::Conflict | Self::CredentialExists(..) | Self::CredentialInConfig(..) | Self::TokensNotConfigured => 409,
-            Self::ReloadFailed => 500,
             Self::StoreUnavailable => 503,
-            Self::Random => 500,
+            Self::Random | Self::ReloadFailed => 500,
         }
     }
 

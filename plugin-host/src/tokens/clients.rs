@@ -69,7 +69,7 @@ pub fn merged(policy: &TokenPolicy, stored: &[StoredClient]) -> TokenPolicy {
             tracing::warn!(client = %client.id, "a stored token client has the id of a configured one; the file's is used");
             continue;
         }
-        merged.clients.push(TokenClient { id: client.id.clone(), secret_sha256: client.secret_sha256.clone(), key_ids: client.key_ids.clone() });
+        merged.clients.push(TokenClient { id: client.id.clone(), secret_sha256: client.secret_sha256, key_ids: client.key_ids.clone() });
     }
     merged
 }
