@@ -9,7 +9,9 @@
 //! reload adds the stored accounts to the file's
 //! ([`super::LifecycleConfig::with_stored`]; the file wins a `codeUrl` or an
 //! `accountOperationCode`). A created account has no reception URL: its
-//! merchant reads the renewed secret from the renewal's answer.
+//! merchant reads the renewed secret from the renewal's answer. As for
+//! token clients, another gateway sharing the store applies a change at its
+//! next reload.
 //!
 //! A merchant (`merchant:<webcode>`) sees and manages only the accounts of
 //! its webcode (the webcode of the keys they renew); another webcode's
