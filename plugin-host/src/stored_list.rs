@@ -1,8 +1,9 @@
 //! A list of records kept as one JSON store entry and changed by
 //! compare-and-swap, so concurrent changes on several gateways sharing the
-//! store never lose one another: the token clients and the renewal accounts
-//! created through the admin API ([`crate::tokens::clients`],
-//! [`crate::lifecycle::accounts`]). The entries never expire.
+//! store never lose one another: the admin tokens, token clients and
+//! renewal accounts created through the admin API ([`crate::access::token`],
+//! [`crate::tokens::clients`], [`crate::lifecycle::accounts`]). The entries
+//! never expire.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -357,6 +357,26 @@ mod tests {
     }
 
     #[test]
+    fn stored_accounts_join_the_files_and_the_file_wins_a_code() {
+        let file = parse(&account("")).unwrap();
+        let stored = |code_url: &str, code: &str| {
+            let mut a = file.accounts[0].clone();
+            (a.code_url, a.operation_account_code) = (code_url.into(), code.into());
+            a
+        };
+        let merged = file.with_stored([stored("DEF", "ACC2"), stored("ABC", "OTHER"), stored("GHI", "ACC")]).unwrap();
+        let codes: Vec<&str> = merged.accounts.iter().map(|a| a.code_url.as_str()).collect();
+        assert_eq!(codes, ["ABC", "DEF"], "a clash of code_url or operation code keeps the file's");
+        assert_eq!(merged.file_accounts().len(), 1);
+        // Merging again starts from the file's accounts, not the merged list.
+        let again = merged.with_stored([]).unwrap();
+        assert_eq!((again.accounts.len(), again.file_accounts().len()), (1, 1));
+        let mut bad = stored("JKL", "ACC3");
+        bad.secret_lifetime_seconds = 0;
+        assert!(file.with_stored([bad]).is_err());
+    }
+
+    #[test]
     fn the_dummy_hash_has_the_first_accounts_parameters() {
         use argon2::{Argon2, Params, PasswordVerifier as _};
         let config = parse(&account("")).unwrap();
