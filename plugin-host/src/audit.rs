@@ -91,6 +91,25 @@ impl AuditEvent {
         self
     }
 
+    /// The same event with the detail `webcode=<w>` when `webcode` is one: a
+    /// merchant's audit view selects the events of its token clients and
+    /// renewal accounts by it.
+    #[must_use]
+    pub fn for_webcode(self, webcode: Option<&str>) -> Self {
+        match webcode {
+            Some(webcode) => self.with_detail(format!("webcode={webcode}")),
+            None => self,
+        }
+    }
+
+    /// Appends the event, logging a failure: the change it records is made
+    /// and stays.
+    pub async fn record_logged(&self, store: &dyn Store) {
+        if let Err(error) = self.record(store).await {
+            tracing::error!(%error, action = ?self.action, subject = %self.subject, "cannot write the audit event");
+        }
+    }
+
     /// Appends the event to `store`'s log; answers its sequence number.
     ///
     /// # Errors

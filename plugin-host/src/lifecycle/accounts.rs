@@ -28,7 +28,6 @@ use crate::access::role::valid_name;
 use crate::access::{AdminError, IssuedToken, Scope};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::store::{Store, StoreError};
-use crate::tokens::clients::audit;
 
 /// The store entry of the created accounts.
 pub const ENTRY: &str = "lifecycle/renewal-accounts";
@@ -286,7 +285,7 @@ pub async fn create(file: &LifecycleConfig, store: &dyn Store, now: u64, scope: 
         Ok(())
     })
     .await?;
-    audit(store, AuditEvent::new(now, actor, AuditAction::RenewalAccountCreated, &account.code_url), account.webcode.as_deref()).await;
+    AuditEvent::new(now, actor, AuditAction::RenewalAccountCreated, &account.code_url).for_webcode(account.webcode.as_deref()).record_logged(store).await;
     Ok(Created { account, password })
 }
 
@@ -304,6 +303,6 @@ pub async fn delete(file: &LifecycleConfig, store: &dyn Store, now: u64, scope: 
         Ok(accounts.remove(index))
     })
     .await?;
-    audit(store, AuditEvent::new(now, actor, AuditAction::RenewalAccountDeleted, code_url), removed.webcode.as_deref()).await;
+    AuditEvent::new(now, actor, AuditAction::RenewalAccountDeleted, code_url).for_webcode(removed.webcode.as_deref()).record_logged(store).await;
     Ok(())
 }

@@ -206,7 +206,7 @@ pub async fn create(policy: Option<&TokenPolicy>, store: &dyn Store, now: u64, s
         Ok(())
     })
     .await?;
-    audit(store, AuditEvent::new(now, actor, AuditAction::TokenClientCreated, &client.id), client.webcode.as_deref()).await;
+    AuditEvent::new(now, actor, AuditAction::TokenClientCreated, &client.id).for_webcode(client.webcode.as_deref()).record_logged(store).await;
     Ok(Created { client, secret })
 }
 
@@ -224,19 +224,8 @@ pub async fn revoke(policy: Option<&TokenPolicy>, store: &dyn Store, now: u64, s
         Ok(clients.remove(index))
     })
     .await?;
-    audit(store, AuditEvent::new(now, actor, AuditAction::TokenClientRevoked, id), removed.webcode.as_deref()).await;
+    AuditEvent::new(now, actor, AuditAction::TokenClientRevoked, id).for_webcode(removed.webcode.as_deref()).record_logged(store).await;
     Ok(())
-}
-
-/// Writes `event`, with the webcode a merchant's audit view filters on.
-pub(crate) async fn audit(store: &dyn Store, event: AuditEvent, webcode: Option<&str>) {
-    let event = match webcode {
-        Some(webcode) => event.with_detail(format!("webcode={webcode}")),
-        None => event,
-    };
-    if let Err(error) = event.record(store).await {
-        tracing::error!(%error, action = ?event.action, subject = %event.subject, "cannot write the audit event");
-    }
 }
 
 #[cfg(test)]
