@@ -23,7 +23,8 @@ const PATH = '/external/v1/payments';
 
 let passed = 0;
 let failed = 0;
-const secrets = [ADMIN, SHOP01];
+const FILE_CLIENT_SECRET = `cs_${randomBytes(32).toString('base64url')}`;
+const secrets = [ADMIN, SHOP01, FILE_CLIENT_SECRET];
 
 async function step(name, body) {
   try {
@@ -83,6 +84,14 @@ accepted_formats = ["prefixed"]
 
 [lifecycle]
 store_key_env = "PAYSEAL_CONSOLE_STORE_KEY"
+
+[tokens]
+[[tokens.clients]]
+id = "file-client"
+secret_sha256 = "${sha256(FILE_CLIENT_SECRET)}"
+key_ids = ["key_file"]
+[[tokens.routes]]
+prefix = "/external/v1/tokened"
 `;
 writeFileSync(join(dir, 'payseal.toml'), config);
 
@@ -268,6 +277,98 @@ await step('the audit view shows each step with its actor', async () => {
   await shot('audit-filtered');
 });
 
+await step('the traffic chart shows the requests sent with the key', async () => {
+  // Admitted, then refused after the key was known: no access token on a route that needs one.
+  const refused = await fetch(`${proxy}/external/v1/tokened`, { headers: { 'x-api-key': key, 'x-forwarded-for': ALLOWED } });
+  check(refused.status === 401, `the token route answered ${refused.status}`);
+  await page.click('#tab-live');
+  await rowOf(keyId).waitFor();
+  await rowOf(keyId).getByRole('button', { name: `Traffic of ${keyId}` }).click();
+  await page.waitForFunction(() => document.getElementById('traffic-summary').textContent.includes('admitted'));
+  const bars = await page.locator('#traffic-chart svg g[data-admitted]').evaluateAll((gs) => gs.map((g) => Number(g.dataset.admitted)));
+  const admitted = bars.reduce((a, b) => a + b, 0);
+  check(bars.length === 60 && admitted >= 3, `bars: ${bars.length}, admitted: ${admitted}`);
+  check((await page.locator('#traffic-chart rect.bar-admitted').count()) >= 1, 'no bar drawn');
+  check((await page.locator('#traffic-chart rect.bar-refused').count()) === 1, 'no refusal drawn');
+  const reasons = await page.locator('#traffic-reasons tbody tr').allTextContents();
+  check(reasons.length === 1 && /1$/.test(reasons[0]) && !reasons[0].startsWith('none'), `reasons: ${reasons}`);
+  check((await page.locator('#traffic-summary').textContent()).startsWith(`${admitted} requests admitted`), 'the summary differs from the chart');
+  await shot('traffic');
+  await page.locator('#traffic-dialog .cancel').click();
+  await page.waitForSelector('#traffic-dialog', { state: 'hidden' });
+});
+
+await step('create a token client, read its secret once, and get a token with it', async () => {
+  await page.click('#tab-clients');
+  await page.waitForSelector('#clients tbody tr[data-client="file-client"]');
+  check(!(await page.content()).includes(FILE_CLIENT_SECRET), 'the file client\'s secret is in the DOM');
+  await page.click('#create-client');
+  await page.fill('#client-id', 'console-app');
+  await page.locator(`#client-key-list input[value="${keyId}"]`).check();
+  await shot('token-client-create');
+  await page.click('#client-form button[type=submit]');
+  const values = await readOnce();
+  check(values.length === 1 && values[0].startsWith('cs_'), 'no client secret shown');
+  await closeOnce(values);
+  await page.waitForSelector('#clients tbody tr[data-client="console-app"]');
+  const response = await fetch(`${proxy}/api/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'console-app', client_secret: values[0] }),
+  });
+  const issued = await response.json();
+  check(response.status === 200 && issued.access_token, `the token endpoint answered ${response.status}`);
+  secrets.push(issued.access_token, issued.refresh_token);
+  await shot('token-clients');
+});
+
+await step('create a renewal account, read its password once, renew with it, delete it', async () => {
+  await page.click('#tab-accounts');
+  await page.waitForSelector('#accounts-view:not([hidden])');
+  await page.click('#create-account');
+  await page.fill('#account-code-url', 'console-renew');
+  await page.fill('#account-code', 'ACC-CONSOLE');
+  await page.selectOption('#account-environment', 'test');
+  await page.fill('#account-webcode', 'SHOP02');
+  await page.click('#account-form button[type=submit]');
+  const values = await readOnce();
+  check(values.length === 1 && values[0].startsWith('rp_'), 'no password shown');
+  await closeOnce(values);
+  await page.waitForSelector('#accounts tbody tr[data-account="console-renew"][data-env="test"] .env-test');
+  const renew = async () => {
+    const body = new URLSearchParams({ accountOperationCode: 'ACC-CONSOLE', password: values[0] });
+    const response = await fetch(`${proxy}/console-renew/renew-secret`, { method: 'POST', body });
+    const answer = await response.json();
+    if (answer.secret) secrets.push(answer.secret);
+    return response.status;
+  };
+  check((await renew()) === 200, 'the new account cannot renew');
+  await shot('renewal-accounts');
+  await page.getByRole('button', { name: 'Delete renewal account console-renew' }).click();
+  await page.click('#confirm-yes');
+  await page.waitForSelector('#accounts tbody tr[data-account="console-renew"]', { state: 'detached' });
+  // 400 while other accounts exist; with none left the path is an ordinary
+  // proxied one, refused for its missing API key.
+  const after = await renew();
+  check(after === 400 || after === 401, `the deleted account renews (${after})`);
+  await page.click('#tab-audit');
+  await page.fill('#audit-filter', 'account');
+  await page.waitForFunction(() => document.querySelectorAll('#audit tbody tr').length >= 2);
+  const text = await page.locator('#audit tbody').textContent();
+  check(text.includes('renewal_account_created') && text.includes('renewal_account_deleted') && text.includes('token:console-admin'), `audit: ${text}`);
+  await page.fill('#audit-filter', 'client');
+  await page.waitForFunction(() => document.getElementById('audit').textContent.includes('token_client_created'));
+  await page.fill('#audit-filter', '');
+});
+
+await step('no secret in the DOM, storage or cookies after the one-time displays closed', async () => {
+  const html = await page.content();
+  for (const secret of secrets) check(!html.includes(secret), 'a secret is in the DOM');
+  const storage = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]);
+  check(storage[0] === 0 && storage[1] === 0 && storage[2] === '', `storage: ${storage}`);
+  check((await context.cookies()).length === 0, 'a cookie was set');
+});
+
 await step('create an admin token (shown once, works at once) and revoke it (401 at once)', async () => {
   await page.click('#tab-tokens');
   await page.waitForSelector('#tokens tbody tr[data-token="console-admin"]');
@@ -302,6 +403,9 @@ await step('a merchant token sees only its own keys', async () => {
   check(webcodes.length === 1 && webcodes[0] === 'SHOP01', `the merchant sees: ${webcodes}`);
   check((await rowOf(keyId).count()) === 0, 'SHOP02\'s key is listed');
   await shot('merchant');
+  await page.click('#tab-clients');
+  await page.waitForSelector('#no-clients:not([hidden])');
+  check((await page.locator('#clients tbody tr').count()) === 0, 'the merchant sees clients of no or another webcode');
 });
 
 await step('no secret in the DOM, storage or cookies; no external request', async () => {

@@ -110,6 +110,8 @@
     $('keys').tBodies[0].replaceChildren();
     $('audit').tBodies[0].replaceChildren();
     $('tokens').tBodies[0].replaceChildren();
+    $('clients').tBodies[0].replaceChildren();
+    $('accounts').tBodies[0].replaceChildren();
     $('who').textContent = '';
     $('status').textContent = '';
     $('app').hidden = true;
@@ -127,17 +129,17 @@
     document.body.dataset.view = view;
     $('tab-live').setAttribute('aria-pressed', String(view === 'keys' && environment === 'live'));
     $('tab-test').setAttribute('aria-pressed', String(view === 'keys' && environment === 'test'));
-    $('tab-audit').setAttribute('aria-pressed', String(view === 'audit'));
-    $('tab-tokens').setAttribute('aria-pressed', String(view === 'tokens'));
+    for (const name of ['clients', 'accounts', 'audit', 'tokens']) $(`tab-${name}`).setAttribute('aria-pressed', String(view === name));
     $('env-banner').textContent = environment === 'live' ? 'LIVE environment: these keys move real money.' : 'TEST environment: sandbox keys.';
     for (const node of document.querySelectorAll('.env-name')) node.textContent = environment;
-    $('keys-view').hidden = view !== 'keys';
-    $('audit-view').hidden = view !== 'audit';
-    $('tokens-view').hidden = view !== 'tokens';
+    for (const name of ['keys', 'clients', 'accounts', 'audit', 'tokens']) $(`${name}-view`).hidden = view !== name;
     status('');
-    if (view === 'keys') loadKeys();
-    else if (view === 'audit') loadAudit();
-    else loadTokens();
+    reload();
+  }
+
+  // The current view's list, read again.
+  function reload() {
+    ({ keys: loadKeys, clients: loadClients, accounts: loadAccounts, audit: loadAudit, tokens: loadTokens })[view]();
   }
 
   async function loadKeys() {
@@ -170,6 +172,9 @@
       element('td', key.lastUsedAt ? shortTime(key.lastUsedAt) : 'never'),
     );
     const actions = element('td');
+    const traffic = element('button', 'Traffic', { type: 'button', 'aria-label': `Traffic of ${key.keyId}` });
+    traffic.addEventListener('click', () => openTraffic(key));
+    actions.append(traffic);
     if (canManage() && key.status !== 'REVOKED') {
       const edit = element('button', 'Edit', { type: 'button', 'aria-label': `Edit ${key.keyId}` });
       edit.addEventListener('click', () => openEdit(key));
@@ -268,6 +273,249 @@
     status(`Token ${name} created.`);
   }
 
+  // ---------------------------------------------------------------- token clients
+
+  // The actions of a listed credential: a stored one can be deleted (`remove`).
+  function sourceCell(item, label, remove) {
+    const actions = element('td');
+    if (item.source !== 'store') {
+      actions.textContent = 'in the configuration file';
+    } else if (canManage()) {
+      const button = element('button', 'Delete', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}` });
+      button.addEventListener('click', () =>
+        confirmAction(`Delete the ${label}?`, `The ${label} stops working at once. This cannot be undone.`, async () => {
+          await remove();
+          status(`The ${label} is deleted.`);
+          reload();
+        }),
+      );
+      actions.append(button);
+    }
+    return actions;
+  }
+
+  async function loadClients() {
+    let clients;
+    try {
+      clients = await api('GET', '/lifecycle/token-clients');
+    } catch (error) {
+      status(error.code === 'tokens_not_configured' ? 'Token clients need a [tokens] section in the configuration file.' : `Cannot list the token clients: ${error.message}`);
+      return;
+    }
+    const rows = clients.map((c) => {
+      const row = element('tr', null, { 'data-client': c.id });
+      const id = element('td');
+      id.append(element('code', c.id));
+      const label = `token client ${c.id}`;
+      row.append(id, element('td', c.webcode || '—'), element('td', c.keyIds.join(', ')), element('td', c.source), element('td', c.createdBy || '—'), sourceCell(c, label, () => api('DELETE', `/lifecycle/token-clients/${encodeURIComponent(c.id)}`)));
+      return row;
+    });
+    $('clients').tBodies[0].replaceChildren(...rows);
+    $('no-clients').hidden = rows.length > 0;
+  }
+
+  function webcodeField(id) {
+    const input = $(id);
+    input.value = session.webcode || '';
+    input.readOnly = Boolean(session.webcode);
+  }
+
+  async function openCreateClient() {
+    $('client-form').reset();
+    $('client-error').textContent = '';
+    webcodeField('client-webcode');
+    let keys = [];
+    try {
+      keys = await api('GET', '/lifecycle/keys');
+    } catch (error) {
+      $('client-error').textContent = `Cannot list the keys: ${error.message}`;
+    }
+    // One labelled checkbox per usable key: reachable and toggled with the keyboard.
+    const boxes = keys
+      .filter((k) => k.status === 'ACTIVE' || k.status === 'SUPERSEDED')
+      .map((k) => {
+        const label = element('label', null, { class: 'check' });
+        const box = element('input', null, { type: 'checkbox', value: k.keyId, name: 'client-key' });
+        label.append(box, ` ${k.keyId} (${k.environment}${k.webcode ? `, ${k.webcode}` : ''})`);
+        return label;
+      });
+    $('client-key-list').replaceChildren(...(boxes.length ? boxes : [element('p', 'No usable keys: create one first.')]));
+    $('client-dialog').showModal();
+  }
+
+  async function submitCreateClient(event) {
+    event.preventDefault();
+    const keyIds = [...document.querySelectorAll('#client-key-list input:checked')].map((box) => box.value);
+    if (keyIds.length === 0) {
+      $('client-error').textContent = 'Choose at least one key.';
+      return;
+    }
+    const body = { id: $('client-id').value.trim(), keyIds };
+    if ($('client-webcode').value.trim()) body.webcode = $('client-webcode').value.trim();
+    let created;
+    try {
+      created = await api('POST', '/lifecycle/token-clients', body);
+    } catch (error) {
+      $('client-error').textContent = error.message;
+      return;
+    }
+    closeWith('client-dialog');
+    const values = [['Client secret', created.clientSecret]];
+    const id = created.id;
+    created = null;
+    showSecret(`The token client ${id}`, values);
+    status(`Token client ${id} created.`);
+  }
+
+  // ---------------------------------------------------------------- renewal accounts
+
+  async function loadAccounts() {
+    let accounts;
+    try {
+      accounts = await api('GET', '/lifecycle/renewal-accounts');
+    } catch (error) {
+      status(`Cannot list the renewal accounts: ${error.message}`);
+      return;
+    }
+    const rows = accounts.map((a) => {
+      const row = element('tr', null, { 'data-account': a.codeUrl, 'data-env': a.environment });
+      const code = element('td');
+      code.append(element('code', a.codeUrl));
+      const env = element('td');
+      env.append(element('span', a.environment.toUpperCase(), { class: `env-badge env-${a.environment}` }));
+      const limits = `${a.active ? '' : 'inactive; '}secret lives ${a.secretLifetimeSeconds} s; ${a.minIntervalSeconds ? `one per ${a.minIntervalSeconds} s` : 'no rate limit'}`;
+      const label = `renewal account ${a.codeUrl}`;
+      row.append(
+        code,
+        env,
+        element('td', a.operationAccountCode),
+        element('td', a.webcode || '—'),
+        element('td', a.scopes.length ? a.scopes.join(', ') : 'every route'),
+        element('td', a.allowedIps.length ? a.allowedIps.join(', ') : 'any address'),
+        element('td', limits),
+        element('td', a.source),
+        sourceCell(a, label, () => api('DELETE', `/lifecycle/renewal-accounts/${encodeURIComponent(a.codeUrl)}`)),
+      );
+      return row;
+    });
+    $('accounts').tBodies[0].replaceChildren(...rows);
+    $('no-accounts').hidden = rows.length > 0;
+  }
+
+  function openCreateAccount() {
+    $('account-form').reset();
+    $('account-error').textContent = '';
+    $('account-environment').value = environment;
+    webcodeField('account-webcode');
+    $('account-dialog').showModal();
+  }
+
+  async function submitCreateAccount(event) {
+    event.preventDefault();
+    const body = {
+      codeUrl: $('account-code-url').value.trim(),
+      operationAccountCode: $('account-code').value.trim(),
+      environment: $('account-environment').value,
+      scopes: list($('account-scopes').value, ','),
+      allowedIps: list($('account-ips').value, /[\s,]+/),
+      secretLifetimeSeconds: Number($('account-lifetime').value),
+      minIntervalSeconds: Number($('account-interval').value),
+    };
+    if ($('account-webcode').value.trim()) body.webcode = $('account-webcode').value.trim();
+    let created;
+    try {
+      created = await api('POST', '/lifecycle/renewal-accounts', body);
+    } catch (error) {
+      $('account-error').textContent = error.message;
+      return;
+    }
+    closeWith('account-dialog');
+    const values = [['Renewal password', created.password]];
+    const codeUrl = created.codeUrl;
+    created = null;
+    showSecret(`The renewal account ${codeUrl}`, values);
+    status(`Renewal account ${codeUrl} created.`);
+  }
+
+  // ---------------------------------------------------------------- traffic
+
+  // The chart's <svg> is in index.html: its namespace comes from there.
+  function svg(tag, attributes, text) {
+    const node = document.createElementNS($('traffic-svg').namespaceURI, tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function openTraffic(key) {
+    current = key;
+    $('traffic-id').textContent = key.keyId;
+    $('traffic-dialog').showModal();
+    loadTraffic();
+  }
+
+  async function loadTraffic() {
+    let traffic;
+    try {
+      traffic = await api('GET', `/lifecycle/keys/${encodeURIComponent(current.keyId)}/traffic`);
+    } catch (error) {
+      $('traffic-summary').textContent = `Cannot read the traffic: ${error.message}`;
+      return;
+    }
+    drawTraffic(traffic);
+  }
+
+  // Stacked bars, one per minute (oldest left): admitted below, refused above.
+  function drawTraffic(traffic) {
+    const [width, height, top, bottom, left] = [720, 180, 12, 22, 36];
+    const minutes = traffic.minutes;
+    const refusedOf = (m) => Object.values(m.refused).reduce((a, b) => a + b, 0);
+    const most = Math.max(1, ...minutes.map((m) => m.admitted + refusedOf(m)));
+    const slot = (width - left) / minutes.length;
+    const scale = (n) => (n / most) * (height - top - bottom);
+    const chart = $('traffic-svg');
+    chart.replaceChildren();
+    chart.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    const admitted = minutes.reduce((a, m) => a + m.admitted, 0);
+    const refused = minutes.reduce((a, m) => a + refusedOf(m), 0);
+    const summary = `${admitted} requests admitted and ${refused} refused in the last hour (most in one minute: ${most}).`;
+    chart.append(svg('title', { id: 'traffic-chart-title' }, summary));
+    const base = height - bottom;
+    chart.append(svg('line', { x1: left, y1: base, x2: width, y2: base, class: 'axis' }));
+    chart.append(svg('text', { x: left - 4, y: top + 4, class: 'tick', 'text-anchor': 'end' }, String(most)));
+    chart.append(svg('text', { x: left - 4, y: base, class: 'tick', 'text-anchor': 'end' }, '0'));
+    chart.append(svg('text', { x: left, y: height - 6, class: 'tick' }, '60 min ago'));
+    chart.append(svg('text', { x: width, y: height - 6, class: 'tick', 'text-anchor': 'end' }, 'now'));
+    minutes.forEach((m, i) => {
+      const x = left + i * slot + 1;
+      const w = Math.max(1, slot - 2);
+      const ok = scale(m.admitted);
+      const no = scale(refusedOf(m));
+      const when = new Date(m.start * 1000).toISOString().slice(11, 16);
+      const bar = svg('g', { 'data-start': m.start, 'data-admitted': m.admitted, 'data-refused': refusedOf(m) });
+      bar.append(svg('title', {}, `${when} UTC: ${m.admitted} admitted, ${refusedOf(m)} refused`));
+      if (m.admitted) bar.append(svg('rect', { x, y: base - ok, width: w, height: ok, class: 'bar-admitted' }));
+      if (refusedOf(m)) bar.append(svg('rect', { x, y: base - ok - no, width: w, height: no, class: 'bar-refused' }));
+      chart.append(bar);
+    });
+    $('traffic-summary').textContent = summary;
+    const reasons = {};
+    for (const m of minutes) for (const [reason, n] of Object.entries(m.refused)) reasons[reason] = (reasons[reason] || 0) + n;
+    const rows = Object.entries(reasons)
+      .sort((a, b) => b[1] - a[1])
+      .map(([reason, n]) => {
+        const row = element('tr');
+        row.append(element('td', reason), element('td', n));
+        return row;
+      });
+    if (rows.length === 0) {
+      const none = element('tr');
+      none.append(element('td', 'none', { colspan: '2' }));
+      rows.push(none);
+    }
+    $('traffic-reasons').tBodies[0].replaceChildren(...rows);
+  }
+
   // ---------------------------------------------------------------- the one-time display
 
   function showSecret(title, values) {
@@ -316,8 +564,7 @@
     $('secret-values').replaceChildren();
     window.getSelection().removeAllRanges();
     $('secret-dialog').close();
-    if (view === 'tokens') loadTokens();
-    else loadKeys();
+    reload();
   }
 
   // ---------------------------------------------------------------- dialogs
@@ -456,6 +703,15 @@
     $('tab-live').addEventListener('click', () => show('keys', 'live'));
     $('tab-test').addEventListener('click', () => show('keys', 'test'));
     $('tab-audit').addEventListener('click', () => show('audit'));
+    $('tab-clients').addEventListener('click', () => show('clients'));
+    $('tab-accounts').addEventListener('click', () => show('accounts'));
+    $('create-client').addEventListener('click', openCreateClient);
+    $('client-form').addEventListener('submit', submitCreateClient);
+    $('clients-refresh').addEventListener('click', loadClients);
+    $('create-account').addEventListener('click', openCreateAccount);
+    $('account-form').addEventListener('submit', submitCreateAccount);
+    $('accounts-refresh').addEventListener('click', loadAccounts);
+    $('traffic-refresh').addEventListener('click', loadTraffic);
     $('tab-tokens').addEventListener('click', () => show('tokens'));
     $('create-token').addEventListener('click', openCreateToken);
     $('token-form').addEventListener('submit', submitCreateToken);

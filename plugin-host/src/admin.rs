@@ -25,6 +25,8 @@
 //! | `POST /idempotency/<env>/<key-id>/<key>/release` | releases a key whose outcome is unknown (sent, never answered), audited ([`crate::idempotency_admin`]) |
 //! | `… /lifecycle/…` | the key lifecycle: create, list, edit, revoke, regenerate keys, rotate client secrets, read the audit log ([`crate::lifecycle::api`]) |
 //! | `GET`, `POST /admin-tokens`, `DELETE /admin-tokens/<name>` | admin tokens: list, create (shown once), revoke ([`crate::access::manage`]) |
+//! | `GET`, `POST /lifecycle/token-clients`, `DELETE /lifecycle/token-clients/<id>` | token clients: list, create (secret shown once), delete, then reload ([`crate::tokens::clients`]) |
+//! | `GET`, `POST /lifecycle/renewal-accounts`, `DELETE /lifecycle/renewal-accounts/<codeUrl>` | renewal accounts: list, create (password shown once), delete, then reload ([`crate::lifecycle::accounts`]) |
 //! | `PUT /clock`, `DELETE /clock` | fixes the clock at the unix time in the body / back to the system clock; only with `admin.settable_clock` |
 
 use std::net::SocketAddr;
@@ -154,22 +156,7 @@ async fn dispatch(shared: &Arc<Shared>, access: &crate::access::AdminAccess, par
             let view = runtime.pool.as_ref().map_or(Value::Null, |p| p.view().clone());
             answer(200, &json!({ "generation": runtime.generation, "checks": runtime.settings.checks, "plugin": view }))
         }
-        Route::KeyRecords => match shared.store.key_records().await {
-            Ok(records) => {
-                let listed: Vec<Value> = records
-                    .iter()
-                    .map(|r| {
-                        let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-                        if let Some(fields) = v.as_object_mut() {
-                            fields.remove("key_sha256");
-                        }
-                        v
-                    })
-                    .collect();
-                answer(200, &Value::Array(listed))
-            }
-            Err(error) => AdminError::from(error).response(),
-        },
+        Route::KeyRecords => key_records(shared).await,
         Route::PutKeyRecord(id) => {
             let record: KeyRecord = match serde_json::from_slice(body) {
                 Ok(record) => record,
@@ -230,5 +217,72 @@ async fn dispatch(shared: &Arc<Shared>, access: &crate::access::AdminAccess, par
             Ok(()) => answer(200, &json!({ "revoked": name })),
             Err(refused) => refused.response(),
         },
+        Route::KeyTraffic(id) => lifecycle::traffic(shared, scope, &id).await,
+        route @ (Route::ListTokenClients | Route::CreateTokenClient | Route::DeleteTokenClient(_) | Route::ListRenewalAccounts | Route::CreateRenewalAccount | Route::DeleteRenewalAccount(_)) => {
+            credentials(shared, route, caller, body).await.unwrap_or_else(|refused| refused.response())
+        }
+    }
+}
+
+/// `GET /keys`: the stored key records without their digests.
+async fn key_records(shared: &Shared) -> Response<ResponseBody> {
+    match shared.store.key_records().await {
+        Ok(records) => {
+            let listed: Vec<Value> = records
+                .iter()
+                .map(|r| {
+                    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+                    if let Some(fields) = v.as_object_mut() {
+                        fields.remove("key_sha256");
+                    }
+                    v
+                })
+                .collect();
+            answer(200, &Value::Array(listed))
+        }
+        Err(error) => AdminError::from(error).response(),
+    }
+}
+
+/// The token clients and renewal accounts: the file's are the running
+/// runtime's; a change is applied by a reload before it is answered.
+async fn credentials(shared: &Arc<Shared>, route: Route, caller: &Caller, body: &[u8]) -> Result<Response<ResponseBody>, AdminError> {
+    use crate::lifecycle::accounts;
+    use crate::tokens::clients;
+    let (actor, scope, now) = (caller.actor.as_str(), &caller.scope, shared.clock.now());
+    let runtime = shared.runtime.load_full();
+    let (policy, renewal) = (runtime.settings.tokens.as_deref().map(|t| &t.file_policy), &runtime.lifecycle.config);
+    let store = shared.store.as_ref();
+    let changed = match route {
+        Route::ListTokenClients => return Ok(answer(200, &json!(clients::list(policy, store, now, scope).await?))),
+        Route::ListRenewalAccounts => return Ok(answer(200, &json!(accounts::list(renewal, store, now, scope).await?))),
+        Route::CreateTokenClient => lifecycle::shown_once(201, &clients::create(policy, store, now, scope, actor, parse(body)?).await?.body()),
+        Route::CreateRenewalAccount => lifecycle::shown_once(201, &accounts::create(renewal, store, now, scope, actor, parse(body)?).await?.body()),
+        Route::DeleteTokenClient(id) => {
+            clients::revoke(policy, store, now, scope, actor, &id).await?;
+            answer(200, &json!({ "deleted": id }))
+        }
+        Route::DeleteRenewalAccount(code_url) => {
+            accounts::delete(renewal, store, now, scope, actor, &code_url).await?;
+            answer(200, &json!({ "deleted": code_url }))
+        }
+        // `dispatch` sends only the routes above.
+        _ => return Err(AdminError::NotFound),
+    };
+    applied(shared, changed).await
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
+    serde_json::from_slice(body).map_err(|e| AdminError::InvalidRequest(value_free_message(&e)))
+}
+
+/// `answer` once the stored change is in the running runtime.
+async fn applied(shared: &Shared, answer: Response<ResponseBody>) -> Result<Response<ResponseBody>, AdminError> {
+    match shared.reload().await {
+        Ok(_) => Ok(answer),
+        Err(error) => {
+            tracing::error!(%error, "a stored credential change is not applied: the reload failed");
+            Err(AdminError::ReloadFailed)
+        }
     }
 }

@@ -50,6 +50,16 @@ pub enum AuditAction {
     AdminTokenCreated,
     /// An admin token was revoked through the admin API (subject: its name).
     AdminTokenRevoked,
+    /// A token client was created through the admin API (subject: its id;
+    /// detail: `webcode=<w>` when it has one).
+    TokenClientCreated,
+    /// A stored token client was deleted; its tokens stop working.
+    TokenClientRevoked,
+    /// A renewal account was created through the admin API (subject: its
+    /// `codeUrl`; detail: `webcode=<w>` when it has one).
+    RenewalAccountCreated,
+    /// A stored renewal account was deleted.
+    RenewalAccountDeleted,
 }
 
 /// One event of the log.
@@ -79,6 +89,25 @@ impl AuditEvent {
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
+    }
+
+    /// The same event with the detail `webcode=<w>` when `webcode` is one: a
+    /// merchant's audit view selects the events of its token clients and
+    /// renewal accounts by it.
+    #[must_use]
+    pub fn for_webcode(self, webcode: Option<&str>) -> Self {
+        match webcode {
+            Some(webcode) => self.with_detail(format!("webcode={webcode}")),
+            None => self,
+        }
+    }
+
+    /// Appends the event, logging a failure: the change it records is made
+    /// and stays.
+    pub async fn record_logged(&self, store: &dyn Store) {
+        if let Err(error) = self.record(store).await {
+            tracing::error!(%error, action = ?self.action, subject = %self.subject, "cannot write the audit event");
+        }
     }
 
     /// Appends the event to `store`'s log; answers its sequence number.

@@ -145,6 +145,8 @@ pub struct Shared {
     pub lockouts: crate::throttle::lockouts::Lockouts,
     /// Keys' last uses, written to the store in batches ([`crate::last_used`]).
     pub last_used: crate::last_used::LastUsed,
+    /// Each key's last hour, for the console ([`crate::traffic`]).
+    pub traffic: crate::traffic::Traffic,
     source: ConfigSource,
     env: EnvLookup,
     reload_lock: Mutex<()>,
@@ -173,6 +175,18 @@ fn header_name(text: &str, field: &str) -> Result<HeaderName, String> {
 /// Builds the runtime of `config`: reads the plugin module, the stored key
 /// records and the secrets, and builds a checked pool.
 async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, generation: u64) -> Result<Runtime, String> {
+    // The token clients and renewal accounts created through the admin API
+    // join the file's. Their entries never expire, so any `now` reads them.
+    let now = crate::clock::Clock::system().now();
+    let tokens = match &config.tokens {
+        Some(policy) => {
+            let stored = crate::tokens::clients::stored(store, now).await.map_err(|e| e.to_string())?;
+            Some(Arc::new(crate::tokens::Tokens::with_stored(policy, &stored)?))
+        }
+        None => None,
+    };
+    let stored_accounts = crate::lifecycle::accounts::stored(store, now).await.map_err(|e| e.to_string())?;
+    let lifecycle_config = config.lifecycle.with_stored(stored_accounts.iter().map(crate::lifecycle::accounts::StoredAccount::config)).map_err(|e| e.to_string())?;
     let mut settings = Settings {
         checks: config.server.checks,
         max_body_bytes: config.server.max_body_bytes,
@@ -186,11 +200,11 @@ async fn build_runtime(config: &FileConfig, store: &dyn Store, env: &EnvLookup, 
         webcode_header: config.keys.webcode_header.as_deref().map(|h| header_name(h, "keys.webcode_header")).transpose()?,
         api_key_header: None,
         public_origin: config.server.public_origin.as_ref().map(|o| o.trim_end_matches('/').to_owned()),
-        tokens: config.tokens.as_ref().map(|t| crate::tokens::Tokens::new(t).map(Arc::new)).transpose()?,
+        tokens,
         throttle: config.server.throttle.budgets().map_err(|e| e.to_string())?,
         client_cert_routes: config.server.tls.as_ref().map(|t| t.require_client_cert.clone()).unwrap_or_default(),
     };
-    let lifecycle = Arc::new(crate::lifecycle::Lifecycle::from_config(&config.lifecycle, env)?);
+    let lifecycle = Arc::new(crate::lifecycle::Lifecycle::from_config(&lifecycle_config, env)?);
     let admin = Arc::new(config.admin.access(env).map_err(|e| e.to_string())?);
     if !config.server.checks {
         return Ok(Runtime { settings, pool: None, generation, lifecycle, admin });
@@ -376,6 +390,7 @@ impl Shared {
             body_budget: Arc::new(tokio::sync::Semaphore::new(config.server.max_bodies_bytes / 1024)),
             lockouts: crate::throttle::lockouts::Lockouts::default(),
             last_used: crate::last_used::LastUsed::default(),
+            traffic: crate::traffic::Traffic::default(),
             source,
             env,
             reload_lock: Mutex::new(()),

@@ -24,10 +24,12 @@ pub mod proxy;
 pub mod server;
 pub mod store;
 pub mod tokens;
+pub mod traffic;
 pub mod trace;
 pub mod upstream;
 pub mod store_config;
 pub mod store_watch;
+pub mod stored_list;
 pub mod throttle;
 pub mod tls;
 

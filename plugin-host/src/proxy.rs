@@ -57,6 +57,7 @@ use crate::upstream::{Answered, Forwarded, call_upstream_buffered, forward_strea
 use crate::store::Claim;
 use crate::throttle::Surface;
 use crate::trace::RequestTrace;
+use crate::traffic::Seen;
 
 /// How many times one request may call `check_request` (a lookup, then a
 /// lost claim or two).
@@ -140,8 +141,16 @@ async fn handle_traced(shared: &Arc<Shared>, peer: Peer, request: Request<Incomi
     // For span exporters ([`crate::otlp`]): how the request ended.
     tracing::Span::current().record("status", status).record("outcome", handled.outcome);
     // An admitted key (forwarded, replayed, or sent and failed upstream) was used.
-    if let (Some(key_id), "forwarded" | "replayed" | "upstream_error") = (handled.key_id.as_deref(), handled.outcome) {
-        shared.last_used.note(key_id, shared.clock.now());
+    if let Some(key_id) = handled.key_id.as_deref() {
+        let now = shared.clock.now();
+        let seen = match handled.outcome {
+            "forwarded" | "replayed" | "upstream_error" => {
+                shared.last_used.note(key_id, now);
+                Seen::Admitted
+            }
+            outcome => Seen::Refused(handled.reason.as_deref().filter(|r| !r.is_empty()).unwrap_or(outcome)),
+        };
+        shared.traffic.count(key_id, now, seen);
     }
     let path = parts.uri.path();
     // The client as the checks saw it (a trusted proxy's header resolved).

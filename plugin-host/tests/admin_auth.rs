@@ -6,7 +6,9 @@
 //! header; tokens created through the API work at once and stop at once
 //! when revoked; a non-loopback admin listener without a bootstrap token
 //! refuses to start, and `payseal admin-token` prints a token the file can
-//! hold the digest of.
+//! hold the digest of. Token clients and renewal accounts are managed with
+//! the same roles and scopes, their secrets shown once; each key's traffic
+//! of the last hour is read with the key's scope.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::too_many_lines)]
 
@@ -36,6 +38,8 @@ fn config(upstream: &Upstream, dir: &std::path::Path) -> String {
     text.push_str(&toml_of(&json!({
         "keys": { "policy": { "accepted_formats": ["prefixed"] } },
         "lifecycle": { "store_key_env": "PAYSEAL_TEST_STORE_KEY" },
+        // One file client (the section needs one); the tests create the others.
+        "tokens": { "clients": [{ "id": "file-client", "secret_sha256": payseal_core::tokens::TokenDigest::of(b"cs_file").to_hex(), "key_ids": ["key_file"] }] },
     })));
     text
 }
@@ -358,4 +362,132 @@ async fn without_a_configured_token_the_loopback_api_still_needs_one() {
     problem(&attack, 401, "unauthenticated");
     problem(&gateway.admin_send("GET", "/lifecycle/keys", &[], b"").await, 401, "unauthenticated");
     assert!(gateway.log().contains("payseal admin-token"), "the start explains how to create the first token: {}", gateway.log());
+}
+
+async fn token_for(gateway: &Gateway, client: &str, secret: &str) -> Answer {
+    let body = json!({ "grant_type": "client_credentials", "client_id": client, "client_secret": secret }).to_string();
+    send(&gateway.url("/api/v1/auth/token"), "POST", &[("content-type", "application/json")], body.as_bytes()).await
+}
+
+async fn renew(gateway: &Gateway, code_url: &str, code: &str, password: &str) -> Answer {
+    let body: String = form_urlencoded::Serializer::new(String::new()).append_pair("accountOperationCode", code).append_pair("password", password).finish();
+    send(&gateway.url(&format!("/{code_url}/renew-secret")), "POST", &[("content-type", "application/x-www-form-urlencoded")], body.as_bytes()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_clients_and_renewal_accounts_follow_the_roles_and_the_webcode() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(&upstream, dir.path());
+    let key_of = |answer: Answer| {
+        assert_eq!(answer.status, 201, "{}", answer.text());
+        answer.json()["keyId"].as_str().unwrap().to_owned()
+    };
+    let mine = key_of(json_as(&gateway, SHOP01, "POST", "/lifecycle/keys", &json!({ "environment": "live" })).await);
+    let theirs = key_of(json_as(&gateway, SHOP02, "POST", "/lifecycle/keys", &json!({ "environment": "live" })).await);
+
+    // A viewer reads, never creates; nobody reads a secret or a digest.
+    let listed = json_as(&gateway, VIEWER, "GET", "/lifecycle/token-clients", &Value::Null).await;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert_eq!(listed.json()[0]["id"], "file-client");
+    assert_eq!(listed.json()[0]["source"], "config");
+    problem(&json_as(&gateway, VIEWER, "POST", "/lifecycle/token-clients", &json!({ "id": "v", "keyIds": [mine] })).await, 403, "forbidden");
+    let account = json!({ "codeUrl": "viewer-renew", "operationAccountCode": "VIEW", "environment": "live" });
+    problem(&json_as(&gateway, VIEWER, "POST", "/lifecycle/renewal-accounts", &account).await, 403, "forbidden");
+    problem(&json_as(&gateway, VIEWER, "DELETE", "/lifecycle/token-clients/file-client", &Value::Null).await, 403, "forbidden");
+
+    // SHOP01 creates a client of its key: the secret once, and it works at once.
+    problem(&json_as(&gateway, SHOP01, "POST", "/lifecycle/token-clients", &json!({ "id": "shop01-app", "keyIds": [theirs] })).await, 400, "invalid_request");
+    let created = json_as(&gateway, SHOP01, "POST", "/lifecycle/token-clients", &json!({ "id": "shop01-app", "keyIds": [mine] })).await;
+    assert_eq!((created.status, created.headers.get("cache-control").map(|v| v.to_str().unwrap())), (201, Some("no-store")), "{}", created.text());
+    let secret = created.json()["clientSecret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("cs_") && secret.len() == 46, "{secret}");
+    assert_eq!(created.json()["webcode"], "SHOP01");
+    assert_eq!(token_for(&gateway, "shop01-app", &secret).await.status, 200);
+    problem(&json_as(&gateway, ADMIN_TOKEN, "POST", "/lifecycle/token-clients", &json!({ "id": "shop01-app", "keyIds": [mine] })).await, 409, "token_client_exists");
+    let created = json_as(&gateway, SHOP02, "POST", "/lifecycle/token-clients", &json!({ "id": "shop02-app", "keyIds": [theirs] })).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let all = json_as(&gateway, ADMIN_TOKEN, "GET", "/lifecycle/token-clients", &Value::Null).await.text();
+    assert!(!all.contains(&secret) && !all.contains("sha256") && !all.contains("Sha256"), "{all}");
+    let ids_of = |listed: &Value, field: &str| listed.as_array().unwrap().iter().map(|c| c[field].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(ids_of(&json_as(&gateway, SHOP01, "GET", "/lifecycle/token-clients", &Value::Null).await.json(), "id"), ["shop01-app"]);
+    assert_eq!(ids_of(&json_as(&gateway, ADMIN_TOKEN, "GET", "/lifecycle/token-clients", &Value::Null).await.json(), "id"), ["file-client", "shop01-app", "shop02-app"]);
+    // SHOP02's client (and the file's) answer SHOP01 as a missing one.
+    for id in ["shop02-app", "file-client"] {
+        let answer = json_as(&gateway, SHOP01, "DELETE", &format!("/lifecycle/token-clients/{id}"), &Value::Null).await;
+        problem(&answer, 404, "token_client_not_found");
+        let missing = json_as(&gateway, SHOP01, "DELETE", "/lifecycle/token-clients/nobody", &Value::Null).await;
+        assert_eq!(answer.text().replace(id, "ID"), missing.text().replace("nobody", "ID"));
+    }
+    problem(&json_as(&gateway, ADMIN_TOKEN, "DELETE", "/lifecycle/token-clients/file-client", &Value::Null).await, 409, "token_client_in_config");
+
+    // Renewal accounts: the password once; the renewal endpoint takes it at once.
+    let account = json!({ "codeUrl": "shop01-renew", "operationAccountCode": "ACC01", "environment": "live", "webcode": "SHOP02" });
+    problem(&json_as(&gateway, SHOP01, "POST", "/lifecycle/renewal-accounts", &account).await, 400, "invalid_request");
+    let account = json!({ "codeUrl": "shop01-renew", "operationAccountCode": "ACC01", "environment": "live", "minIntervalSeconds": 0 });
+    let created = json_as(&gateway, SHOP01, "POST", "/lifecycle/renewal-accounts", &account).await;
+    assert_eq!((created.status, created.headers.get("cache-control").map(|v| v.to_str().unwrap())), (201, Some("no-store")), "{}", created.text());
+    let password = created.json()["password"].as_str().unwrap().to_owned();
+    assert!(password.starts_with("rp_"), "{password}");
+    let renewed = renew(&gateway, "shop01-renew", "ACC01", &password).await;
+    assert_eq!(renewed.status, 200, "{}", renewed.text());
+    assert_eq!(renew(&gateway, "shop01-renew", "ACC01", "rp_wrong").await.status, 401);
+    let account = json!({ "codeUrl": "shop02-renew", "operationAccountCode": "ACC02", "environment": "test" });
+    assert_eq!(json_as(&gateway, SHOP02, "POST", "/lifecycle/renewal-accounts", &account).await.status, 201);
+    let listed = json_as(&gateway, SHOP01, "GET", "/lifecycle/renewal-accounts", &Value::Null).await;
+    assert_eq!(ids_of(&listed.json(), "codeUrl"), ["shop01-renew"]);
+    assert_eq!(listed.json()[0]["webcode"], "SHOP01");
+    let all = json_as(&gateway, VIEWER, "GET", "/lifecycle/renewal-accounts", &Value::Null).await.text();
+    assert!(!all.contains(&password) && !all.contains("argon2"), "{all}");
+    problem(&json_as(&gateway, SHOP01, "DELETE", "/lifecycle/renewal-accounts/shop02-renew", &Value::Null).await, 404, "renewal_account_not_found");
+    problem(&json_as(&gateway, VIEWER, "DELETE", "/lifecycle/renewal-accounts/shop01-renew", &Value::Null).await, 403, "forbidden");
+
+    // The audit names the credential; a merchant sees its own changes only.
+    let audit = json_as(&gateway, SHOP01, "GET", "/lifecycle/audit", &Value::Null).await.json();
+    let of = |action: &str| audit.as_array().unwrap().iter().filter(|e| e["action"] == action).map(|e| (e["actor"].as_str().unwrap().to_owned(), e["subject"].as_str().unwrap().to_owned())).collect::<Vec<_>>();
+    assert_eq!(of("token_client_created"), [("token:shop01".to_owned(), "shop01-app".to_owned())], "{audit}");
+    assert_eq!(of("renewal_account_created"), [("token:shop01".to_owned(), "shop01-renew".to_owned())], "{audit}");
+
+    // Deleted: the client's tokens and the account's renewals stop.
+    assert_eq!(json_as(&gateway, SHOP01, "DELETE", "/lifecycle/token-clients/shop01-app", &Value::Null).await.status, 200);
+    assert_eq!(token_for(&gateway, "shop01-app", &secret).await.status, 401);
+    assert_eq!(json_as(&gateway, SHOP01, "DELETE", "/lifecycle/renewal-accounts/shop01-renew", &Value::Null).await.status, 200);
+    assert_eq!(renew(&gateway, "shop01-renew", "ACC01", &password).await.status, 400);
+    let audit = json_as(&gateway, ADMIN_TOKEN, "GET", "/lifecycle/audit", &Value::Null).await.text();
+    assert!(audit.contains("token_client_revoked") && audit.contains("renewal_account_deleted") && audit.contains("shop02-app"), "{audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_keys_traffic_of_the_last_hour_is_read_in_its_scope() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(&upstream, dir.path());
+    let created = json_as(&gateway, SHOP01, "POST", "/lifecycle/keys", &json!({ "environment": "live" })).await;
+    let (id, key) = (created.json()["keyId"].as_str().unwrap().to_owned(), created.json()["key"].as_str().unwrap().to_owned());
+    let t0: u64 = 1_900_000_020;
+    assert_eq!(gateway.admin_send("PUT", "/clock", &[], t0.to_string().as_bytes()).await.status, 200);
+    for _ in 0..3 {
+        assert_eq!(send(&gateway.url(PAY), "POST", &[("x-api-key", key.as_str())], b"{}").await.status, 201);
+    }
+    // An unknown key is refused before it has an id: counted nowhere here.
+    assert_eq!(send(&gateway.url(PAY), "POST", &[("x-api-key", "sk_live_sprayed")], b"{}").await.status, 401);
+    let read = |token: &'static str, id: String| {
+        let gateway = &gateway;
+        async move { json_as(gateway, token, "GET", &format!("/lifecycle/keys/{id}/traffic"), &Value::Null).await }
+    };
+    let traffic = read(SHOP01, id.clone()).await;
+    assert_eq!(traffic.status, 200, "{}", traffic.text());
+    let body = traffic.json();
+    let minutes = body["minutes"].as_array().unwrap();
+    assert_eq!((minutes.len(), body["keyId"].as_str(), body["now"].as_u64()), (60, Some(id.as_str()), Some(t0)));
+    assert_eq!(minutes[59], json!({ "start": t0 - t0 % 60, "admitted": 3, "refused": {} }));
+    assert!(minutes[..59].iter().all(|m| m["admitted"] == 0), "{body}");
+    // An hour later the minute has left the window.
+    assert_eq!(gateway.admin_send("PUT", "/clock", &[], (t0 + 3_600).to_string().as_bytes()).await.status, 200);
+    let later = read(VIEWER, id.clone()).await.json();
+    assert!(later["minutes"].as_array().unwrap().iter().all(|m| m["admitted"] == 0), "{later}");
+    // Another webcode's key is a missing key.
+    let theirs = read(SHOP02, id.clone()).await;
+    problem(&theirs, 404, "key_not_found");
+    assert_eq!(theirs.text().replace(&id, "ID"), read(SHOP02, "key_nope".into()).await.text().replace("key_nope", "ID"));
 }

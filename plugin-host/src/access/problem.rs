@@ -42,6 +42,18 @@ pub enum AdminError {
     TokenInConfig(String),
     /// Another change of the stored tokens won a race: 409.
     Conflict,
+    /// A token client or renewal account of this id exists (in the file or
+    /// the store): 409.
+    CredentialExists(CredentialKind, String),
+    /// No token client or renewal account of this id (or none the caller
+    /// may see): 404.
+    CredentialNotFound(CredentialKind, String),
+    /// The token client or renewal account is configured in the file: 409.
+    CredentialInConfig(CredentialKind, String),
+    /// Token clients need a `[tokens]` section: 409.
+    TokensNotConfigured,
+    /// The change is stored, but the reload that applies it failed: 500.
+    ReloadFailed,
     /// The store failed: 503.
     StoreUnavailable,
     /// The operating system's random generator failed: 500.
@@ -57,12 +69,12 @@ impl AdminError {
             Self::UnknownHost => 421,
             Self::UnsupportedMediaType => 415,
             Self::BodyTooLarge => 413,
-            Self::NotFound | Self::TokenNotFound(_) => 404,
+            Self::NotFound | Self::TokenNotFound(_) | Self::CredentialNotFound(..) => 404,
             Self::MethodNotAllowed => 405,
             Self::InvalidRequest(_) => 400,
-            Self::TokenExists(_) | Self::TokenInConfig(_) | Self::Conflict => 409,
+            Self::TokenExists(_) | Self::TokenInConfig(_) | Self::Conflict | Self::CredentialExists(..) | Self::CredentialInConfig(..) | Self::TokensNotConfigured => 409,
             Self::StoreUnavailable => 503,
-            Self::Random => 500,
+            Self::Random | Self::ReloadFailed => 500,
         }
     }
 
@@ -82,6 +94,14 @@ impl AdminError {
             Self::TokenNotFound(_) => "token_not_found",
             Self::TokenInConfig(_) => "token_in_config",
             Self::Conflict => "concurrent_change",
+            Self::CredentialExists(CredentialKind::TokenClient, _) => "token_client_exists",
+            Self::CredentialExists(CredentialKind::RenewalAccount, _) => "renewal_account_exists",
+            Self::CredentialNotFound(CredentialKind::TokenClient, _) => "token_client_not_found",
+            Self::CredentialNotFound(CredentialKind::RenewalAccount, _) => "renewal_account_not_found",
+            Self::CredentialInConfig(CredentialKind::TokenClient, _) => "token_client_in_config",
+            Self::CredentialInConfig(CredentialKind::RenewalAccount, _) => "renewal_account_in_config",
+            Self::TokensNotConfigured => "tokens_not_configured",
+            Self::ReloadFailed => "reload_failed",
             Self::StoreUnavailable => "store_unavailable",
             Self::Random => "random_failed",
         }
@@ -112,7 +132,12 @@ impl fmt::Display for AdminError {
             Self::TokenExists(name) => write!(f, "a token named {name:?} exists"),
             Self::TokenNotFound(name) => write!(f, "no token is named {name:?}"),
             Self::TokenInConfig(name) => write!(f, "the token {name:?} is configured in the file (admin.tokens): remove it there and reload"),
-            Self::Conflict => f.write_str("a concurrent change of the tokens won; retry"),
+            Self::Conflict => f.write_str("a concurrent change won; retry"),
+            Self::CredentialExists(kind, id) => write!(f, "a {kind} {id:?} exists"),
+            Self::CredentialNotFound(kind, id) => write!(f, "no {kind} is named {id:?}"),
+            Self::CredentialInConfig(kind, id) => write!(f, "the {kind} {id:?} is configured in the file: remove it there and reload"),
+            Self::TokensNotConfigured => f.write_str("token clients need a [tokens] section in the configuration file (its endpoint and routes)"),
+            Self::ReloadFailed => f.write_str("the change is stored but the reload that applies it failed; see the gateway's log"),
             Self::StoreUnavailable => f.write_str("the gateway's store is unavailable"),
             Self::Random => f.write_str("the system random generator failed"),
         }
@@ -120,6 +145,25 @@ impl fmt::Display for AdminError {
 }
 
 impl std::error::Error for AdminError {}
+
+/// What a credential error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// A client of the token endpoint (`[[tokens.clients]]` or stored).
+    TokenClient,
+    /// A renewal account (`[[lifecycle.accounts]]` or stored).
+    RenewalAccount,
+}
+
+impl fmt::Display for CredentialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TokenClient => "token client",
+            Self::RenewalAccount => "renewal account",
+        })
+    }
+}
 
 impl From<crate::store::StoreError> for AdminError {
     fn from(error: crate::store::StoreError) -> Self {

@@ -14,6 +14,8 @@
 //! | [`Permission::ManageKeys`] (create, edit, revoke, regenerate) | ✓ | ✓ | – | its webcode's |
 //! | [`Permission::RotateClientSecret`] (an environment's client secret) | ✓ | ✓ | – | – |
 //! | [`Permission::ReadAudit`] (`/lifecycle/audit`) | ✓ | ✓ | ✓ | its webcode's events |
+//! | [`Permission::ReadCredentials`] (list token clients and renewal accounts) | ✓ | ✓ | ✓ | its webcode's |
+//! | [`Permission::ManageCredentials`] (create, delete them: a new client secret or password is shown once) | ✓ | ✓ | – | its webcode's |
 //! | [`Permission::ReadTokens`] (`GET /admin-tokens`) | ✓ | – | – | its webcode's tokens |
 //! | [`Permission::ManageTokens`] (`POST`, `DELETE /admin-tokens`) | ✓ | – | – | its webcode's tokens |
 //!
@@ -113,6 +115,11 @@ pub enum Permission {
     RotateClientSecret,
     /// The audit log.
     ReadAudit,
+    /// Token clients and renewal accounts, listed (never a secret).
+    ReadCredentials,
+    /// Token clients and renewal accounts, created (the secret shown once)
+    /// and deleted.
+    ManageCredentials,
     /// Admin tokens, listed (names and roles).
     ReadTokens,
     /// Admin tokens, created (shown once) and revoked.
@@ -159,9 +166,14 @@ pub fn decide(role: &Role, permission: Permission) -> Decision {
     match (role, permission) {
         (_, P::Public)
         | (Role::Admin, _)
-        | (Role::Operator, P::Session | P::Metrics | P::ReadGateway | P::OperateGateway | P::ReadKeys | P::ManageKeys | P::RotateClientSecret | P::ReadAudit)
-        | (Role::Viewer, P::Session | P::Metrics | P::ReadGateway | P::ReadKeys | P::ReadAudit) => all,
-        (Role::Merchant(webcode), P::Session | P::ReadKeys | P::ManageKeys | P::ReadAudit | P::ReadTokens | P::ManageTokens) => Decision::Allow(Scope::Webcode(webcode.clone())),
+        | (
+            Role::Operator,
+            P::Session | P::Metrics | P::ReadGateway | P::OperateGateway | P::ReadKeys | P::ManageKeys | P::RotateClientSecret | P::ReadAudit | P::ReadCredentials | P::ManageCredentials,
+        )
+        | (Role::Viewer, P::Session | P::Metrics | P::ReadGateway | P::ReadKeys | P::ReadAudit | P::ReadCredentials) => all,
+        (Role::Merchant(webcode), P::Session | P::ReadKeys | P::ManageKeys | P::ReadAudit | P::ReadCredentials | P::ManageCredentials | P::ReadTokens | P::ManageTokens) => {
+            Decision::Allow(Scope::Webcode(webcode.clone()))
+        }
         (Role::Operator | Role::Viewer | Role::Merchant(_), _) => Decision::Deny,
     }
 }
@@ -170,7 +182,7 @@ pub fn decide(role: &Role, permission: Permission) -> Decision {
 mod tests {
     use super::*;
 
-    const EVERY: [Permission; 12] = [
+    const EVERY: [Permission; 14] = [
         Permission::Public,
         Permission::Session,
         Permission::Metrics,
@@ -181,6 +193,8 @@ mod tests {
         Permission::ManageKeys,
         Permission::RotateClientSecret,
         Permission::ReadAudit,
+        Permission::ReadCredentials,
+        Permission::ManageCredentials,
         Permission::ReadTokens,
         Permission::ManageTokens,
     ];
@@ -205,18 +219,19 @@ mod tests {
         assert_eq!(allowed(&Role::Admin), EVERY.to_vec());
         assert_eq!(
             allowed(&Role::Operator),
-            [P::Public, P::Session, P::Metrics, P::ReadGateway, P::OperateGateway, P::ReadKeys, P::ManageKeys, P::RotateClientSecret, P::ReadAudit]
+            [P::Public, P::Session, P::Metrics, P::ReadGateway, P::OperateGateway, P::ReadKeys, P::ManageKeys, P::RotateClientSecret, P::ReadAudit, P::ReadCredentials, P::ManageCredentials]
         );
-        assert_eq!(allowed(&Role::Viewer), [P::Public, P::Session, P::Metrics, P::ReadGateway, P::ReadKeys, P::ReadAudit]);
+        assert_eq!(allowed(&Role::Viewer), [P::Public, P::Session, P::Metrics, P::ReadGateway, P::ReadKeys, P::ReadAudit, P::ReadCredentials]);
         let merchant = Role::Merchant("SHOP01".into());
-        assert_eq!(allowed(&merchant), [P::Public, P::Session, P::ReadKeys, P::ManageKeys, P::ReadAudit, P::ReadTokens, P::ManageTokens]);
+        assert_eq!(allowed(&merchant), [P::Public, P::Session, P::ReadKeys, P::ManageKeys, P::ReadAudit, P::ReadCredentials, P::ManageCredentials, P::ReadTokens, P::ManageTokens]);
+        assert_eq!(decide(&merchant, P::ManageCredentials), Decision::Allow(Scope::Webcode("SHOP01".into())));
         assert_eq!(decide(&merchant, P::ManageKeys), Decision::Allow(Scope::Webcode("SHOP01".into())));
         assert_eq!(decide(&Role::Operator, P::ManageKeys), Decision::Allow(Scope::All));
     }
 
     #[test]
     fn a_viewer_gets_no_permission_whose_answer_shows_a_secret() {
-        for secret_showing in [Permission::ManageKeys, Permission::RotateClientSecret, Permission::ManageTokens] {
+        for secret_showing in [Permission::ManageKeys, Permission::RotateClientSecret, Permission::ManageTokens, Permission::ManageCredentials] {
             assert_eq!(decide(&Role::Viewer, secret_showing), Decision::Deny);
         }
     }

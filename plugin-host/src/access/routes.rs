@@ -60,6 +60,20 @@ pub enum Route {
     CreateToken,
     /// `DELETE /admin-tokens/<name>`.
     DeleteToken(String),
+    /// `GET /lifecycle/keys/<id>/traffic`: the key's last hour ([`crate::traffic`]).
+    KeyTraffic(String),
+    /// `GET /lifecycle/token-clients`.
+    ListTokenClients,
+    /// `POST /lifecycle/token-clients`.
+    CreateTokenClient,
+    /// `DELETE /lifecycle/token-clients/<id>`.
+    DeleteTokenClient(String),
+    /// `GET /lifecycle/renewal-accounts`.
+    ListRenewalAccounts,
+    /// `POST /lifecycle/renewal-accounts`.
+    CreateRenewalAccount,
+    /// `DELETE /lifecycle/renewal-accounts/<codeUrl>`.
+    DeleteRenewalAccount(String),
 }
 
 /// The body a route reads.
@@ -113,6 +127,13 @@ impl Route {
             (["lifecycle", "keys", key, "regenerate"], &Method::POST) if !key.is_empty() => Self::RegenerateKey(id(key)),
             (["lifecycle", "client-secrets", environment, "rotate"], &Method::POST) => Self::RotateClientSecret(id(environment)),
             (["lifecycle", "audit"], &Method::GET) => Self::Audit,
+            (["lifecycle", "keys", key, "traffic"], &Method::GET) if !key.is_empty() => Self::KeyTraffic(id(key)),
+            (["lifecycle", "token-clients"], &Method::GET) => Self::ListTokenClients,
+            (["lifecycle", "token-clients"], &Method::POST) => Self::CreateTokenClient,
+            (["lifecycle", "token-clients", client], &Method::DELETE) if !client.is_empty() => Self::DeleteTokenClient(id(client)),
+            (["lifecycle", "renewal-accounts"], &Method::GET) => Self::ListRenewalAccounts,
+            (["lifecycle", "renewal-accounts"], &Method::POST) => Self::CreateRenewalAccount,
+            (["lifecycle", "renewal-accounts", code], &Method::DELETE) if !code.is_empty() => Self::DeleteRenewalAccount(id(code)),
             (["admin-tokens"], &Method::GET) => Self::ListTokens,
             (["admin-tokens"], &Method::POST) => Self::CreateToken,
             (["admin-tokens", name], &Method::DELETE) if !name.is_empty() => Self::DeleteToken(id(name)),
@@ -121,9 +142,9 @@ impl Route {
                 | ["ui", ..]
                 | ["keys" | "admin-tokens", _]
                 | ["idempotency", _, _, _, "release"]
-                | ["lifecycle", "keys" | "audit"]
-                | ["lifecycle", "keys", _]
-                | ["lifecycle", "keys", _, "revoke" | "regenerate"]
+                | ["lifecycle", "keys" | "audit" | "token-clients" | "renewal-accounts"]
+                | ["lifecycle", "keys" | "token-clients" | "renewal-accounts", _]
+                | ["lifecycle", "keys", _, "revoke" | "regenerate" | "traffic"]
                 | ["lifecycle", "client-secrets", _, "rotate"],
                 _,
             ) => return Routing::MethodNotAllowed,
@@ -141,7 +162,9 @@ impl Route {
             Self::Config | Self::KeyRecords => Permission::ReadGateway,
             Self::Reload | Self::PutKeyRecord(_) | Self::DeleteKeyRecord(_) | Self::ReleaseIdempotency => Permission::OperateGateway,
             Self::SetClock | Self::ResetClock => Permission::SetClock,
-            Self::ListKeys | Self::GetKey(_) => Permission::ReadKeys,
+            Self::ListKeys | Self::GetKey(_) | Self::KeyTraffic(_) => Permission::ReadKeys,
+            Self::ListTokenClients | Self::ListRenewalAccounts => Permission::ReadCredentials,
+            Self::CreateTokenClient | Self::DeleteTokenClient(_) | Self::CreateRenewalAccount | Self::DeleteRenewalAccount(_) => Permission::ManageCredentials,
             Self::CreateKey | Self::EditKey(_) | Self::RevokeKey(_) | Self::RegenerateKey(_) => Permission::ManageKeys,
             Self::RotateClientSecret(_) => Permission::RotateClientSecret,
             Self::Audit => Permission::ReadAudit,
@@ -179,13 +202,20 @@ impl Route {
             Self::ListTokens => ("get", "/admin-tokens"),
             Self::CreateToken => ("post", "/admin-tokens"),
             Self::DeleteToken(_) => ("delete", "/admin-tokens/{name}"),
+            Self::KeyTraffic(_) => ("get", "/lifecycle/keys/{id}/traffic"),
+            Self::ListTokenClients => ("get", "/lifecycle/token-clients"),
+            Self::CreateTokenClient => ("post", "/lifecycle/token-clients"),
+            Self::DeleteTokenClient(_) => ("delete", "/lifecycle/token-clients/{id}"),
+            Self::ListRenewalAccounts => ("get", "/lifecycle/renewal-accounts"),
+            Self::CreateRenewalAccount => ("post", "/lifecycle/renewal-accounts"),
+            Self::DeleteRenewalAccount(_) => ("delete", "/lifecycle/renewal-accounts/{codeUrl}"),
         }
     }
 
     /// The body the route reads.
     pub const fn body(&self) -> BodyKind {
         match self {
-            Self::PutKeyRecord(_) | Self::CreateKey | Self::EditKey(_) | Self::RegenerateKey(_) | Self::CreateToken => BodyKind::Json,
+            Self::PutKeyRecord(_) | Self::CreateKey | Self::EditKey(_) | Self::RegenerateKey(_) | Self::CreateToken | Self::CreateTokenClient | Self::CreateRenewalAccount => BodyKind::Json,
             Self::SetClock => BodyKind::Text,
             _ => BodyKind::None,
         }
@@ -231,6 +261,13 @@ mod tests {
             Route::ListTokens,
             Route::CreateToken,
             Route::DeleteToken(id()),
+            Route::KeyTraffic(id()),
+            Route::ListTokenClients,
+            Route::CreateTokenClient,
+            Route::DeleteTokenClient(id()),
+            Route::ListRenewalAccounts,
+            Route::CreateRenewalAccount,
+            Route::DeleteRenewalAccount(id()),
         ]
     }
 
@@ -268,6 +305,12 @@ mod tests {
         assert_eq!(found(Method::POST, "/lifecycle/keys/key_1/regenerate"), Route::RegenerateKey("key_1".into()));
         assert_eq!(found(Method::POST, "/lifecycle/client-secrets/live/rotate"), Route::RotateClientSecret("live".into()));
         assert_eq!(found(Method::DELETE, "/admin-tokens/ops"), Route::DeleteToken("ops".into()));
+        assert_eq!(found(Method::GET, "/lifecycle/keys/key_1/traffic"), Route::KeyTraffic("key_1".into()));
+        assert_eq!(found(Method::DELETE, "/lifecycle/token-clients/shop"), Route::DeleteTokenClient("shop".into()));
+        assert_eq!(found(Method::DELETE, "/lifecycle/renewal-accounts/ABC"), Route::DeleteRenewalAccount("ABC".into()));
+        assert_eq!(Route::of(&Method::POST, "/lifecycle/keys/key_1/traffic"), Routing::MethodNotAllowed);
+        assert_eq!(Route::of(&Method::GET, "/lifecycle/token-clients/shop"), Routing::MethodNotAllowed);
+        assert_eq!(Route::of(&Method::PUT, "/lifecycle/renewal-accounts"), Routing::MethodNotAllowed);
         assert_eq!(found(Method::POST, "/idempotency/live/k/row%2F1/release"), Route::ReleaseIdempotency);
         assert_eq!(Route::of(&Method::POST, "/lifecycle/keys/key_1"), Routing::MethodNotAllowed);
         assert_eq!(Route::of(&Method::GET, "/admin-tokens/ops"), Routing::MethodNotAllowed);

@@ -32,8 +32,6 @@ pub const MIN_TOKEN_LEN: usize = 32;
 /// The store entry holding the tokens created through the API.
 pub const ENTRY: &str = "admin/tokens";
 
-/// How many times a compare-and-swap of [`ENTRY`] is retried.
-const CAS_ATTEMPTS: usize = 16;
 
 /// A newly issued token: the only value holding its text, wiped on drop.
 pub struct IssuedToken(Zeroizing<String>);
@@ -44,10 +42,19 @@ impl IssuedToken {
     /// # Errors
     /// [`AdminError::Random`].
     pub fn generate() -> Result<Self, AdminError> {
+        Self::with_prefix(PREFIX)
+    }
+
+    /// 32 bytes from the operating system's CSPRNG after `prefix`, as
+    /// base64url: the token clients' secrets and the renewal passwords too.
+    ///
+    /// # Errors
+    /// [`AdminError::Random`].
+    pub fn with_prefix(prefix: &str) -> Result<Self, AdminError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
         getrandom::fill(bytes.as_mut_slice()).map_err(|_| AdminError::Random)?;
-        let mut text = Zeroizing::new(String::with_capacity(PREFIX.len() + 43));
-        text.push_str(PREFIX);
+        let mut text = Zeroizing::new(String::with_capacity(prefix.len() + 43));
+        text.push_str(prefix);
         URL_SAFE_NO_PAD.encode_string(*bytes, &mut text);
         Ok(Self(text))
     }
@@ -144,39 +151,16 @@ impl fmt::Debug for StoredToken {
 /// # Errors
 /// The store fails, or the entry cannot be decoded.
 pub async fn stored(store: &dyn Store, now: u64) -> Result<(Option<Vec<u8>>, Vec<StoredToken>), StoreError> {
-    match store.entry(ENTRY, now).await? {
-        Some(bytes) => {
-            let tokens = serde_json::from_slice(&bytes).map_err(|_| StoreError::corrupt("the stored admin tokens cannot be decoded"))?;
-            Ok((Some(bytes), tokens))
-        }
-        None => Ok((None, Vec::new())),
-    }
+    crate::stored_list::read(store, ENTRY, now).await
 }
 
-/// Replaces the stored tokens read as `expected` by `tokens`; `false` when
-/// another change won.
-///
-/// # Errors
-/// The store fails.
-pub async fn swap_stored(store: &dyn Store, now: u64, expected: Option<&[u8]>, tokens: &[StoredToken]) -> Result<bool, StoreError> {
-    let bytes = serde_json::to_vec(tokens).map_err(|_| StoreError::corrupt("the admin tokens cannot be encoded"))?;
-    let new = if tokens.is_empty() { None } else { Some(bytes.as_slice()) };
-    store.swap_entry(ENTRY, expected, new, None, now).await
-}
-
-/// Retries `change` of the stored tokens until its compare-and-swap wins.
+/// Retries `change` of the stored tokens until its compare-and-swap wins
+/// ([`crate::stored_list::change`]).
 ///
 /// # Errors
 /// `change`'s, the store's, or [`AdminError::Conflict`].
-pub async fn change_stored<T>(store: &dyn Store, now: u64, mut change: impl FnMut(&mut Vec<StoredToken>) -> Result<T, AdminError>) -> Result<T, AdminError> {
-    for _ in 0..CAS_ATTEMPTS {
-        let (expected, mut tokens) = stored(store, now).await?;
-        let answer = change(&mut tokens)?;
-        if swap_stored(store, now, expected.as_deref(), &tokens).await? {
-            return Ok(answer);
-        }
-    }
-    Err(AdminError::Conflict)
+pub async fn change_stored<T>(store: &dyn Store, now: u64, change: impl FnMut(&mut Vec<StoredToken>) -> Result<T, AdminError>) -> Result<T, AdminError> {
+    crate::stored_list::change(store, ENTRY, now, change).await
 }
 
 /// The token text of `Authorization: Bearer <token>`; `None` when absent,

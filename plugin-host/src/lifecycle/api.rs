@@ -11,6 +11,7 @@
 //! | `POST /lifecycle/keys/<id>/regenerate` | 201, the new key shown once; `{"graceSeconds","expiresInSeconds"}` optional |
 //! | `POST /lifecycle/client-secrets/<live\|test>/rotate` | the new client secret shown once |
 //! | `GET /lifecycle/audit?after=N&limit=M` | audit events after sequence N, within the caller's scope |
+//! | `GET /lifecycle/keys/<id>/traffic` | the key's last hour on this gateway, per minute ([`crate::traffic`]) |
 //!
 //! The actor of every change is the caller's credential (`token:<name>`).
 //! A caller scoped to one webcode ([`Scope::Webcode`]) sees only the keys
@@ -106,6 +107,30 @@ pub async fn get(shared: &Shared, scope: &Scope, id: &str) -> Response<ResponseB
     answer(result.await)
 }
 
+/// `GET /lifecycle/keys/<id>/traffic`: `{"keyId","now","minuteSeconds",
+/// "minutes":[{"start","admitted","refused":{reason: n}}]}`, 60 minutes
+/// oldest first, counted by this gateway since its start.
+pub async fn traffic(shared: &Shared, scope: &Scope, id: &str) -> Response<ResponseBody> {
+    let service = Service::new(shared);
+    let result = async {
+        within(&service, scope, id).await?;
+        // A key that does not exist is 404, even with traffic counted before it was deleted.
+        service.get(id).await?;
+        let now = shared.clock.now();
+        let minutes: Vec<serde_json::Value> = shared
+            .traffic
+            .window(id, now)
+            .into_iter()
+            .map(|m| {
+                let refused: serde_json::Map<String, serde_json::Value> = m.refused.into_iter().map(|(reason, n)| (reason, json!(n))).collect();
+                json!({ "start": m.start, "admitted": m.admitted, "refused": refused })
+            })
+            .collect();
+        Ok::<_, LifecycleError>(ok(200, &json!({ "keyId": id, "now": now, "minuteSeconds": 60, "minutes": minutes })))
+    };
+    answer(result.await)
+}
+
 /// `PATCH /lifecycle/keys/<id>`.
 pub async fn edit(shared: &Shared, actor: &Actor, scope: &Scope, id: &str, body: &[u8]) -> Response<ResponseBody> {
     let service = Service::new(shared);
@@ -148,12 +173,16 @@ pub async fn rotate_client_secret(shared: &Shared, actor: &Actor, environment: &
 }
 
 /// Whether `event` is within `scope`: about one of `keys` (the scope's key
-/// ids), or about an admin token of the scope's webcode.
+/// ids), or about an admin token, token client or renewal account of the
+/// scope's webcode.
 fn event_within(event: &AuditEvent, scope: &Scope, keys: &BTreeSet<String>) -> bool {
     match scope {
         Scope::All => true,
         Scope::Webcode(webcode) => match event.action {
             AuditAction::AdminTokenCreated | AuditAction::AdminTokenRevoked => event.detail.as_deref() == Some(format!("role=merchant:{webcode}").as_str()),
+            AuditAction::TokenClientCreated | AuditAction::TokenClientRevoked | AuditAction::RenewalAccountCreated | AuditAction::RenewalAccountDeleted => {
+                event.detail.as_deref() == Some(format!("webcode={webcode}").as_str())
+            }
             _ => keys.contains(&event.subject),
         },
     }
@@ -207,6 +236,11 @@ mod tests {
         let my_token = AuditEvent::new(1, "token:x", AuditAction::AdminTokenCreated, "shop-ci").with_detail("role=merchant:SHOP01");
         let their_token = AuditEvent::new(1, "token:x", AuditAction::AdminTokenCreated, "key_a").with_detail("role=merchant:SHOP02");
         assert!(event_within(&mine, &scope, &keys) && event_within(&my_token, &scope, &keys));
+        let my_client = AuditEvent::new(1, "token:x", AuditAction::TokenClientCreated, "c").with_detail("webcode=SHOP01");
+        let their_account = AuditEvent::new(1, "token:x", AuditAction::RenewalAccountCreated, "key_a").with_detail("webcode=SHOP02");
+        let no_webcode = AuditEvent::new(1, "token:x", AuditAction::RenewalAccountDeleted, "key_a");
+        assert!(event_within(&my_client, &scope, &keys));
+        assert!(!event_within(&their_account, &scope, &keys) && !event_within(&no_webcode, &scope, &keys));
         assert!(!event_within(&theirs, &scope, &keys) && !event_within(&secret, &scope, &keys) && !event_within(&their_token, &scope, &keys));
         assert!(event_within(&theirs, &Scope::All, &BTreeSet::new()));
     }

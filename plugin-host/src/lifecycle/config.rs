@@ -45,6 +45,10 @@ pub struct LifecycleConfig {
     /// derived once (at validation, i.e. config load).
     #[serde(skip)]
     dummy_password_argon2: OnceLock<String>,
+    /// How many of `accounts` are the file's; the rest were added from the
+    /// store by [`Self::with_stored`]. `None`: all are the file's.
+    #[serde(skip)]
+    file_accounts: Option<usize>,
 }
 
 impl Default for LifecycleConfig {
@@ -56,6 +60,7 @@ impl Default for LifecycleConfig {
             delivery: DeliveryConfig::default(),
             accounts: Vec::new(),
             dummy_password_argon2: OnceLock::new(),
+            file_accounts: None,
         }
     }
 }
@@ -264,6 +269,41 @@ impl LifecycleConfig {
         self.dummy_password_argon2.get_or_init(|| derive_dummy_password_argon2(&self.accounts))
     }
 
+    /// This configuration with the accounts created through the admin API
+    /// ([`super::accounts`]) after the file's; one whose `code_url` or
+    /// `operation_account_code` the file uses is left out (the file wins).
+    ///
+    /// # Errors
+    /// A stored account the checks of [`Self::validate`] refuse.
+    pub fn with_stored(&self, stored: impl IntoIterator<Item = AccountConfig>) -> Result<Self, ConfigError> {
+        let file = self.file_accounts();
+        let mut accounts = file.to_vec();
+        for account in stored {
+            if accounts.iter().any(|a| a.code_url == account.code_url || a.operation_account_code == account.operation_account_code) {
+                tracing::warn!(code_url = %account.code_url, "a stored renewal account clashes with a configured one; the file's is used");
+                continue;
+            }
+            accounts.push(account);
+        }
+        let merged = Self {
+            store_key_env: self.store_key_env.clone(),
+            grace_seconds: self.grace_seconds,
+            default_format: self.default_format,
+            delivery: self.delivery.clone(),
+            file_accounts: Some(file.len()),
+            accounts,
+            dummy_password_argon2: OnceLock::new(),
+        };
+        merged.validate()?;
+        Ok(merged)
+    }
+
+    /// The accounts of the file (without those [`Self::with_stored`] added).
+    pub fn file_accounts(&self) -> &[AccountConfig] {
+        let n = self.file_accounts.unwrap_or(self.accounts.len()).min(self.accounts.len());
+        &self.accounts[..n]
+    }
+
     /// The account renewing at `code_url`.
     pub fn account(&self, code_url: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|a| a.code_url == code_url)
@@ -314,6 +354,26 @@ mod tests {
         let twice = format!("{}{}", account(""), account("").replace("\"ABC\"", "\"DEF\""));
         assert!(parse(&twice).unwrap_err().to_string().contains("unique"));
         assert!(parse("[delivery]\nattempts = 0\n").is_err());
+    }
+
+    #[test]
+    fn stored_accounts_join_the_files_and_the_file_wins_a_code() {
+        let file = parse(&account("")).unwrap();
+        let stored = |code_url: &str, code: &str| {
+            let mut a = file.accounts[0].clone();
+            (a.code_url, a.operation_account_code) = (code_url.into(), code.into());
+            a
+        };
+        let merged = file.with_stored([stored("DEF", "ACC2"), stored("ABC", "OTHER"), stored("GHI", "ACC")]).unwrap();
+        let codes: Vec<&str> = merged.accounts.iter().map(|a| a.code_url.as_str()).collect();
+        assert_eq!(codes, ["ABC", "DEF"], "a clash of code_url or operation code keeps the file's");
+        assert_eq!(merged.file_accounts().len(), 1);
+        // Merging again starts from the file's accounts, not the merged list.
+        let again = merged.with_stored([]).unwrap();
+        assert_eq!((again.accounts.len(), again.file_accounts().len()), (1, 1));
+        let mut bad = stored("JKL", "ACC3");
+        bad.secret_lifetime_seconds = 0;
+        assert!(file.with_stored([bad]).is_err());
     }
 
     #[test]

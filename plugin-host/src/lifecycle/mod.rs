@@ -13,6 +13,7 @@
 //! creates it) and never appears in a listing, an error, a log line or an
 //! audit event ([`crate::audit`]).
 
+pub mod accounts;
 pub mod api;
 pub mod cli;
 pub mod config;

@@ -15,6 +15,7 @@
 //! live on one shard.
 
 mod check;
+pub mod clients;
 mod endpoint;
 pub(crate) mod gate;
 
@@ -31,6 +32,8 @@ pub struct Tokens {
     pub policy: TokenPolicy,
     /// The access-token header.
     pub header: HeaderName,
+    /// The section as the file wrote it (without the stored clients).
+    pub file_policy: TokenPolicy,
 }
 
 impl Tokens {
@@ -39,9 +42,20 @@ impl Tokens {
     /// # Errors
     /// The field that cannot be used.
     pub fn new(policy: &TokenPolicy) -> Result<Self, String> {
+        Self::with_stored(policy, &[])
+    }
+
+    /// Checks the file's section and adds the clients created through the
+    /// admin API ([`clients::merged`]).
+    ///
+    /// # Errors
+    /// The field that cannot be used.
+    pub fn with_stored(file: &TokenPolicy, stored: &[clients::StoredClient]) -> Result<Self, String> {
+        file.validate().map_err(|e| e.to_string())?;
+        let policy = clients::merged(file, stored);
         policy.validate().map_err(|e| e.to_string())?;
         let header = HeaderName::from_bytes(policy.header.as_bytes()).map_err(|_| "tokens.header: not a header name".to_owned())?;
-        Ok(Self { policy: policy.clone(), header })
+        Ok(Self { policy, header, file_policy: file.clone() })
     }
 }
 
