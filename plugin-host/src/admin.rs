@@ -276,8 +276,14 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
     serde_json::from_slice(body).map_err(|e| AdminError::InvalidRequest(value_free_message(&e)))
 }
 
-/// `answer` once the stored change is in the running runtime.
+/// `answer` once the stored change is in the running runtime, and the
+/// other gateways sharing the store were told to reload: a deleted client's
+/// tokens must stop on every gateway, not only on this one.
 async fn applied(shared: &Shared, answer: Response<ResponseBody>) -> Result<Response<ResponseBody>, AdminError> {
+    if let Err(error) = shared.store.announce_change().await {
+        tracing::error!(%error, "a stored credential change was not announced to the other gateways");
+        return Err(AdminError::from(error));
+    }
     match shared.reload().await {
         Ok(_) => Ok(answer),
         Err(error) => {

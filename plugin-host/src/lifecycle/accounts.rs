@@ -10,8 +10,8 @@
 //! ([`super::LifecycleConfig::with_stored`]; the file wins a `codeUrl` or an
 //! `accountOperationCode`). A created account has no reception URL: its
 //! merchant reads the renewed secret from the renewal's answer. As for
-//! token clients, another gateway sharing the store applies a change at its
-//! next reload.
+//! token clients, a change is announced to the other gateways sharing the
+//! store, which reload.
 //!
 //! A merchant (`merchant:<webcode>`) sees and manages only the accounts of
 //! its webcode (the webcode of the keys they renew); another webcode's

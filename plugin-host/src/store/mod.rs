@@ -303,6 +303,19 @@ pub trait Store: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Tells the other gateways sharing the store that a stored part of
+    /// their configuration other than key records changed (the token
+    /// clients and renewal accounts created through the admin API): bumps
+    /// [`Store::key_records_version`] as a key record change does, so their
+    /// store watch reloads. The default does nothing: a store of this
+    /// process alone has no other gateway to tell.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    async fn announce_change(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Woken when another gateway may have changed key records (a push,
     /// e.g. Redis pub/sub); `None` (the default): no push, only polling of
     /// [`Store::key_records_version`].

@@ -391,6 +391,15 @@ redis.call('PUBLISH', ARGV[2], version)
 return previous
 ";
 
+/// A change of the shared configuration that is not a key record (token
+/// clients, renewal accounts): the version moves and is announced, as by a
+/// key record change. KEYS: the version. ARGV: the channel.
+const ANNOUNCE: &str = r"
+local version = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], version)
+return version
+";
+
 /// Compare-and-swap of key records, all or nothing. KEYS: the id set, the
 /// version, then for each swap its record key in every environment, in
 /// [`ENVIRONMENTS`] order (one `{P:keys}` slot). ARGV: the channel, then
@@ -447,6 +456,7 @@ struct Scripts {
     put_key: Script,
     delete_key: Script,
     swap_keys: Script,
+    announce: Script,
     append_audit: Script,
     audit_events: Script,
     trim_audit: Script,
@@ -463,6 +473,7 @@ impl Scripts {
             put_key: Script::new(PUT_KEY),
             delete_key: Script::new(DELETE_KEY),
             swap_keys: Script::new(SWAP_KEYS),
+            announce: Script::new(ANNOUNCE),
             append_audit: Script::new(APPEND_AUDIT),
             audit_events: Script::new(AUDIT_EVENTS),
             trim_audit: Script::new(TRIM_AUDIT),
@@ -822,6 +833,14 @@ impl Store for RedisStore {
         let mut connection = self.connection();
         let version: Option<u64> = self.run("key_records_version", connection.get(&self.layout.version)).await?;
         Ok(Some(version.unwrap_or(0)))
+    }
+
+    async fn announce_change(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection();
+        let mut invocation = self.scripts.announce.key(&self.layout.version);
+        invocation.arg(&self.layout.channel);
+        let _version: u64 = self.run("announce_change", invocation.invoke_async(&mut connection)).await?;
+        Ok(())
     }
 
     fn key_record_changes(&self) -> Option<Arc<Notify>> {

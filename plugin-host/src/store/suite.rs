@@ -240,6 +240,22 @@ pub async fn key_swaps_from_a_wrong_expected_record_change_nothing(store: Arc<dy
     check(store.swap_key_records(&[]).await.map_err(err)?, "an empty swap list failed")
 }
 
+/// A configuration change announced through a shared store moves the
+/// version other gateways watch; a store of one process has none to move.
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn announced_changes_move_the_shared_version(store: Arc<dyn Store>) -> CaseResult {
+    let before = store.key_records_version().await.map_err(err)?;
+    store.announce_change().await.map_err(err)?;
+    let after = store.key_records_version().await.map_err(err)?;
+    match (before, after) {
+        (Some(before), Some(after)) => check(after > before, "an announced change left the version where it was"),
+        (None, None) => Ok(()),
+        _ => Err("the store has a shared version only sometimes".into()),
+    }
+}
+
 /// Key records: a swap expecting no record creates only when there is none.
 ///
 /// # Errors
@@ -422,7 +438,8 @@ macro_rules! store_test_suite {
             entries_swap_from_the_expected_value_only, expired_entries_are_absent_and_swept,
             concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order, audit_trim_keeps_the_newest_and_the_numbering,
             key_swaps_from_a_wrong_expected_record_change_nothing, key_swaps_expecting_none_create_only_when_absent,
-            key_swaps_of_several_records_are_all_or_nothing, concurrent_key_swaps_have_one_winner);
+            key_swaps_of_several_records_are_all_or_nothing, concurrent_key_swaps_have_one_winner,
+            announced_changes_move_the_shared_version);
     };
     (@each $attrs:tt $make:expr; $($case:ident),*) => {
         $( $crate::store_test_suite!(@case $attrs $make; $case); )*

@@ -9,9 +9,9 @@
 //! id the file uses is left out (the file wins, as it cannot be changed
 //! here). Removing a client ends its access tokens at once (the core refuses
 //! a token whose client is no longer configured) and its refresh tokens.
-//! On this gateway, that is: another gateway sharing the store applies a
-//! change at its next reload, since its store watch follows the key
-//! records' version, not this entry (a known gap, noted in the README).
+//! On every gateway sharing the store: a change is announced
+//! ([`crate::store::Store::announce_change`]), which moves the version their
+//! store watch follows, so they reload too.
 //!
 //! A merchant (`merchant:<webcode>`) sees and manages only the clients of
 //! its webcode, whose keys must be keys of that webcode; another webcode's
