@@ -252,7 +252,8 @@ pub struct PluginConfig {
     /// Wall-clock limit of one call (wasmtime epoch interruption).
     #[serde(default = "default_plugin_timeout")]
     pub timeout_ms: u64,
-    /// Instructions one call may execute (wasmtime fuel).
+    /// Instructions one call may execute (wasmtime fuel); 0: no fuel
+    /// metering, the wall-clock `timeout_ms` alone bounds a call.
     #[serde(default = "default_fuel")]
     pub fuel: u64,
     /// How long a request waits for a free instance (503 after it).
@@ -633,6 +634,9 @@ impl FileConfig {
         self.store.validate()?;
         self.trusted_proxies()?;
         self.server.throttle.budgets()?;
+        if self.plugin.fuel == 0 && self.plugin.timeout_ms == 0 {
+            return Err(ConfigError::new("plugin.fuel", "fuel and timeout_ms cannot both be 0: a runaway call would have no bound"));
+        }
         if let Some(tls) = &self.server.tls {
             tls.validate("server.tls")?;
         }
@@ -909,6 +913,9 @@ mod tests {
         assert!(e.to_string().contains("listen_on"), "{e}");
         let e = FileConfig::parse(&format!("{MINIMAL}[[signed_requests.keys]]\nkey_id = \"k\"\n")).unwrap_err();
         assert!(e.to_string().contains("exactly one"), "{e}");
+        let e = FileConfig::parse(&format!("{MINIMAL}[plugin]\nfuel = 0\ntimeout_ms = 0\n")).unwrap_err();
+        assert!(e.to_string().contains("plugin.fuel"), "{e}");
+        assert!(FileConfig::parse(&format!("{MINIMAL}[plugin]\nfuel = 0\n")).is_ok(), "the deadline alone is a bound");
     }
 
     #[test]

@@ -17,13 +17,27 @@ use wasmtime::{Config, Engine, Module, OptLevel};
 /// How often the epoch advances: the granularity of a call's deadline.
 pub const TICK: Duration = Duration::from_millis(5);
 
-/// The engine, with fuel metering and epoch interruption on, and its
-/// ticker thread started the first time it is asked for.
-pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
+/// How a call is bounded besides its wall-clock deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metering {
+    /// Fuel: a deterministic bound on the instructions of one call.
+    Fuel,
+    /// The deadline alone (`plugin.fuel = 0`): no per-instruction count.
+    DeadlineOnly,
+}
+
+/// The engine for `metering`, with epoch interruption on, and its ticker
+/// thread started the first time it is asked for.
+pub fn engine(metering: Metering) -> &'static Engine {
+    static FUEL: OnceLock<Engine> = OnceLock::new();
+    static DEADLINE_ONLY: OnceLock<Engine> = OnceLock::new();
+    let cell = match metering {
+        Metering::Fuel => &FUEL,
+        Metering::DeadlineOnly => &DEADLINE_ONLY,
+    };
+    cell.get_or_init(|| {
         let mut config = Config::new();
-        config.consume_fuel(true).epoch_interruption(true).cranelift_opt_level(OptLevel::Speed);
+        config.consume_fuel(metering == Metering::Fuel).epoch_interruption(true).cranelift_opt_level(OptLevel::Speed);
         // wasmtime's on-disk cache of compiled modules (its default place,
         // `~/.cache/wasmtime`, or its config file), as the Extism hosts use:
         // a restart on the same machine finds the plugin compiled instead of
@@ -69,21 +83,23 @@ pub fn deadline_ticks(timeout: Duration) -> u64 {
     u64::try_from(ticks).map_or(NO_DEADLINE, |ticks| ticks.saturating_add(1).min(NO_DEADLINE))
 }
 
-/// Compiles `wasm`, or answers the module compiled from the same bytes last
-/// time (a reload usually keeps the plugin).
+/// Compiles `wasm` for `metering`'s engine, or answers the module compiled
+/// from the same bytes last time (a reload usually keeps the plugin).
 ///
 /// # Errors
 /// The bytes are not a module wasmtime accepts (its message).
-pub fn compile(wasm: &[u8]) -> Result<Module, String> {
-    static LAST: Mutex<Option<(Vec<u8>, Module)>> = Mutex::new(None);
+pub fn compile(wasm: &[u8], metering: Metering) -> Result<Module, String> {
+    static LAST: Mutex<Vec<(Metering, Vec<u8>, Module)>> = Mutex::new(Vec::new());
     let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((bytes, module)) = last.as_ref()
-        && bytes.as_slice() == wasm
-    {
+    if let Some((_, _, module)) = last.iter().find(|(m, bytes, _)| *m == metering && bytes.as_slice() == wasm) {
         return Ok(module.clone());
     }
-    let module = Module::new(engine(), wasm).map_err(|e| format!("the plugin module does not compile: {e}"))?;
-    *last = Some((wasm.to_vec(), module.clone()));
+    let module = Module::new(engine(metering), wasm).map_err(|e| format!("the plugin module does not compile: {e}"))?;
+    // The plugin and, in tests, its slow variant: a few modules at most.
+    if last.len() >= 4 {
+        last.remove(0);
+    }
+    last.push((metering, wasm.to_vec(), module.clone()));
     Ok(module)
 }
 

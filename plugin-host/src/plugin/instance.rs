@@ -61,7 +61,9 @@ impl Template {
         store.epoch_deadline_trap();
         // Fuel and the deadline are set before every call; a start function
         // gets the same budget.
-        store.set_fuel(self.limits.fuel).map_err(|e| PoolError::Load(e.to_string()))?;
+        if self.limits.fuel > 0 {
+            store.set_fuel(self.limits.fuel).map_err(|e| PoolError::Load(e.to_string()))?;
+        }
         store.set_epoch_deadline(super::engine::deadline_ticks(self.limits.timeout));
         let instance = self.linker.instantiate(&mut store, &self.module).map_err(|e| PoolError::Load(format!("the plugin does not instantiate: {e}")))?;
         let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| PoolError::Load("the plugin module exports no memory".into()))?;
@@ -105,7 +107,7 @@ impl Instance {
         if let Some(document) = document {
             kernel.offer_document(document);
         }
-        if store.set_fuel(limits.fuel).is_err() {
+        if limits.fuel > 0 && store.set_fuel(limits.fuel).is_err() {
             store.data_mut().kernel.wipe();
             return Err(CallFailure::Trap);
         }

@@ -19,6 +19,8 @@
 mod engine;
 mod instance;
 mod kernel;
+#[cfg(feature = "native-checks")]
+mod native;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -42,8 +44,15 @@ pub struct PluginLimits {
     pub memory_max_pages: u32,
     /// Wall-clock limit of one call; zero for none (fuel still bounds it).
     pub timeout: Duration,
-    /// Instructions one call may execute.
+    /// Instructions one call may execute; zero for no fuel metering (the
+    /// deadline alone bounds a call).
     pub fuel: u64,
+}
+
+impl PluginLimits {
+    const fn metering(&self) -> engine::Metering {
+        if self.fuel == 0 { engine::Metering::DeadlineOnly } else { engine::Metering::Fuel }
+    }
 }
 
 /// The pool could not be built.
@@ -142,6 +151,8 @@ pub struct PluginPool {
     size: usize,
     acquire_timeout: Duration,
     view: Value,
+    #[cfg(feature = "native-checks")]
+    native: native::NativeChecks,
 }
 
 impl fmt::Debug for PluginPool {
@@ -164,7 +175,7 @@ impl PluginPool {
     /// lacks, or the plugin rejects the document.
     pub fn build(wasm: &[u8], document: &str, size: usize, limits: PluginLimits, acquire_timeout: Duration) -> Result<Self, PoolError> {
         let size = size.max(1);
-        let template = Template::new(engine::compile(wasm).map_err(PoolError::Load)?, limits)?;
+        let template = Template::new(engine::compile(wasm, limits.metering()).map_err(PoolError::Load)?, limits)?;
         let mut donor = template.instantiate()?;
         let described = donor.call("describe", b"", Some(document.as_bytes())).map_err(|failure| PoolError::Rejected(failure.describe()))?;
         let described: Value = serde_json::from_slice(&described).map_err(|_| PoolError::Describe)?;
@@ -183,6 +194,8 @@ impl PluginPool {
             size,
             acquire_timeout,
             view,
+            #[cfg(feature = "native-checks")]
+            native: native::NativeChecks::new(document)?,
         })
     }
 
@@ -209,6 +222,9 @@ impl PluginPool {
     }
 
     async fn call_raw(&self, function: &str, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        #[cfg(feature = "native-checks")]
+        return self.native.call(function, input).map_err(|failure| CallError::Failed(failure.describe()));
+        #[cfg_attr(feature = "native-checks", allow(unreachable_code))]
         let permit = tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
             .await
             .map_err(|_| CallError::Busy)?

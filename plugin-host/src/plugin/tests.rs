@@ -150,6 +150,15 @@ fn fuel_bounds_a_call_without_a_deadline() {
 }
 
 #[test]
+fn the_deadline_alone_bounds_a_call_without_fuel() {
+    let limits = PluginLimits { timeout: Duration::from_millis(200), fuel: 0, ..LIMITS };
+    let pool = pool("payseal_plugin_slow.wasm", &canary::config(canary::CANARY).to_string(), 1, limits);
+    let baseline = check_with_config(&pool);
+    assert_eq!(block_on(pool.call::<Value>("test_slow", b"")).unwrap_err(), CallError::Failed("timeout".into()));
+    assert_eq!(check_with_config(&pool), baseline);
+}
+
+#[test]
 fn a_plugin_error_keeps_the_instance_and_an_unknown_function_is_typed() {
     let pool = pool("payseal_plugin.wasm", "{}", 1, LIMITS);
     let CallError::Failed(error) = block_on(pool.call::<Value>("check_request", b"not json")).unwrap_err() else { panic!("busy") };

@@ -18,66 +18,13 @@
 mod host;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use extism::{CompiledPlugin, Plugin, PluginBuilder};
-use payseal_core::keys::{KeyDigest, KeyRecord, KeySet, Policy, Request};
+use payseal_core::keys::{KeyRecord, KeySet, Policy, Request};
+use payseal_plugin_conformance::workload::{KEY, NOW, RECORDS, config, input, measure, ratio};
 use payseal_core::Environment;
-use serde_json::{Value, json};
-
-const KEY: &str = "sk_live_9Qm2Xv7Lp4Tz8Rb1Nc6Hd3Wf5Yg0Jk2";
-const NOW: u64 = 1_719_500_000;
-/// Key records in the configuration: a gateway's worth.
-const RECORDS: usize = 1_000;
-
-fn config() -> Value {
-    let records: Vec<Value> = (0..RECORDS)
-        .map(|i| {
-            let key = if i == RECORDS / 2 { KEY.to_owned() } else { format!("sk_live_{i:0>32}") };
-            json!({ "id": format!("k{i}"), "key_sha256": KeyDigest::of(&key), "environment": "live", "scopes": [] })
-        })
-        .collect();
-    json!({ "keys": { "policy": { "accepted_formats": ["prefixed"] }, "records": records } })
-}
-
-/// An allowed request on an unsigned route with a 1 KiB body.
-fn input() -> Vec<u8> {
-    let body = format!(r#"{{"orderId":"ORD-1","note":"{}"}}"#, "x".repeat(1024 - 29));
-    assert_eq!(body.len(), 1024);
-    json!({
-        "now": NOW,
-        "method": "GET",
-        "path": "/external/v1/payments/pay_1",
-        "client_ip": "203.0.113.45",
-        "headers": { "X-Api-Key": KEY, "Content-Type": "application/json" },
-        "body": body,
-    })
-    .to_string()
-    .into_bytes()
-}
-
-struct Stats {
-    median: Duration,
-    p99: Duration,
-}
-
-fn measure(iterations: usize, mut f: impl FnMut()) -> Stats {
-    let mut samples: Vec<Duration> = (0..iterations)
-        .map(|_| {
-            let started = Instant::now();
-            f();
-            started.elapsed()
-        })
-        .collect();
-    samples.sort_unstable();
-    // Nearest rank: the sample at position ceil(q * n) - 1.
-    let at = |percent: usize| samples[(samples.len() * percent).div_ceil(100).saturating_sub(1)];
-    Stats { median: at(50), p99: at(99) }
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64().max(1e-12)
-}
+use serde_json::Value;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");

@@ -45,6 +45,7 @@
 //! plugin may contain a `forbidden` string. Outputs and errors must both occur.
 
 pub mod canary;
+pub mod workload;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
