@@ -258,19 +258,11 @@
 
   async function submitCreateToken(event) {
     event.preventDefault();
-    let created;
-    try {
-      created = await api('POST', '/admin-tokens', { name: $('token-name').value.trim(), role: $('token-role').value.trim() });
-    } catch (error) {
-      $('token-error').textContent = error.message;
-      return;
-    }
-    closeWith('token-dialog');
-    const values = [['Admin token', created.token]];
-    const name = created.name;
-    created = null;
-    showSecret(`The admin token ${name}`, values);
-    status(`Token ${name} created.`);
+    await issueShownOnce('token', () => api('POST', '/admin-tokens', { name: $('token-name').value.trim(), role: $('token-role').value.trim() }), (created) => ({
+      title: `The admin token ${created.name}`,
+      values: [['Admin token', created.token]],
+      done: `Token ${created.name} created.`,
+    }));
   }
 
   // ---------------------------------------------------------------- token clients
@@ -352,19 +344,11 @@
     }
     const body = { id: $('client-id').value.trim(), keyIds };
     if ($('client-webcode').value.trim()) body.webcode = $('client-webcode').value.trim();
-    let created;
-    try {
-      created = await api('POST', '/lifecycle/token-clients', body);
-    } catch (error) {
-      $('client-error').textContent = error.message;
-      return;
-    }
-    closeWith('client-dialog');
-    const values = [['Client secret', created.clientSecret]];
-    const id = created.id;
-    created = null;
-    showSecret(`The token client ${id}`, values);
-    status(`Token client ${id} created.`);
+    await issueShownOnce('client', () => api('POST', '/lifecycle/token-clients', body), (created) => ({
+      title: `The token client ${created.id}`,
+      values: [['Client secret', created.clientSecret]],
+      done: `Token client ${created.id} created.`,
+    }));
   }
 
   // ---------------------------------------------------------------- renewal accounts
@@ -422,19 +406,11 @@
       minIntervalSeconds: Number($('account-interval').value),
     };
     if ($('account-webcode').value.trim()) body.webcode = $('account-webcode').value.trim();
-    let created;
-    try {
-      created = await api('POST', '/lifecycle/renewal-accounts', body);
-    } catch (error) {
-      $('account-error').textContent = error.message;
-      return;
-    }
-    closeWith('account-dialog');
-    const values = [['Renewal password', created.password]];
-    const codeUrl = created.codeUrl;
-    created = null;
-    showSecret(`The renewal account ${codeUrl}`, values);
-    status(`Renewal account ${codeUrl} created.`);
+    await issueShownOnce('account', () => api('POST', '/lifecycle/renewal-accounts', body), (created) => ({
+      title: `The renewal account ${created.codeUrl}`,
+      values: [['Renewal password', created.password]],
+      done: `Renewal account ${created.codeUrl} created.`,
+    }));
   }
 
   // ---------------------------------------------------------------- traffic
@@ -518,6 +494,26 @@
 
   // ---------------------------------------------------------------- the one-time display
 
+  // Makes `request` (the `api` call, written at each caller so the route
+  // test reads its path) from the dialog `<prefix>-dialog`, whose errors go
+  // to `<prefix>-error`, then shows the answer's secrets once: `describe`
+  // picks them out, and the answer itself is dropped here, so only the
+  // one-time display holds a secret.
+  async function issueShownOnce(prefix, request, describe) {
+    let answer;
+    try {
+      answer = await request();
+    } catch (error) {
+      $(`${prefix}-error`).textContent = error.message;
+      return;
+    }
+    closeWith(`${prefix}-dialog`);
+    const { title, values, done } = describe(answer);
+    answer = null;
+    showSecret(title, values);
+    status(done);
+  }
+
   function showSecret(title, values) {
     const holder = $('secret-values');
     holder.replaceChildren();
@@ -592,19 +588,11 @@
     if ($('create-format').value) body.format = $('create-format').value;
     if ($('create-webcode').value.trim()) body.webcode = $('create-webcode').value.trim();
     if ($('create-expires').value) body.expiresInSeconds = Number($('create-expires').value);
-    let issued;
-    try {
-      issued = await api('POST', '/lifecycle/keys', body);
-    } catch (error) {
-      $('create-error').textContent = error.message;
-      return;
-    }
-    closeWith('create-dialog');
-    const values = [['API key', issued.key]];
-    if (issued.clientSecret) values.push([`${environment} client secret`, issued.clientSecret]);
-    issued = null;
-    showSecret('Your new key', values);
-    status('Key created.');
+    await issueShownOnce('create', () => api('POST', '/lifecycle/keys', body), (issued) => {
+      const values = [['API key', issued.key]];
+      if (issued.clientSecret) values.push([`${environment} client secret`, issued.clientSecret]);
+      return { title: 'Your new key', values, done: 'Key created.' };
+    });
   }
 
   function openEdit(key) {
@@ -642,19 +630,10 @@
     event.preventDefault();
     const body = {};
     if ($('regenerate-grace').value !== '') body.graceSeconds = Number($('regenerate-grace').value);
-    let issued;
-    try {
-      issued = await api('POST', `/lifecycle/keys/${encodeURIComponent(current.keyId)}/regenerate`, body);
-    } catch (error) {
-      $('regenerate-error').textContent = error.message;
-      return;
-    }
-    closeWith('regenerate-dialog');
-    const until = issued.replacedKeyUsableUntil ? ` The old key works until ${shortTime(issued.replacedKeyUsableUntil)} UTC.` : '';
-    const values = [['API key', issued.key]];
-    issued = null;
-    showSecret('The regenerated key', values);
-    status(`Key ${current.keyId} regenerated.${until}`);
+    await issueShownOnce('regenerate', () => api('POST', `/lifecycle/keys/${encodeURIComponent(current.keyId)}/regenerate`, body), (issued) => {
+      const until = issued.replacedKeyUsableUntil ? ` The old key works until ${shortTime(issued.replacedKeyUsableUntil)} UTC.` : '';
+      return { title: 'The regenerated key', values: [['API key', issued.key]], done: `Key ${current.keyId} regenerated.${until}` };
+    });
   }
 
   let confirmed = null;
