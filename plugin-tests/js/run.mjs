@@ -20,7 +20,7 @@ if (!planPath || !wasmPath) {
 }
 
 const plan = JSON.parse(await readFile(planPath, 'utf8'));
-if (plan.format !== 'payseal-plugin-plan/1') throw new Error(`unknown plan format ${plan.format}`);
+if (plan.format !== 'payseal-plugin-plan/2') throw new Error(`unknown plan format ${plan.format}`);
 // Compiled once; every case instantiates it with its own config.
 const module = await WebAssembly.compile(await readFile(wasmPath));
 // The plugin's log lines; a failing case prints them.
@@ -37,10 +37,25 @@ async function instantiate(config) {
   );
 }
 
-async function call(plugin, fn, input) {
+// The plugin's framed input, written here from its documented layout (not
+// with the plugin's own encoder): magic 00 70 73 66, the JSON's length as a
+// big-endian u32, the JSON, then the raw body.
+function frame(json, body) {
+  const text = new TextEncoder().encode(json);
+  const framed = new Uint8Array(8 + text.length + body.length);
+  framed.set([0x00, 0x70, 0x73, 0x66], 0);
+  new DataView(framed.buffer).setUint32(4, text.length, false);
+  framed.set(text, 8);
+  framed.set(body, 8 + text.length);
+  return framed;
+}
+
+// Calls `fn` with `input` as JSON text, or framed with `body` (bytes) when given.
+async function call(plugin, fn, input, body = null) {
+  const json = JSON.stringify(input);
   let output;
   try {
-    output = await plugin.call(fn, JSON.stringify(input));
+    output = await plugin.call(fn, body === null ? json : frame(json, body));
   } catch (e) {
     throw new Error(`${fn} failed: ${e.message}`);
   }
@@ -65,15 +80,17 @@ async function runCase(testCase) {
     let claim = null;
     for (const [i, step] of testCase.steps.entries()) {
       const input = structuredClone(step.input);
+      // A framed step sends every call it makes as a frame with this body.
+      const body = step.framed_body_base64 == null ? null : new Uint8Array(Buffer.from(step.framed_body_base64, 'base64'));
       let output;
       if (step.kind === 'call') {
-        output = await call(plugin, step.function, input);
+        output = await call(plugin, step.function, input, body);
       } else if (step.kind === 'idempotent') {
         claim = null;
-        output = await call(plugin, step.function, input);
+        output = await call(plugin, step.function, input, body);
         if (output.outcome === 'lookup') {
           input.idempotency = { storage_key: output.storage_key, record: store.get(output.storage_key) ?? null };
-          output = await call(plugin, step.function, input);
+          output = await call(plugin, step.function, input, body);
         }
         if (output.outcome === 'execute' && output.idempotency) {
           store.set(output.idempotency.storage_key, output.idempotency.claim);
@@ -82,7 +99,7 @@ async function runCase(testCase) {
       } else if (step.kind === 'finish') {
         if (claim === null) continue;
         input.claim = claim.record;
-        output = await call(plugin, step.function, input);
+        output = await call(plugin, step.function, input, body);
         if (output.action === 'store' || output.action === 'keep_unknown') store.set(claim.key, output.record);
         else if (output.action === 'release') store.delete(claim.key);
         else throw new Error(`step ${i}: finish_request answered ${JSON.stringify(output)}`);

@@ -10,7 +10,9 @@ One plugin instance per case, its config the case's `payseal` document; prints
 one line per failure and `payseal-summary: plugin-python N passed, M failed`.
 """
 
+import base64
 import json
+import struct
 import sys
 import time
 
@@ -27,9 +29,19 @@ def compiled(wasm: bytes) -> CompiledPlugin:
     return CompiledPlugin({"wasm": [{"data": wasm}], **LIMITS}, wasi=False, functions=[])
 
 
-def call(plugin: extism.Plugin, function: str, data) -> dict:
+def frame(text: str, body: bytes) -> bytes:
+    """The plugin's framed input, written from its documented layout (not with
+    the plugin's own encoder): magic 00 70 73 66, the JSON's length as a
+    big-endian u32, the JSON, then the raw body."""
+    encoded = text.encode("utf-8")
+    return b"\x00psf" + struct.pack(">I", len(encoded)) + encoded + body
+
+
+def call(plugin: extism.Plugin, function: str, data, body=None) -> dict:
+    """Calls `function` with `data` as JSON text, or framed with `body` when given."""
+    text = json.dumps(data)
     try:
-        output = plugin.call(function, json.dumps(data))
+        output = plugin.call(function, text if body is None else frame(text, body))
     except extism.Error as e:
         raise AssertionError(f"{function} failed: {e}") from None
     return json.loads(output)
@@ -50,16 +62,19 @@ def run_case(module: CompiledPlugin, case: dict) -> None:
     claim = None
     for i, step in enumerate(case["steps"]):
         data = json.loads(json.dumps(step["input"]))
+        # A framed step sends every call it makes as a frame with this body.
+        encoded = step.get("framed_body_base64")
+        body = None if encoded is None else base64.b64decode(encoded, validate=True)
         kind = step["kind"]
         if kind == "call":
-            output = call(plugin, step["function"], data)
+            output = call(plugin, step["function"], data, body)
         elif kind == "idempotent":
             claim = None
-            output = call(plugin, step["function"], data)
+            output = call(plugin, step["function"], data, body)
             if output.get("outcome") == "lookup":
                 key = output["storage_key"]
                 data["idempotency"] = {"storage_key": key, "record": store.get(key)}
-                output = call(plugin, step["function"], data)
+                output = call(plugin, step["function"], data, body)
             if output.get("outcome") == "execute" and output.get("idempotency"):
                 claim = (output["idempotency"]["storage_key"], output["idempotency"]["claim"])
                 store[claim[0]] = claim[1]
@@ -67,7 +82,7 @@ def run_case(module: CompiledPlugin, case: dict) -> None:
             if claim is None:
                 continue
             data["claim"] = claim[1]
-            output = call(plugin, step["function"], data)
+            output = call(plugin, step["function"], data, body)
             if output.get("action") in ("store", "keep_unknown"):
                 store[claim[0]] = output["record"]
             elif output.get("action") == "release":
@@ -136,7 +151,7 @@ def main() -> int:
         return 2
     with open(sys.argv[1], encoding="utf-8") as f:
         plan = json.load(f)
-    if plan.get("format") != "payseal-plugin-plan/1":
+    if plan.get("format") != "payseal-plugin-plan/2":
         raise SystemExit(f"unknown plan format {plan.get('format')!r}")
     with open(sys.argv[2], "rb") as f:
         module = compiled(f.read())

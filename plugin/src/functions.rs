@@ -2,6 +2,10 @@
 //! [`Config`] in, JSON output bytes out. Each parses its input, calls the
 //! core, and writes the core's answer; every rule (check order, statuses,
 //! messages, bodies) is the core's.
+//!
+//! An input is plain JSON or a [`frame`] (the JSON and the raw body side by
+//! side); every function takes both, so native callers and every host get
+//! the same two forms.
 
 use std::net::IpAddr;
 
@@ -17,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Signer, Webhook};
 use crate::error::{self, PluginError, Source};
+use crate::frame;
 use crate::protocol::{CheckOutput, Claimed, FinishOutput, RefusalOut, Replayed};
 use crate::wire::{self, Headers};
 
@@ -48,10 +53,18 @@ fn check_size(config: &Config, bytes: &[u8]) -> Result<(), PluginError> {
     if bytes.len() > limit { Err(PluginError::InputTooLarge { limit }) } else { Ok(()) }
 }
 
-/// Parses a call input, refusing one over the configured size first.
-fn input<'de, T: Deserialize<'de>>(config: &Config, bytes: &'de [u8]) -> Result<T, PluginError> {
+/// Parses a call input, refusing one over the configured size first (the
+/// whole input, frame included): the JSON input object and, when the input
+/// was a frame, the framed body, borrowed.
+fn input<'de, T: Deserialize<'de>>(config: &Config, bytes: &'de [u8]) -> Result<(T, Option<&'de [u8]>), PluginError> {
     check_size(config, bytes)?;
-    error::parse(bytes, Source::Input)
+    let call = frame::split(bytes)?;
+    Ok((error::parse(call.json, Source::Input)?, call.body))
+}
+
+/// The input error of a frame sent where it cannot go: `why` says where.
+fn misplaced_frame(why: &str) -> PluginError {
+    PluginError::input("frame", why)
 }
 
 // ---------------------------------------------------------------------------
@@ -188,9 +201,13 @@ fn decide(
 /// then the idempotency decision.
 ///
 /// # Errors
-/// Bad input, input over the limit, or no `keys` configured.
+/// Bad input, input over the limit, or no `keys` configured; a frame with
+/// `body_pending`.
 pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
-    let mut input: CheckInput = input(config, bytes)?;
+    let (mut input, framed): (CheckInput, _) = input(config, bytes)?;
+    if framed.is_some() && input.body_pending {
+        return Err(misplaced_frame("a body_pending call checks the head and carries no body"));
+    }
     let keys = config.keys.as_ref().ok_or_else(|| PluginError::not_configured("keys"))?;
     let client_ip = match input.client_ip.as_deref() {
         Some(text) => Some(text.parse::<IpAddr>().map_err(|_| PluginError::input("client_ip", "not an IP address"))?),
@@ -240,7 +257,7 @@ pub fn check_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError
         };
         return Ok(output.reply("check_request"));
     }
-    let body = wire::body(input.body.take(), input.body_base64.as_deref(), "")?.unwrap_or_default();
+    let body = wire::body(framed, input.body.take(), input.body_base64.as_deref(), "")?.unwrap_or_default();
     let forward = match gate.body(&head, admitted, &body) {
         Ok(forward) => forward,
         Err(refusal) => return Ok(CheckOutput::refuse(refusal).reply("check_request")),
@@ -275,8 +292,8 @@ const WEBCODE_PSEUDO_HEADER: &str = ":payseal-webcode";
 /// # Errors
 /// Bad input or input over the limit.
 pub fn decide_idempotency(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
-    let input: DecideInput = input(config, bytes)?;
-    let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
+    let (input, framed): (DecideInput, _) = input(config, bytes)?;
+    let body = wire::body(framed, input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
     let request = IdempotentRequest {
         key: &input.key,
         method: &input.method,
@@ -315,16 +332,19 @@ struct ResponseIn {
 }
 
 /// `finish_request`: the core's [`idempotency::finish`] of a claim with the
-/// upstream's answer.
+/// upstream's answer. A framed body is the response's.
 ///
 /// # Errors
-/// Bad input or input over the limit.
+/// Bad input or input over the limit; a frame without a `response`.
 pub fn finish_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
-    let input: FinishInput = input(config, bytes)?;
+    let (input, framed): (FinishInput, _) = input(config, bytes)?;
+    if framed.is_some() && input.response.is_none() {
+        return Err(misplaced_frame("the framed body is response.body, and there is no response"));
+    }
     let outcome = match input.response {
         Some(r) => UpstreamOutcome::Answered(StoredResponse {
             status: r.status,
-            body: wire::body(r.body, r.body_base64.as_deref(), "response.")?.unwrap_or_default(),
+            body: wire::body(framed, r.body, r.body_base64.as_deref(), "response.")?.unwrap_or_default().into_owned(),
             headers: r.headers.0,
         }),
         None if input.not_sent => UpstreamOutcome::NotSent,
@@ -409,10 +429,10 @@ enum VerifyOutput {
 /// Bad input, input over the limit, an unknown verifier name, or a field
 /// the scheme needs (`method`, `target`, `url`) missing.
 pub fn verify_webhook(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
-    let input: VerifyInput = input(config, bytes)?;
+    let (input, framed): (VerifyInput, _) = input(config, bytes)?;
     let webhook = config.webhooks.get(&input.webhook).ok_or_else(|| PluginError::not_configured("webhooks.<webhook>"))?;
     let scheme = webhook.scheme();
-    let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
+    let body = wire::body(framed, input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
     let clock = |tolerance: u64| Clock { now: input.now, tolerance };
     let by_index = |result: Result<Verified, SignatureError>| {
         result.map(|v| VerifyOutput::Verified { ok: true, scheme, secret_index: v.secret_index })
@@ -475,9 +495,13 @@ enum OpenOutput {
 /// `open_redirect`: decrypts and checks a return URL's `data` parameter.
 ///
 /// # Errors
-/// Bad input, input over the limit, or an unknown opener name.
+/// Bad input, input over the limit, or an unknown opener name; a frame
+/// (`open_redirect` takes no body).
 pub fn open_redirect(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
-    let input: OpenInput = input(config, bytes)?;
+    let (input, framed): (OpenInput, _) = input(config, bytes)?;
+    if framed.is_some() {
+        return Err(misplaced_frame("open_redirect takes no body"));
+    }
     let opener = config.redirect.get(&input.redirect).ok_or_else(|| PluginError::not_configured("redirect.<redirect>"))?;
     let result = opener.as_ref().map_err(|e| *e).and_then(|o| o.open(&input.token, input.now));
     Ok(match result {
@@ -583,23 +607,23 @@ type Signing = Result<(Vec<(&'static str, String)>, Signed), SignatureError>;
 /// Bad input, input over the limit, an unknown signer name, or a field the
 /// scheme needs missing.
 pub fn sign_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
-    let input: SignInput = input(config, bytes)?;
+    let (input, framed): (SignInput, _) = input(config, bytes)?;
     let signer = config.signers.get(&input.signer).ok_or_else(|| PluginError::not_configured("signers.<signer>"))?;
     let (scheme, signing) = match signer {
-        Signer::Dvpay(signer, sends_key) => ("dvpay", sign_dvpay(signer, *sends_key, input)?),
+        Signer::Dvpay(signer, sends_key) => ("dvpay", sign_dvpay(signer, *sends_key, input, framed)?),
         Signer::Cybersource { signer, merchant_id, host } => {
-            ("cybersource", sign_cybersource(signer, merchant_id, host, input)?)
+            ("cybersource", sign_cybersource(signer, merchant_id, host, input, framed)?)
         }
-        Signer::Rfc9421(signer) => ("rfc9421", sign_rfc9421(signer, input)?),
+        Signer::Rfc9421(signer) => ("rfc9421", sign_rfc9421(signer, input, framed)?),
         Signer::Stripe(signer) => {
             let now = needed(input.now, "now", "stripe", Role::Signer)?;
-            let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
+            let body = wire::body(framed, input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
             let signing = signer
                 .sign(&body, now)
                 .map(|header| (vec![("Stripe-Signature", header.clone())], Signed::Stripe { header }));
             ("stripe", signing)
         }
-        Signer::StandardWebhooks(signer) => ("standard_webhooks", sign_standard_webhooks(signer, input)?),
+        Signer::StandardWebhooks(signer) => ("standard_webhooks", sign_standard_webhooks(signer, input, framed)?),
     };
     Ok(match signing {
         Ok((headers, made)) => {
@@ -609,9 +633,14 @@ pub fn sign_request(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError>
     })
 }
 
-fn sign_dvpay(signer: &dvpay::Signer, sends_key: bool, input: SignInput) -> Result<Signing, PluginError> {
+fn sign_dvpay(
+    signer: &dvpay::Signer,
+    sends_key: bool,
+    input: SignInput,
+    framed: Option<&[u8]>,
+) -> Result<Signing, PluginError> {
     let now = needed(input.now, "now", "dvpay", Role::Signer)?;
-    let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
+    let body = wire::body(framed, input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
     let key = input.idempotency_key.as_deref().unwrap_or_default();
     Ok(signer.sign(&body, now, key).map(|made| {
         let signature = made.headers.iter().find(|(n, _)| *n == "X-Signature").map(|(_, v)| v.clone());
@@ -626,13 +655,14 @@ fn sign_cybersource(
     merchant_id: &str,
     host: &str,
     input: SignInput,
+    framed: Option<&[u8]>,
 ) -> Result<Signing, PluginError> {
     let date = match (input.date, input.now) {
         (Some(date), _) => date,
         (None, Some(now)) => payseal_core::time::format_imf_fixdate(now),
         (None, None) => return Err(PluginError::input("now", "or date is required by a cybersource signer")),
     };
-    let body = wire::body(input.body, input.body_base64.as_deref(), "")?;
+    let body = wire::body(framed, input.body, input.body_base64.as_deref(), "")?;
     let request = cybersource::Request {
         host,
         method: needed(input.method.as_deref(), "method", "cybersource", Role::Signer)?,
@@ -651,8 +681,8 @@ fn sign_cybersource(
     }))
 }
 
-fn sign_rfc9421(signer: &rfc9421::Signer, input: SignInput) -> Result<Signing, PluginError> {
-    let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
+fn sign_rfc9421(signer: &rfc9421::Signer, input: SignInput, framed: Option<&[u8]>) -> Result<Signing, PluginError> {
+    let body = wire::body(framed, input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
     let components: Vec<&str> = input.components.iter().map(String::as_str).collect();
     let params: Vec<(&str, ParamValue)> = input
         .params
@@ -689,10 +719,14 @@ fn sign_rfc9421(signer: &rfc9421::Signer, input: SignInput) -> Result<Signing, P
     }))
 }
 
-fn sign_standard_webhooks(signer: &standard_webhooks::Signer, input: SignInput) -> Result<Signing, PluginError> {
+fn sign_standard_webhooks(
+    signer: &standard_webhooks::Signer,
+    input: SignInput,
+    framed: Option<&[u8]>,
+) -> Result<Signing, PluginError> {
     let now = needed(input.now, "now", "standard_webhooks", Role::Signer)?;
     let id = needed(input.id, "id", "standard_webhooks", Role::Signer)?;
-    let body = wire::body(input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
+    let body = wire::body(framed, input.body, input.body_base64.as_deref(), "")?.unwrap_or_default();
     Ok(signer.sign(&id, now, &body).map(|signature| {
         let headers = vec![
             ("webhook-id", id.clone()),
@@ -736,12 +770,16 @@ pub const FUNCTIONS: &[&str] = &[
 ];
 
 /// `describe`: version, functions, schemes, and the configuration without
-/// its secrets or key digests. Its input is ignored.
+/// its secrets or key digests. Its input is ignored, unless it is a frame.
 ///
 /// # Errors
-/// Input over the limit, like every function.
+/// Input over the limit, like every function; a frame (`describe` takes no
+/// body).
 pub fn describe(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
     check_size(config, bytes)?;
+    if frame::split(bytes)?.body.is_some() {
+        return Err(misplaced_frame("describe takes no body"));
+    }
     let output = Describe {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
@@ -760,9 +798,208 @@ pub fn describe(config: &Config, bytes: &[u8]) -> Result<Reply, PluginError> {
 
 #[cfg(test)]
 mod tests {
+    use payseal_core::Secret;
+    use payseal_core::keys::KeyDigest;
+    use serde_json::{Value, json};
+
     use super::*;
 
-    fn missing_field(config: &str, call: fn(&Config, &[u8]) -> Result<Reply, PluginError>, input: &str) -> PluginError {
+    type Function = fn(&Config, &[u8]) -> Result<Reply, PluginError>;
+
+    const NOW: u64 = 1_719_500_000;
+    const SECRET: &str = "c2VjcmV0LWEtMDEyMzQ1Njc4OQ==";
+    const API_KEY: &str = "sk_live_9Qm2Xv7Lp4Tz8Rb1Nc6Hd3Wf5Yg0Jk2";
+    /// Not UTF-8, with a NUL and a quote: only `body_base64` or a frame carries it.
+    const BINARY: &[u8] = b"\x00{\"amount\":10}\xff\xfe";
+
+    /// A configuration with a signed route, a verifier and a signer of
+    /// every scheme, all with [`SECRET`].
+    fn framed_config() -> Config {
+        let document = json!({
+            "keys": {
+                "policy": { "accepted_formats": ["prefixed"] },
+                "records": [{ "id": "k_live", "key_sha256": serde_json::to_value(KeyDigest::of(API_KEY)).unwrap(), "environment": "live" }],
+            },
+            "routes": [{ "prefix": "/external/v1/refund", "methods": ["POST"], "signed": true }],
+            "signed_requests": { "secrets": { "k_live": [SECRET] } },
+            "webhooks": {
+                "stripe": { "scheme": "stripe", "secrets": [SECRET] },
+                "dvpay": { "scheme": "dvpay", "secrets": [SECRET] },
+            },
+            "redirect": { "live": { "environment": "live", "secret": SECRET } },
+            "signers": {
+                "dvpay": { "scheme": "dvpay", "secret": SECRET, "api_key": "ak_public_1" },
+                "cs": { "scheme": "cybersource", "secret": SECRET, "key_id": "k1", "merchant_id": "m", "host": "h" },
+                "rfc": { "scheme": "rfc9421", "secret": SECRET },
+                "stripe": { "scheme": "stripe", "secret": SECRET },
+                "sw": { "scheme": "standard_webhooks", "secret": SECRET },
+            },
+            "limits": { "max_input_bytes": 4096 },
+        });
+        Config::parse(Some(&document.to_string())).unwrap()
+    }
+
+    fn output(call: Function, config: &Config, input: &[u8]) -> Value {
+        serde_json::from_slice(&call(config, input).unwrap().json).unwrap()
+    }
+
+    /// The output of `input` with `body` in its JSON (as `body_base64`, and
+    /// as `body` when it is text) and framed: all must be the same.
+    fn same_plain_and_framed(call: Function, config: &Config, input: &Value, body: &[u8]) -> Value {
+        let mut plain = input.clone();
+        plain["body_base64"] = json!(wire::encode_base64(body));
+        let expected = output(call, config, plain.to_string().as_bytes());
+        if let Ok(text) = core::str::from_utf8(body) {
+            let mut plain = input.clone();
+            plain["body"] = json!(text);
+            assert_eq!(output(call, config, plain.to_string().as_bytes()), expected, "body as text: {input}");
+        }
+        let framed = frame::encode(input.to_string().as_bytes(), body);
+        assert_eq!(output(call, config, &framed), expected, "framed: {input}");
+        expected
+    }
+
+    fn frame_error(message: &str) -> PluginError {
+        PluginError::input("frame", message)
+    }
+
+    #[test]
+    fn check_request_reads_a_framed_body() {
+        let config = framed_config();
+        let body = br#"{"orderId":1,"amount":10}"#;
+        let signature = dvpay::Signer::new("", &Secret::from_text(SECRET)).signature(body, NOW).unwrap();
+        let headers = json!({ "X-Api-Key": API_KEY, "X-Timestamp": NOW.to_string(), "X-Signature": signature, "X-Idempotent-Key": "K1" });
+        let mut input = json!({ "now": NOW, "method": "POST", "path": "/external/v1/refund", "headers": headers });
+        let lookup = same_plain_and_framed(check_request, &config, &input, body);
+        assert_eq!(lookup["outcome"], "lookup", "{lookup}");
+        input["idempotency"] = json!({ "storage_key": lookup["storage_key"], "record": null });
+        let execute = same_plain_and_framed(check_request, &config, &input, body);
+        assert_eq!(execute["outcome"], "execute", "{execute}");
+        // The signature covers the body: another framed body is refused.
+        let refused = output(check_request, &config, &frame::encode(input.to_string().as_bytes(), b"{}"));
+        assert_eq!(refused["outcome"], "refuse", "{refused}");
+        // A head call carries no body.
+        input["body_pending"] = json!(true);
+        let e = check_request(&config, &frame::encode(input.to_string().as_bytes(), b"")).unwrap_err();
+        assert_eq!(e, frame_error("a body_pending call checks the head and carries no body"));
+        // The body in the frame and in the JSON.
+        input["body_pending"] = json!(false);
+        input["body"] = json!("x");
+        let e = check_request(&config, &frame::encode(input.to_string().as_bytes(), body)).unwrap_err();
+        assert_eq!(e, PluginError::input("body", "the body is in the frame"));
+    }
+
+    #[test]
+    fn decide_idempotency_reads_a_framed_body() {
+        let config = framed_config();
+        let input = json!({ "now": NOW, "key": "K", "method": "POST", "path": "/p", "environment": "live", "key_id": "k" });
+        let lookup = same_plain_and_framed(decide_idempotency, &config, &input, BINARY);
+        let mut input = input;
+        input["idempotency"] = json!({ "storage_key": lookup["storage_key"], "record": null });
+        let execute = same_plain_and_framed(decide_idempotency, &config, &input, BINARY);
+        assert_eq!(execute["outcome"], "execute", "{execute}");
+    }
+
+    #[test]
+    fn verify_webhook_reads_a_framed_body() {
+        let config = framed_config();
+        for body in [BINARY, b"", br#"{"id":"evt_1"}"#] {
+            let signed = same_plain_and_framed(sign_request, &config, &json!({ "signer": "stripe", "now": NOW }), body);
+            let input = json!({ "webhook": "stripe", "now": NOW, "headers": { "Stripe-Signature": signed["header"] } });
+            let verified = same_plain_and_framed(verify_webhook, &config, &input, body);
+            assert_eq!(verified, json!({ "ok": true, "scheme": "stripe", "secret_index": 0 }));
+        }
+        let input = json!({ "webhook": "dvpay", "now": NOW, "headers": { "X-Timestamp": NOW.to_string(), "X-Signature": "00" } });
+        assert_eq!(same_plain_and_framed(verify_webhook, &config, &input, BINARY)["ok"], false);
+        let mut both = input;
+        both["body_base64"] = json!("AA==");
+        let e = verify_webhook(&config, &frame::encode(both.to_string().as_bytes(), b"")).unwrap_err();
+        assert_eq!(e, PluginError::input("body_base64", "the body is in the frame"));
+    }
+
+    #[test]
+    fn every_signer_reads_a_framed_body() {
+        let config = framed_config();
+        let inputs = [
+            json!({ "signer": "dvpay", "now": NOW, "idempotency_key": "K1" }),
+            json!({ "signer": "cs", "now": NOW, "method": "POST", "target": "/pts/v2/payments" }),
+            json!({ "signer": "rfc", "method": "POST", "url": "https://h/p", "components": ["@method", "content-digest"],
+                    "params": [["created", NOW], ["keyid", "k1"]] }),
+            json!({ "signer": "stripe", "now": NOW }),
+            json!({ "signer": "sw", "now": NOW, "id": "msg_1" }),
+        ];
+        for input in &inputs {
+            for body in [BINARY, b"", b"text"] {
+                let signed = same_plain_and_framed(sign_request, &config, input, body);
+                // (RFC 9421 makes no content-digest of an empty body: a refusal, the same in both forms.)
+                assert!(signed["ok"] == true || body.is_empty(), "{input}: {signed}");
+            }
+        }
+    }
+
+    #[test]
+    fn finish_request_takes_the_framed_body_as_the_responses() {
+        let config = framed_config();
+        let lookup = json!({ "now": NOW, "key": "K", "method": "POST", "path": "/p", "body": "b", "environment": "live", "key_id": "k" });
+        let lookup_out = output(decide_idempotency, &config, lookup.to_string().as_bytes());
+        let mut execute = lookup;
+        execute["idempotency"] = json!({ "storage_key": lookup_out["storage_key"], "record": null });
+        let claim = output(decide_idempotency, &config, execute.to_string().as_bytes())["idempotency"]["claim"].clone();
+        let response = json!({ "status": 201, "headers": [["content-type", "application/json"]] });
+        let mut plain = json!({ "claim": claim, "response": response });
+        plain["response"]["body_base64"] = json!(wire::encode_base64(BINARY));
+        let stored = output(finish_request, &config, plain.to_string().as_bytes());
+        assert_eq!(stored["action"], "store", "{stored}");
+        let framed_input = json!({ "claim": claim, "response": response });
+        assert_eq!(output(finish_request, &config, &frame::encode(framed_input.to_string().as_bytes(), BINARY)), stored);
+        // The body in the frame and in the response.
+        for (field, value) in [("body", "x"), ("body_base64", "AA==")] {
+            let mut both = framed_input.clone();
+            both["response"][field] = json!(value);
+            let e = finish_request(&config, &frame::encode(both.to_string().as_bytes(), BINARY)).unwrap_err();
+            assert_eq!(e, PluginError::input(format!("response.{field}"), "the body is in the frame"));
+        }
+        // A frame needs a response to put its body in.
+        for no_response in [json!({ "claim": claim }), json!({ "claim": claim, "response": null, "not_sent": true })] {
+            let e = finish_request(&config, &frame::encode(no_response.to_string().as_bytes(), b"")).unwrap_err();
+            assert_eq!(e, frame_error("the framed body is response.body, and there is no response"));
+        }
+    }
+
+    #[test]
+    fn functions_without_a_body_refuse_a_frame() {
+        let config = framed_config();
+        let open = json!({ "redirect": "live", "token": "%%%", "now": NOW }).to_string();
+        assert_eq!(output(open_redirect, &config, open.as_bytes())["ok"], false);
+        let e = open_redirect(&config, &frame::encode(open.as_bytes(), b"")).unwrap_err();
+        assert_eq!(e, frame_error("open_redirect takes no body"));
+        assert_eq!(output(describe, &config, b"")["name"], "payseal-plugin");
+        assert_eq!(output(describe, &config, b"anything")["name"], "payseal-plugin");
+        let e = describe(&config, &frame::encode(b"{}", b"")).unwrap_err();
+        assert_eq!(e, frame_error("describe takes no body"));
+    }
+
+    #[test]
+    fn a_bad_frame_is_an_input_error_and_the_size_limit_comes_first() {
+        let config = framed_config();
+        let calls: [Function; 7] =
+            [check_request, decide_idempotency, finish_request, verify_webhook, open_redirect, sign_request, describe];
+        for call in calls {
+            assert_eq!(call(&config, b"\0ps").unwrap_err(), frame_error("shorter than the 8-byte frame header"));
+            assert_eq!(call(&config, b"\0PSF\0\0\0\0").unwrap_err(), frame_error("does not start with the frame magic 00 70 73 66"));
+            assert_eq!(
+                call(&config, b"\0psf\0\0\x10\0{}").unwrap_err(),
+                frame_error("the JSON length runs past the end of the input")
+            );
+            let oversize = frame::encode(b"{}", &[0; 4096]);
+            assert_eq!(call(&config, &oversize).unwrap_err(), PluginError::InputTooLarge { limit: 4096 });
+        }
+        // The JSON part of a frame is parsed as plain JSON is.
+        let e = sign_request(&config, &frame::encode(br#"{"signer":"stripe","now":"x"}"#, b"")).unwrap_err();
+        assert_eq!(e, PluginError::input("now", "invalid type, expected u64"));
+    }
+
+    fn missing_field(config: &str, call: Function, input: &str) -> PluginError {
         let config = Config::parse(Some(config)).unwrap();
         call(&config, input.as_bytes()).unwrap_err()
     }

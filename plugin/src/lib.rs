@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod frame;
 pub mod functions;
 pub mod protocol;
 pub mod wire;

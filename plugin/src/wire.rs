@@ -1,6 +1,8 @@
 //! Pieces of the call inputs that several functions share: header lists and
 //! bodies.
 
+use std::borrow::Cow;
+
 use payseal_core::HeaderMap;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use base64::Engine as _;
@@ -70,17 +72,33 @@ impl<'de> Deserialize<'de> for Headers {
     }
 }
 
-/// The raw body from `body` (UTF-8 text) or `body_base64` (any bytes);
-/// `None` when neither is given.
+/// The call's raw body: the framed one ([`crate::frame`]) when the input was
+/// a frame, else `body` (UTF-8 text) or `body_base64` (any bytes) of the
+/// JSON; `None` when there is none. A framed body is borrowed, not copied.
+/// `prefix` is the path of the fields' object in the input (`response.`).
 ///
 /// # Errors
-/// Both fields given, or `body_base64` that is not standard base64.
-pub fn body(text: Option<String>, base64: Option<&str>, prefix: &str) -> Result<Option<Vec<u8>>, PluginError> {
+/// A frame and a body field both given (the field is named: the body is in
+/// the frame), both fields given, or `body_base64` that is not standard
+/// base64.
+pub fn body<'a>(
+    framed: Option<&'a [u8]>,
+    text: Option<String>,
+    base64: Option<&str>,
+    prefix: &str,
+) -> Result<Option<Cow<'a, [u8]>>, PluginError> {
+    if let Some(framed) = framed {
+        return match (&text, base64) {
+            (Some(_), _) => Err(PluginError::input(format!("{prefix}body"), "the body is in the frame")),
+            (None, Some(_)) => Err(PluginError::input(format!("{prefix}body_base64"), "the body is in the frame")),
+            (None, None) => Ok(Some(Cow::Borrowed(framed))),
+        };
+    }
     match (text, base64) {
         (Some(_), Some(_)) => Err(PluginError::input(format!("{prefix}body_base64"), "give body or body_base64, not both")),
-        (Some(text), None) => Ok(Some(text.into_bytes())),
+        (Some(text), None) => Ok(Some(Cow::Owned(text.into_bytes()))),
         (None, Some(encoded)) => decode_base64(encoded)
-            .map(Some)
+            .map(|bytes| Some(Cow::Owned(bytes)))
             .ok_or_else(|| PluginError::input(format!("{prefix}body_base64"), "not standard base64")),
         (None, None) => Ok(None),
     }
@@ -113,10 +131,21 @@ mod tests {
 
     #[test]
     fn body_fields() {
-        assert_eq!(body(Some("x".into()), None, "").unwrap(), Some(b"x".to_vec()));
-        assert_eq!(body(None, Some("AAE="), "").unwrap(), Some(vec![0, 1]));
-        assert_eq!(body(None, None, "").unwrap(), None);
-        assert!(body(Some("x".into()), Some("AA=="), "").is_err());
-        assert!(body(None, Some("!"), "response.").is_err());
+        assert_eq!(body(None, Some("x".into()), None, "").unwrap().as_deref(), Some(&b"x"[..]));
+        assert_eq!(body(None, None, Some("AAE="), "").unwrap().as_deref(), Some(&[0, 1][..]));
+        assert_eq!(body(None, None, None, "").unwrap(), None);
+        assert!(body(None, Some("x".into()), Some("AA=="), "").is_err());
+        assert!(body(None, None, Some("!"), "response.").is_err());
+    }
+
+    #[test]
+    fn a_framed_body_is_borrowed_and_excludes_the_fields() {
+        let framed = b"\x00raw";
+        assert!(matches!(body(Some(framed), None, None, ""), Ok(Some(Cow::Borrowed(b))) if b == framed));
+        assert!(matches!(body(Some(b""), None, None, ""), Ok(Some(Cow::Borrowed(b"")))));
+        let in_frame = |field: &str| PluginError::input(field, "the body is in the frame");
+        assert_eq!(body(Some(framed), Some("x".into()), None, "").unwrap_err(), in_frame("body"));
+        assert_eq!(body(Some(framed), None, Some("AA=="), "").unwrap_err(), in_frame("body_base64"));
+        assert_eq!(body(Some(framed), Some(String::new()), Some("!"), "response.").unwrap_err(), in_frame("response.body"));
     }
 }

@@ -6,6 +6,7 @@
 use payseal_core::Secret;
 use payseal_core::keys::KeyDigest;
 use payseal_core::signing::dvpay;
+use payseal_plugin::frame;
 use serde_json::{Value, json};
 
 /// A secret that is usable by every scheme (standard base64 of 32 bytes, and
@@ -102,6 +103,25 @@ pub fn inputs() -> Vec<(&'static str, Vec<u8>)> {
         inputs.push((function, json!([CANARY.len()])));
     }
     let mut raw: Vec<(&'static str, Vec<u8>)> = inputs.into_iter().map(|(f, v)| (f, v.to_string().into_bytes())).collect();
+    // The same calls framed (the body beside the JSON), and frames the plugin refuses.
+    let framed = |input: Value| frame::encode(input.to_string().as_bytes(), body.as_bytes());
+    let mut check_head = check;
+    if let Some(fields) = check_head.as_object_mut() {
+        fields.remove("body");
+    }
+    raw.extend([
+        ("check_request", framed(check_head.clone())),
+        ("verify_webhook", framed(json!({ "webhook": "dvpay", "now": NOW, "headers": { "X-Timestamp": NOW.to_string(), "X-Signature": "zz" } }))),
+        ("sign_request", framed(json!({ "signer": "dvpay", "now": NOW, "idempotency_key": "K1" }))),
+        ("sign_request", framed(json!({ "signer": "rfc", "method": "POST", "url": "https://h/p", "components": ["@method", "content-digest"], "params": [["keyid", "k1"]] }))),
+        ("finish_request", framed(json!({ "claim": { "endpoint": "POST /p", "fingerprint": "00", "state": { "state": "in_flight" }, "expires_at": 1 }, "response": { "status": 201 } }))),
+        ("verify_webhook", framed(json!({ "webhook": "stripe", "now": NOW, "body": body }))),
+        ("finish_request", framed(json!({ "claim": 1 }))),
+        ("open_redirect", framed(json!({ "redirect": "live", "token": "%%%", "now": NOW }))),
+        ("describe", framed(json!({}))),
+        ("check_request", b"\0ps".to_vec()),
+        ("check_request", b"\0psf\0\0\x01\0{}".to_vec()),
+    ]);
     let oversize = format!(r#"{{"now":{NOW},"method":"POST","path":"/","body":"{}"}}"#, "x".repeat(1024 * 1024));
     for function in ["check_request", "verify_webhook", "describe"] {
         raw.push((function, b"{\"now\":".to_vec()));

@@ -11,14 +11,21 @@
 //! A case whose `op`, scheme or field this translator does not know becomes
 //! a plan case with an `error`: every host counts it as a failure.
 //!
+//! Every plan case with a body in a call is planned twice: as the vectors
+//! give it (the body in the JSON input) and as its **framed variant** (id
+//! suffixed ` [framed]`), which sends the same bodies in the plugin's framed
+//! input (`payseal_plugin::frame`). Each host frames the calls itself, so
+//! both input forms run in every host against the same expectations.
+//!
 //! # Plan format
 //!
 //! ```text
-//! { "format": "payseal-plugin-plan/1",
-//!   "cases": [ { "id": "<file> / <case name>",
+//! { "format": "payseal-plugin-plan/2",
+//!   "cases": [ { "id": "<file> / <case name>" | "<file> / <case name> [framed]",
 //!                "config": { …the manifest's "payseal" document… },
 //!                "steps": [ { "kind": "call" | "idempotent" | "finish",
-//!                             "function": "<export>", "input": {…}, "expect": {…} } ],
+//!                             "function": "<export>", "input": {…}, "expect": {…},
+//!                             "framed_body_base64"?: "<standard base64 of the body>" } ],
 //!                "error": null | "<why the case cannot be expressed>" } ],
 //!   "canary": { "id", "forbidden": [<strings>], "config", "bad_config",
 //!               "calls": [ { "function", "input": "<raw input text>" } ] } }
@@ -36,6 +43,14 @@
 //!   `finish_request` with `input` plus `claim` (the remembered record); on
 //!   `{"action":"store"}` replace the stored record, on `release` delete it.
 //!
+//! A step with `framed_body_base64` sends **every** call it makes (the
+//! `idempotent` step's second call with `input.idempotency` too, the
+//! `finish` call with `claim` added) as a frame: the 4 bytes `00 70 73 66`,
+//! the length of the input's JSON text as a big-endian u32, that JSON text,
+//! then the raw body (the field's decoded bytes, possibly none). Its `input`
+//! has no body fields: the body is the one in the frame. A step without the
+//! field sends `input` as JSON text, as in format 1.
+//!
 //! After each call, every field of `expect` must equal the same field of the
 //! output (deep equality); an error returned by the call fails the step.
 //!
@@ -50,10 +65,18 @@ pub mod workload;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use payseal_plugin::frame;
 use serde_json::{Map, Value, json};
 
-/// The plan format's name and version.
-pub const FORMAT: &str = "payseal-plugin-plan/1";
+/// The plan format's name and version. Version 2 added framed steps
+/// (`framed_body_base64`); a runner of version 1 would send their inputs
+/// without their bodies.
+pub const FORMAT: &str = "payseal-plugin-plan/2";
+
+/// What a framed variant's id ends with.
+pub const FRAMED_SUFFIX: &str = " [framed]";
 
 /// The name every plan case gives its one configured verifier, signer or opener.
 const NAME: &str = "case";
@@ -83,8 +106,26 @@ fn compare(expect: &Value, output: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn call_step<H: PlanHost>(host: &mut H, function: &str, input: &Value) -> Result<Value, String> {
-    host.call(function, input.to_string().as_bytes()).map_err(|e| format!("{function} failed: {e}"))
+/// Calls `function` with `input` as JSON text, or framed with `body`.
+fn call_step<H: PlanHost>(host: &mut H, function: &str, input: &Value, body: Option<&[u8]>) -> Result<Value, String> {
+    let bytes = match body {
+        // The JSON is serialized straight into the frame, as a host would.
+        Some(body) => frame::encode_with(body, |buffer| serde_json::to_writer(buffer, input))
+            .map_err(|e| format!("{function}: the input cannot be framed: {e}"))?,
+        None => input.to_string().into_bytes(),
+    };
+    host.call(function, &bytes).map_err(|e| format!("{function} failed: {e}"))
+}
+
+/// A step's framed body: the decoded `framed_body_base64`, `None` without it.
+fn framed_body(step: &Value) -> Result<Option<Vec<u8>>, String> {
+    match step.get("framed_body_base64") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(encoded)) => {
+            BASE64.decode(encoded).map(Some).map_err(|e| format!("framed_body_base64 is not standard base64: {e}"))
+        }
+        Some(_) => Err("framed_body_base64 is not a string".into()),
+    }
 }
 
 /// One plugin instance of a plan case, in whatever host runs it.
@@ -113,16 +154,18 @@ pub fn run_case<H: PlanHost>(case: &Value, instantiate: impl FnOnce(&Value) -> H
     for (i, step) in steps.iter().enumerate() {
         let function = step["function"].as_str().ok_or("step has no function")?;
         let mut input = step["input"].clone();
+        let body = framed_body(step).map_err(|e| format!("step {i}: {e}"))?;
+        let body = body.as_deref();
         let output = match step["kind"].as_str() {
-            Some("call") => call_step(&mut plugin, function, &input)?,
+            Some("call") => call_step(&mut plugin, function, &input, body)?,
             Some("idempotent") => {
                 claim = None;
-                let mut output = call_step(&mut plugin, function, &input)?;
+                let mut output = call_step(&mut plugin, function, &input, body)?;
                 if output["outcome"] == "lookup" {
                     let key = output["storage_key"].as_str().ok_or("lookup without storage_key")?.to_owned();
                     let record = store.get(&key).cloned().unwrap_or(Value::Null);
                     input["idempotency"] = json!({ "storage_key": key, "record": record });
-                    output = call_step(&mut plugin, function, &input)?;
+                    output = call_step(&mut plugin, function, &input, body)?;
                 }
                 if output["outcome"] == "execute" && output["idempotency"].is_object() {
                     let key = output["idempotency"]["storage_key"].as_str().ok_or("claim without storage_key")?;
@@ -135,7 +178,7 @@ pub fn run_case<H: PlanHost>(case: &Value, instantiate: impl FnOnce(&Value) -> H
             Some("finish") => {
                 let Some((key, record)) = claim.take() else { continue };
                 input["claim"] = record;
-                let output = call_step(&mut plugin, function, &input)?;
+                let output = call_step(&mut plugin, function, &input, body)?;
                 match output["action"].as_str() {
                     Some("store") => {
                         store.insert(key, output["record"].clone());
@@ -173,21 +216,66 @@ pub fn plan(dir: &Path) -> Result<Value, String> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    let mut cases = Vec::new();
+    let mut planned = Vec::new();
     for path in &files {
         let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let file = std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
             .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()));
         match file {
-            Ok(file) => cases.extend(file_cases(&file_name, &file)),
-            Err(e) => cases.push(failed(&file_name, "<file>", &format!("unreadable: {e}"))),
+            Ok(file) => planned.extend(file_cases(&file_name, &file)),
+            Err(e) => planned.push(failed(&file_name, "<file>", &format!("unreadable: {e}"))),
         }
+    }
+    let mut cases = Vec::with_capacity(planned.len() * 2);
+    for case in planned {
+        let variant = framed(&case);
+        cases.push(case);
+        cases.extend(variant);
     }
     if cases.is_empty() {
         cases.push(failed("<vectors>", "<none>", &format!("no vector files in {}", dir.display())));
     }
     Ok(json!({ "format": FORMAT, "cases": cases, "canary": canary::plan() }))
+}
+
+/// The framed variant of a plan case, `None` when no call of it carries a
+/// body (`body` or `body_base64` of the input; of `input.response` for
+/// `finish_request`). Every step with one moves it, as raw bytes in
+/// standard base64, to `framed_body_base64`; config and expectations are
+/// the case's.
+fn framed(case: &Value) -> Option<Value> {
+    if !case["error"].is_null() {
+        return None;
+    }
+    let mut variant = case.clone();
+    let mut framed_steps = 0usize;
+    for step in variant["steps"].as_array_mut()? {
+        let finish = step["function"] == "finish_request";
+        let input = step.get_mut("input").and_then(Value::as_object_mut);
+        let fields = if finish { input.and_then(|i| i.get_mut("response")).and_then(Value::as_object_mut) } else { input };
+        let Some(fields) = fields else { continue };
+        let Some(body) = body_of(fields) else { continue };
+        fields.remove("body");
+        fields.remove("body_base64");
+        step["framed_body_base64"] = json!(BASE64.encode(body));
+        framed_steps += 1;
+    }
+    variant["id"] = json!(format!("{}{FRAMED_SUFFIX}", case["id"].as_str().unwrap_or_default()));
+    (framed_steps > 0).then_some(variant)
+}
+
+/// The raw body of an input's body fields: `body` as UTF-8 bytes or
+/// `body_base64` decoded; `None` for none (absent or `null`), both, or
+/// base64 the plugin would refuse (such a call stays plain JSON).
+fn body_of(fields: &Map<String, Value>) -> Option<Vec<u8>> {
+    let text = fields.get("body").and_then(Value::as_str);
+    let encoded = fields.get("body_base64").and_then(Value::as_str);
+    match (text, encoded) {
+        (Some(text), None) => Some(text.as_bytes().to_vec()),
+        (None, Some(encoded)) => BASE64.decode(encoded).ok(),
+        _ => None,
+    }
 }
 
 fn failed(file: &str, name: &str, why: &str) -> Value {
@@ -547,6 +635,79 @@ mod tests {
         for case in cases {
             assert!(case["error"].is_null(), "{}: {}", case["id"], case["error"]);
         }
+    }
+
+    #[test]
+    fn every_case_with_a_body_has_a_framed_variant() {
+        let plan = plan(&vectors_dir()).unwrap();
+        let cases = plan["cases"].as_array().unwrap();
+        let framed: Vec<&Value> = cases.iter().filter(|c| c["id"].as_str().unwrap().ends_with(FRAMED_SUFFIX)).collect();
+        assert!(framed.len() > 50, "{}", framed.len());
+        for variant in &framed {
+            let id = variant["id"].as_str().unwrap().strip_suffix(FRAMED_SUFFIX).unwrap();
+            let original = cases.iter().find(|c| c["id"] == id).unwrap();
+            assert_eq!((&original["config"], original["steps"].as_array().unwrap().len()), (&variant["config"], variant["steps"].as_array().unwrap().len()));
+            for step in variant["steps"].as_array().unwrap() {
+                let input = if step["function"] == "finish_request" { &step["input"]["response"] } else { &step["input"] };
+                if step.get("framed_body_base64").is_some() {
+                    assert!(input.get("body").is_none() && input.get("body_base64").is_none(), "{step}");
+                }
+            }
+        }
+        // Both kinds of idempotency step frame their bodies.
+        let idempotency = framed.iter().find(|c| c["id"].as_str().unwrap().starts_with("idempotency.json")).unwrap();
+        let steps = idempotency["steps"].as_array().unwrap();
+        assert!(steps.iter().all(|s| s["framed_body_base64"].is_string()), "{idempotency}");
+        // The keys cases carry no body, so they have no variant.
+        assert!(!framed.iter().any(|c| c["id"].as_str().unwrap().starts_with("keys.json")));
+    }
+
+    #[test]
+    fn a_framed_variant_moves_the_body_and_keeps_the_rest() {
+        let case = json!({ "id": "f / c", "config": { "a": 1 }, "error": null, "steps": [
+            { "kind": "call", "function": "verify_webhook", "input": { "now": 1, "body": "hé" }, "expect": { "ok": true } },
+            { "kind": "call", "function": "sign_request", "input": { "body_base64": "AP8=" }, "expect": {} },
+            { "kind": "call", "function": "sign_request", "input": { "body": null }, "expect": {} },
+            { "kind": "finish", "function": "finish_request", "input": { "response": { "status": 201, "body": "" } }, "expect": {} },
+        ]});
+        let variant = framed(&case).unwrap();
+        assert_eq!(variant["id"], "f / c [framed]");
+        assert_eq!(variant["config"], case["config"]);
+        let steps = &variant["steps"];
+        assert_eq!(steps[0], json!({ "kind": "call", "function": "verify_webhook", "input": { "now": 1 }, "expect": { "ok": true }, "framed_body_base64": "aMOp" }));
+        assert_eq!((&steps[1]["input"], &steps[1]["framed_body_base64"]), (&json!({}), &json!("AP8=")));
+        assert_eq!(steps[2], case["steps"][2]);
+        assert_eq!((&steps[3]["input"], &steps[3]["framed_body_base64"]), (&json!({ "response": { "status": 201 } }), &json!("")));
+        let no_body = json!({ "id": "k", "config": {}, "error": null, "steps": [case["steps"][2]] });
+        assert_eq!(framed(&no_body), None);
+    }
+
+    /// A host that records what it was sent and answers `lookup`.
+    struct Recorder<'a>(&'a mut Vec<Vec<u8>>);
+
+    impl PlanHost for Recorder<'_> {
+        fn call(&mut self, _: &str, input: &[u8]) -> Result<Value, String> {
+            self.0.push(input.to_vec());
+            Ok(json!({ "outcome": "lookup", "storage_key": "s" }))
+        }
+    }
+
+    #[test]
+    fn run_case_frames_every_call_of_a_framed_step() {
+        let case = json!({ "id": "x", "config": {}, "error": null, "steps": [
+            { "kind": "idempotent", "function": "decide_idempotency", "input": { "now": 1 }, "expect": {}, "framed_body_base64": "AP8=" },
+            { "kind": "call", "function": "verify_webhook", "input": { "body": "b" }, "expect": {} },
+        ]});
+        let mut sent = Vec::new();
+        run_case(&case, |_| Recorder(&mut sent)).unwrap();
+        let mut again = json!({ "now": 1 });
+        again["idempotency"] = json!({ "storage_key": "s", "record": null });
+        let again = frame::encode(again.to_string().as_bytes(), b"\x00\xff");
+        assert_eq!(sent, [frame::encode(br#"{"now":1}"#, b"\x00\xff"), again, br#"{"body":"b"}"#.to_vec()]);
+        let bad = json!({ "id": "x", "config": {}, "error": null, "steps": [
+            { "kind": "call", "function": "f", "input": {}, "expect": {}, "framed_body_base64": "!" },
+        ]});
+        assert!(run_case(&bad, |_| Recorder(&mut sent)).unwrap_err().contains("framed_body_base64"));
     }
 
     #[test]
