@@ -79,6 +79,7 @@ checks = $checks
 $server
 [admin]
 listen = "127.0.0.1:0"
+public_metrics = true
 [upstream]
 url = "http://$upstream"
 [store]
@@ -100,7 +101,11 @@ EOF
   gateway_pid=$!
   pids+=("$gateway_pid")
   addr=$(wait_line "$work/$name/out" | sed -E 's#.*listening on https?://([^ ]+) .*#\1#')
+  admin=$(sed -nE 's#.*\(admin https?://([^)]+)\).*#\1#p' "$work/$name/out" | head -n1)
 }
+
+# scrape FILE: the gateway's metrics (public on the bench's admin listener).
+scrape() { curl -s "http://$admin/metrics" >"$1" || : >"$1"; }
 
 body=$(head -c 1024 /dev/zero | tr '\0' 'x')
 cat >"$work/post.lua" <<EOF
@@ -190,7 +195,9 @@ for round in $(seq "$rounds"); do
   stop_gateway
   start_gateway checks true
   run checks-on "$addr" "$work/post.lua"
+  scrape "$work/idempotent-before.$round"
   run checks-on-idempotent "$addr" "$work/idempotent.lua"
+  scrape "$work/idempotent-after.$round"
   run checks-on-1conn "$addr" "$work/post.lua" 1
   stop_gateway
   start_gateway native-checks true "" "" "$work/payseal-native-checks"
@@ -257,6 +264,24 @@ ratios() {
       'BEGIN { printf "%-42s %12.2f %12.2f %12.2f\n", n, r / R, a / A, b / B }'
   done
 }
+# Where an idempotent request's time goes: the gateway's own histograms,
+# differenced around the idempotent runs (all rounds), as mean per request.
+echo "where the idempotent runs' time goes (gateway histograms, mean per forwarded request, all rounds):"
+for round in $(seq "$rounds"); do
+  cat "$work/idempotent-before.$round" | sed 's/^/- /'
+  cat "$work/idempotent-after.$round" | sed 's/^/+ /'
+done | awk '
+  /^[-+] payseal_(store_op|plugin_call|upstream)_seconds_(sum|count)/ {
+    sign = ($1 == "+") ? 1 : -1; key = $2; sub(/_(sum|count)/, "", key)
+    if ($2 ~ /_sum/) sum[key] += sign * $3; else count[key] += sign * $3 }
+  END {
+    requests = count["payseal_upstream_seconds"]
+    if (requests <= 0) { print "  (no metrics scraped)"; exit }
+    for (k in count) if (count[k] > 0) {
+      name = k; sub(/^payseal_/, "", name); sub(/_seconds/, "", name)
+      printf "  %-44s %6.2f per request, mean %8.1f us, %8.1f us per request\n", name, count[k] / requests, sum[k] / count[k] * 1e6, sum[k] / requests * 1e6 }
+  }' | sort
+echo
 ratios "store on Redis, as ratios to the same run on the embedded store (redb):" redb \
   "redis-checks-on checks-on" "redis-idempotent checks-on-idempotent"
 echo

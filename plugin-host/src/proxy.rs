@@ -47,6 +47,7 @@ use payseal_core::throttle::{Subject, counts_as_failure};
 use serde::Serialize;
 use tracing::Instrument as _;
 
+use payseal_plugin::frame;
 use payseal_plugin::protocol::{CheckOutput, Claimed, FinishOutput, RefusalOut, Replayed};
 
 use crate::gateway::{Runtime, Settings, Shared};
@@ -152,6 +153,10 @@ async fn handle_traced(shared: &Arc<Shared>, peer: Peer, request: Request<Incomi
         };
         shared.traffic.count(key_id, now, seen);
     }
+    if !tracing::enabled!(target: "payseal::request", tracing::Level::INFO) {
+        // The line's fields (the client resolved again) cost only when it is written.
+        return handled.response;
+    }
     let path = parts.uri.path();
     // The client as the checks saw it (a trusted proxy's header resolved).
     let client = runtime.settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());
@@ -222,24 +227,21 @@ async fn pipeline(shared: &Arc<Shared>, runtime: &Arc<Runtime>, peer: Peer, part
     }
     let headers: Vec<(&str, std::borrow::Cow<'_, str>)> =
         parts.headers.iter().map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes()))).collect();
-    let url = settings.public_origin.clone();
     let single_valued: Vec<&str> = tokens.map(|t| t.header.as_str()).into_iter().collect();
     let input = CheckInput {
         now,
         method: parts.method.as_str(),
         path: raw,
-        url: url.as_deref(),
+        url: settings.public_origin.as_deref(),
         client_ip: client.map(|ip| ip.to_string()),
         webcode_header: settings.webcode_header.as_ref().map(HeaderName::as_str),
         single_valued,
         headers,
         body_pending: true,
-        body: None,
-        body_base64: None,
         idempotency: None,
     };
     // The head first: a refused request never has its body read.
-    let admitted = match call::<CheckOutput>(shared, pool, "check_request", &input).await {
+    let admitted = match call::<CheckOutput>(shared, pool, "check_request", &input, None).await {
         Ok(output) => output,
         Err(handled) => return handled,
     };
@@ -305,13 +307,10 @@ impl Checked<'_> {
     ) -> Handled {
         let Self { parts, target, client: client_ip, now } = self;
         let settings = &runtime.settings;
-        let (text, base64) = body_fields(&body);
         input.body_pending = false;
         let mut replay_claimed = false;
-        input.body = text;
-        input.body_base64 = base64;
         for _ in 0..MAX_CHECKS {
-            let output = match call::<CheckOutput>(shared, pool, "check_request", &input).await {
+            let output = match call::<CheckOutput>(shared, pool, "check_request", &input, Some(&body)).await {
                 Ok(output) => output,
                 Err(handled) => return handled,
             };
@@ -442,9 +441,22 @@ async fn timed<T>(shared: &Shared, op: &'static str, future: impl Future<Output 
     output
 }
 
-/// Calls the plugin, timing it; a failure is the request's 503.
-async fn call<T: serde::de::DeserializeOwned>(shared: &Shared, pool: &PluginPool, function: &'static str, input: &impl Serialize) -> Result<T, Handled> {
-    let Ok(bytes) = serde_json::to_vec(input) else { return Err(protocol_error("an input that cannot be written")) };
+/// Calls the plugin, timing it; a failure is the request's 503. A body goes
+/// outside the JSON, in a frame (`payseal_plugin::frame`, the plugin
+/// README's "Framed input"): written once, as it came, and read by the
+/// plugin without unescaping or decoding.
+async fn call<T: serde::de::DeserializeOwned>(
+    shared: &Shared,
+    pool: &PluginPool,
+    function: &'static str,
+    input: &impl Serialize,
+    body: Option<&[u8]>,
+) -> Result<T, Handled> {
+    let written = match body {
+        Some(body) => frame::encode_with(body, |buffer| serde_json::to_writer(buffer, input)),
+        None => serde_json::to_vec(input),
+    };
+    let Ok(bytes) = written else { return Err(protocol_error("an input that cannot be written")) };
     let started = Instant::now();
     let result = pool.call::<T>(function, &bytes).await;
     shared.metrics.plugin_call(function, started.elapsed());
@@ -524,15 +536,6 @@ async fn collect(mut body: Incoming, capacity: usize, limit: usize) -> Result<By
     Ok(Bytes::from(buffer))
 }
 
-/// The body as text when it is UTF-8 without control characters (cheaper
-/// to parse), else as base64.
-fn body_fields(body: &[u8]) -> (Option<&str>, Option<String>) {
-    match std::str::from_utf8(body) {
-        Ok(text) if !text.bytes().any(|b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')) => (Some(text), None),
-        _ => (None, Some(base64::engine::general_purpose::STANDARD.encode(body))),
-    }
-}
-
 #[derive(Serialize)]
 struct CheckInput<'a> {
     now: u64,
@@ -547,10 +550,6 @@ struct CheckInput<'a> {
     single_valued: Vec<&'a str>,
     headers: Vec<(&'a str, std::borrow::Cow<'a, str>)>,
     body_pending: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body_base64: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     idempotency: Option<Lookup>,
 }
@@ -573,10 +572,9 @@ struct FinishInput<'a> {
 struct FinishResponse<'a> {
     status: u16,
     headers: &'a [(String, String)],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body_base64: Option<String>,
+    /// Sent in the call's frame.
+    #[serde(skip)]
+    body: &'a [u8],
 }
 
 fn replay(stored: &Replayed) -> Option<Response<ResponseBody>> {
@@ -621,8 +619,7 @@ async fn execute_claimed(
                 .filter(|(name, _)| forward::is_replayed_response_header(name.as_str()))
                 .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                 .collect();
-            let (text, base64) = body_fields(&body);
-            let answer = FinishResponse { status: status.as_u16(), headers: &pairs, body: text, body_base64: base64 };
+            let answer = FinishResponse { status: status.as_u16(), headers: &pairs, body: &body };
             finish(&shared, &runtime, &claimed, Some(answer), false).await;
             let mut response = Response::new(full(body));
             *response.status_mut() = status;
@@ -649,8 +646,9 @@ async fn execute_claimed(
 /// never a second execution.
 async fn finish(shared: &Shared, runtime: &Runtime, claimed: &Claimed, response: Option<FinishResponse<'_>>, not_sent: bool) {
     let Some(pool) = runtime.pool.as_ref() else { return };
+    let body = response.as_ref().map(|response| response.body);
     let input = FinishInput { claim: &claimed.claim, response, not_sent };
-    let Ok(output) = call::<FinishOutput>(shared, pool, "finish_request", &input).await else {
+    let Ok(output) = call::<FinishOutput>(shared, pool, "finish_request", &input, body).await else {
         tracing::error!("finish_request failed; the claim is kept until it expires");
         return;
     };
@@ -665,17 +663,5 @@ async fn finish(shared: &Shared, runtime: &Runtime, claimed: &Claimed, response:
         Ok(true) => {}
         Ok(false) => tracing::warn!("the claim was no longer stored when the request finished"),
         Err(error) => tracing::error!(%error, "cannot store the finished record; the claim is kept until it expires"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_go_as_text_or_base64() {
-        assert_eq!(body_fields(b"{\"a\":1}\n"), (Some("{\"a\":1}\n"), None));
-        assert_eq!(body_fields(&[0xff, 0]), (None, Some("/wA=".into())));
-        assert_eq!(body_fields(b"a\x01"), (None, Some("YQE=".into())));
     }
 }

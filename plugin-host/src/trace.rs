@@ -75,17 +75,64 @@ pub fn is_valid_request_id(value: &str) -> bool {
     !value.is_empty() && value.len() <= MAX_REQUEST_ID && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
 }
 
-/// `n` random bytes as lowercase hex; a failing OS generator gives the
-/// time-derived fallback (ids are for correlation, not secrets).
-fn random_hex(n: usize) -> String {
-    let mut bytes = vec![0u8; n];
-    if getrandom::fill(&mut bytes).is_err() || bytes.iter().all(|b| *b == 0) {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos());
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = u8::try_from((nanos >> ((i % 16) * 8)) & 0xff).unwrap_or(1) | 1;
+/// `N` random bytes as lowercase hex, from this thread's [`IdSource`].
+fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    ID_SOURCE.with(|source| source.borrow_mut().fill(&mut bytes));
+    hex::encode(bytes)
+}
+
+thread_local! {
+    static ID_SOURCE: std::cell::RefCell<IdSource> = std::cell::RefCell::new(IdSource::seeded());
+}
+
+/// Where new ids come from: xoshiro256** seeded once per thread from the
+/// OS. A request needs three ids; asking the OS for each was three
+/// `getrandom` syscalls per request, on the hot path, for values that are
+/// for correlation only (unique and unguessable enough, never secrets:
+/// every one is sent on in clear).
+struct IdSource([u64; 4]);
+
+impl IdSource {
+    fn seeded() -> Self {
+        let mut seed = [0u8; 32];
+        if getrandom::fill(&mut seed).is_err() || seed.iter().all(|b| *b == 0) {
+            // A failing OS generator: the time and the thread, never all zero.
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos());
+            let thread = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), std::thread::current().id());
+            seed[..16].copy_from_slice(&nanos.to_le_bytes());
+            seed[16..24].copy_from_slice(&thread.to_le_bytes());
+            seed[24] |= 1;
+        }
+        let word = |i: usize| u64::from_le_bytes(seed[i * 8..i * 8 + 8].try_into().unwrap_or([1; 8]));
+        Self([word(0), word(1), word(2), word(3)])
+    }
+
+    fn next(&mut self) -> u64 {
+        let s = &mut self.0;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// Fills `bytes`; never all zero (W3C: an all-zero id is invalid).
+    fn fill(&mut self, bytes: &mut [u8]) {
+        loop {
+            for chunk in bytes.chunks_mut(8) {
+                let word = self.next().to_le_bytes();
+                chunk.copy_from_slice(&word[..chunk.len()]);
+            }
+            if bytes.iter().any(|b| *b != 0) {
+                return;
+            }
         }
     }
-    hex::encode(bytes)
 }
 
 impl RequestTrace {
@@ -100,11 +147,11 @@ impl RequestTrace {
                 _ => None,
             }
         };
-        let request_id = single(&REQUEST_ID).filter(|v| is_valid_request_id(v)).map_or_else(|| random_hex(16), str::to_owned);
-        let span_id = random_hex(8);
+        let request_id = single(&REQUEST_ID).filter(|v| is_valid_request_id(v)).map_or_else(random_hex::<16>, str::to_owned);
+        let span_id = random_hex::<8>();
         match single(&TRACEPARENT).and_then(parse_traceparent) {
             Some(parent) => Self { request_id, trace_id: parent.trace_id, span_id, parent_id: Some(parent.parent_id), flags: parent.flags },
-            None => Self { request_id, trace_id: random_hex(16), span_id, parent_id: None, flags: "00".into() },
+            None => Self { request_id, trace_id: random_hex::<16>(), span_id, parent_id: None, flags: "00".into() },
         }
     }
 
@@ -171,6 +218,10 @@ mod tests {
         assert!(is_lower_hex(&made.request_id, 32) && made.parent_id.is_none() && is_lower_hex(&made.trace_id, 32));
         assert_ne!(made.trace_id, RequestTrace::from_headers(&bad).trace_id, "new ids each time");
         assert!(!is_valid_request_id(&"a".repeat(129)) && is_valid_request_id(&"a".repeat(128)));
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| random_hex::<8>()).collect();
+        assert_eq!(ids.len(), 1000, "no repeats");
+        let elsewhere = std::thread::spawn(random_hex::<16>).join().unwrap();
+        assert_ne!(elsewhere, random_hex::<16>(), "each thread has its own seed");
 
         let mut twice = HeaderMap::new();
         twice.append(REQUEST_ID, HeaderValue::from_static("one"));

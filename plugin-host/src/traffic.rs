@@ -143,9 +143,14 @@ impl Traffic {
                 keys.rings.remove(&oldest);
             }
         }
-        let ring = keys.rings.entry(key_id.to_owned()).or_insert_with(Ring::new);
-        ring.touched = touched;
-        ring.count(now, seen);
+        // The id is copied only for a key not seen yet, not on every request.
+        if !keys.rings.contains_key(key_id) {
+            keys.rings.insert(key_id.to_owned(), Ring::new());
+        }
+        if let Some(ring) = keys.rings.get_mut(key_id) {
+            ring.touched = touched;
+            ring.count(now, seen);
+        }
     }
 
     /// `key_id`'s last hour up to `now`, oldest minute first (all zero for

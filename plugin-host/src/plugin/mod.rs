@@ -225,10 +225,15 @@ impl PluginPool {
         #[cfg(feature = "native-checks")]
         return self.native.call(function, input).map_err(|failure| CallError::Failed(failure.describe()));
         #[cfg_attr(feature = "native-checks", allow(unreachable_code))]
-        let permit = tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
-            .await
-            .map_err(|_| CallError::Busy)?
-            .map_err(|_| CallError::Busy)?;
+        // A free instance is taken without arming the acquire timer (a
+        // clock read and a timer entry on every call otherwise).
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
+                .await
+                .map_err(|_| CallError::Busy)?
+                .map_err(|_| CallError::Busy)?,
+        };
         // From here to the end there is no await: the instance is back in
         // the pool (or replaced) before anyone could cancel this future.
         let taken = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();

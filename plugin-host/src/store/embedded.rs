@@ -387,10 +387,15 @@ fn current(tables: &Tables<'_>, key: &str) -> Result<Option<Result<IdempotencyRe
 }
 
 fn put_record(tables: &mut Tables<'_>, key: &str, old: Option<&IdempotencyRecord>, record: &IdempotencyRecord) -> Result<(), redb::StorageError> {
+    tables.records.insert(key, encode(record).as_slice())?;
+    // A finished record keeps its claim's expiry: its index entry stays as
+    // it is (two B-tree writes fewer in every finish).
+    if old.is_some_and(|old| old.expires_at == record.expires_at) {
+        return Ok(());
+    }
     if let Some(old) = old {
         tables.expiry.remove((old.expires_at, key))?;
     }
-    tables.records.insert(key, encode(record).as_slice())?;
     tables.expiry.insert((record.expires_at, key), ())?;
     Ok(())
 }

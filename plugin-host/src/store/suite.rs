@@ -163,6 +163,22 @@ pub async fn sweep_deletes_expired_records_only(store: Arc<dyn Store>) -> CaseRe
     check(store.get("suite:sweep-new").await.map_err(err)? == Some(live), "a live record was swept")
 }
 
+/// A finished record expires when its claim would have, and the sweeper
+/// finds it then (a store that indexes expiry must keep the finished record
+/// indexed, not just the claim it replaced).
+///
+/// # Errors
+/// What the store did wrong.
+pub async fn finished_records_are_swept_at_their_expiry(store: Arc<dyn Store>) -> CaseResult {
+    let claim = record("POST /f", NOW - 1);
+    let done = finished(&claim, 201, b"{}");
+    check(store.claim("suite:sweep-done", &claim, NOW - 100).await.map_err(err)? == Claim::Claimed, "claim")?;
+    check(store.complete("suite:sweep-done", &claim, &done).await.map_err(err)?, "complete")?;
+    check(store.get("suite:sweep-done").await.map_err(err)? == Some(done), "the finished record is not stored")?;
+    check(store.sweep(NOW, 10_000).await.map_err(err)? >= 1, "nothing swept")?;
+    check(store.get("suite:sweep-done").await.map_err(err)?.is_none(), "an expired finished record survived the sweep")
+}
+
 /// A sweep reaches every expired record wherever it is stored (on a Redis
 /// Cluster, 24 keys of no common hash tag spread over every master: a
 /// sweep that scanned one node would leave some) and stops at its limit.
@@ -433,7 +449,7 @@ macro_rules! store_test_suite {
         $crate::store_test_suite!(@each $attrs $make;
             absent_key_reads_none, vacant_key_is_claimed_once, expired_record_is_claimable,
             complete_replaces_only_its_own_claim, release_deletes_only_its_own_claim,
-            concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, sweep_reaches_every_record_and_stops_at_its_limit,
+            concurrent_claims_have_one_winner, sweep_deletes_expired_records_only, finished_records_are_swept_at_their_expiry, sweep_reaches_every_record_and_stops_at_its_limit,
             key_records_round_trip,
             entries_swap_from_the_expected_value_only, expired_entries_are_absent_and_swept,
             concurrent_entry_swaps_have_one_winner, audit_log_appends_in_order, audit_trim_keeps_the_newest_and_the_numbering,

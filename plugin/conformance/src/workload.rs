@@ -27,23 +27,39 @@ pub fn config() -> Value {
     json!({ "keys": { "policy": { "accepted_formats": ["prefixed"] }, "records": records } })
 }
 
-/// An allowed request on an unsigned route with a 1 KiB body.
+/// The request's 1 KiB JSON body.
 ///
 /// # Panics
 /// Never: the body is built to 1 KiB.
-pub fn input() -> Vec<u8> {
+fn body() -> String {
     let body = format!(r#"{{"orderId":"ORD-1","note":"{}"}}"#, "x".repeat(1024 - 29));
     assert_eq!(body.len(), 1024);
+    body
+}
+
+/// The request's fields, without its body.
+fn head() -> Value {
     json!({
         "now": NOW,
         "method": "GET",
         "path": "/external/v1/payments/pay_1",
         "client_ip": "203.0.113.45",
         "headers": { "X-Api-Key": KEY, "Content-Type": "application/json" },
-        "body": body,
     })
-    .to_string()
-    .into_bytes()
+}
+
+/// An allowed request on an unsigned route with a 1 KiB body, as plain
+/// JSON input (the body in its `body` field).
+pub fn input() -> Vec<u8> {
+    let mut input = head();
+    input["body"] = Value::String(body());
+    input.to_string().into_bytes()
+}
+
+/// The same request as a framed input (`payseal_plugin::frame`): the body
+/// raw, after the JSON, as the gateway sends it.
+pub fn framed_input() -> Vec<u8> {
+    payseal_plugin::frame::encode(head().to_string().as_bytes(), body().as_bytes())
 }
 
 /// A measurement's median and 99th percentile.
