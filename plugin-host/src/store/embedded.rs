@@ -14,10 +14,14 @@
 //! transaction at a time anyway, and one `fsync` then covers a whole batch
 //! of concurrent claims. Each operation still sees the ones before it in the
 //! batch, so the batch is equivalent to committing them one by one. Reads
-//! are MVCC snapshots and never wait for the writer. A key record swap is
+//! are MVCC snapshots and never wait for the writer. Claims in flight live
+//! in a table of their own, appended in claim order ([`inflight`]), so an
+//! idempotent request writes one random page, not two. A key record swap is
 //! one such operation: it compares every expected record with the stored
 //! one (decoded) and writes all of them or none, so of concurrent swaps from
 //! one expected record the first applied wins and the others see its write.
+
+mod inflight;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +33,7 @@ use payseal_core::keys::KeyRecord;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use tokio::sync::oneshot;
 
+use self::inflight::{INFLIGHT, InFlight, Published};
 use super::{Claim, KeySwap, Store, StoreError, check_distinct_ids};
 
 /// storage key → JSON of the core's `IdempotencyRecord`.
@@ -94,6 +99,8 @@ struct Job {
 pub struct RedbStore {
     db: Arc<Database>,
     writer: mpsc::Sender<Job>,
+    /// The claims in flight, as of the last commit.
+    inflight: Published,
     path: PathBuf,
 }
 
@@ -122,22 +129,34 @@ impl RedbStore {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
         let db = Database::create(path).map_err(storage)?;
-        let txn = db.begin_write().map_err(storage)?;
-        txn.open_table(IDEMPOTENCY).map_err(storage)?;
-        txn.open_table(EXPIRY).map_err(storage)?;
-        txn.open_table(KEY_RECORDS).map_err(storage)?;
-        txn.open_table(ENTRIES).map_err(storage)?;
-        txn.open_table(ENTRY_EXPIRY).map_err(storage)?;
-        txn.open_table(AUDIT).map_err(storage)?;
+        let mut txn = db.begin_write().map_err(storage)?;
+        txn.set_durability(Durability::Immediate).map_err(|e| StoreError::unavailable(e.to_string()))?;
+        {
+            let mut tables = Tables::open(&txn).map_err(storage)?;
+            // Claims a stopped process left in flight become the in-flight
+            // records they were.
+            let Some(left) = inflight::take_left_rows(&mut tables.inflight).map_err(storage)? else {
+                return Err(StoreError::corrupt("a stored in-flight claim cannot be decoded"));
+            };
+            for row in &left {
+                let old = current(&tables, &row.key).map_err(storage)?.and_then(Result::ok);
+                put_record(&mut tables, &row.key, old.as_ref(), &row.claim).map_err(storage)?;
+            }
+            if !left.is_empty() {
+                tracing::warn!(claims = left.len(), "the store holds claims a stopped process left in flight; retries of their keys get 409 until they expire");
+            }
+        }
         txn.commit().map_err(storage)?;
         let db = Arc::new(db);
         let (writer, jobs) = mpsc::channel();
         let thread_db = Arc::clone(&db);
+        let published = Published::default();
+        let thread_inflight = InFlight::new(published.clone());
         std::thread::Builder::new()
             .name("payseal-store-writer".into())
-            .spawn(move || write_loop(&thread_db, &jobs))
+            .spawn(move || write_loop(&thread_db, thread_inflight, &jobs))
             .map_err(|e| StoreError::unavailable(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { db, writer, path: path.to_owned() })
+        Ok(Self { db, writer, inflight: published, path: path.to_owned() })
     }
 
     /// The file.
@@ -165,6 +184,12 @@ impl RedbStore {
             if expiry.get((record.expires_at, key.value())).map_err(storage)?.is_none() {
                 return Err(StoreError::corrupt("an idempotency record is missing from the expiry index"));
             }
+            idempotency_records += 1;
+        }
+        // Claims a stopped process left in flight (moved at the next open).
+        for entry in txn.open_table(INFLIGHT).map_err(storage)?.iter().map_err(storage)? {
+            let (_, value) = entry.map_err(storage)?;
+            let _: inflight::Row = decode(value.value(), "in-flight claim")?;
             idempotency_records += 1;
         }
         let keys = txn.open_table(KEY_RECORDS).map_err(storage)?;
@@ -195,6 +220,11 @@ impl Store for RedbStore {
     }
 
     async fn get(&self, storage_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // A claim in flight supersedes whatever expired record the table
+        // still holds under its key.
+        if let Some(claim) = self.inflight.get(storage_key) {
+            return Ok(Some(claim));
+        }
         // A read is a snapshot of the last commit: microseconds, no waiting
         // on the writer.
         let txn = self.db.begin_read().map_err(storage)?;
@@ -326,7 +356,7 @@ fn entry_expiry(stored: &[u8]) -> Option<u64> {
 /// The writer thread: takes every queued job, applies them in order in one
 /// write transaction, commits (durably), then answers each. A storage error
 /// aborts the batch and every job in it fails; nothing of it is kept.
-fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>) {
+fn write_loop(db: &Database, mut inflight: InFlight, jobs: &mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -335,7 +365,14 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        match apply_batch(db, &batch) {
+        let applied = apply_batch(db, &mut inflight, &batch);
+        // Readers see the batch's claims only once they are durable.
+        if applied.is_ok() {
+            inflight.committed();
+        } else {
+            inflight.rolled_back();
+        }
+        match applied {
             Ok(answers) => {
                 for (job, answer) in batch.into_iter().zip(answers) {
                     let _ = job.reply.send(answer);
@@ -352,6 +389,7 @@ fn write_loop(db: &Database, jobs: &mpsc::Receiver<Job>) {
 
 struct Tables<'t> {
     records: Table<'t, &'static str, &'static [u8]>,
+    inflight: Table<'t, u64, &'static [u8]>,
     expiry: Table<'t, (u64, &'static str), ()>,
     keys: Table<'t, &'static str, &'static [u8]>,
     entries: Table<'t, &'static str, &'static [u8]>,
@@ -359,22 +397,29 @@ struct Tables<'t> {
     audit: Table<'t, u64, &'static str>,
 }
 
-fn apply_batch(db: &Database, batch: &[Job]) -> Result<Vec<Result<Answer, StoreError>>, StoreError> {
+impl<'t> Tables<'t> {
+    fn open(txn: &'t redb::WriteTransaction) -> Result<Self, redb::TableError> {
+        Ok(Self {
+            records: txn.open_table(IDEMPOTENCY)?,
+            inflight: txn.open_table(INFLIGHT)?,
+            expiry: txn.open_table(EXPIRY)?,
+            keys: txn.open_table(KEY_RECORDS)?,
+            entries: txn.open_table(ENTRIES)?,
+            entry_expiry: txn.open_table(ENTRY_EXPIRY)?,
+            audit: txn.open_table(AUDIT)?,
+        })
+    }
+}
+
+fn apply_batch(db: &Database, inflight: &mut InFlight, batch: &[Job]) -> Result<Vec<Result<Answer, StoreError>>, StoreError> {
     let mut txn = db.begin_write().map_err(storage)?;
     txn.set_durability(Durability::Immediate).map_err(|e| StoreError::unavailable(e.to_string()))?;
     let mut answers = Vec::with_capacity(batch.len());
     {
-        let mut tables = Tables {
-            records: txn.open_table(IDEMPOTENCY).map_err(storage)?,
-            expiry: txn.open_table(EXPIRY).map_err(storage)?,
-            keys: txn.open_table(KEY_RECORDS).map_err(storage)?,
-            entries: txn.open_table(ENTRIES).map_err(storage)?,
-            entry_expiry: txn.open_table(ENTRY_EXPIRY).map_err(storage)?,
-            audit: txn.open_table(AUDIT).map_err(storage)?,
-        };
+        let mut tables = Tables::open(&txn).map_err(storage)?;
         for job in batch {
             // The outer error is redb's: the transaction is unusable.
-            answers.push(apply(&mut tables, &job.op).map_err(storage)?);
+            answers.push(apply(&mut tables, inflight, &job.op).map_err(storage)?);
         }
     }
     txn.commit().map_err(storage)?;
@@ -388,8 +433,8 @@ fn current(tables: &Tables<'_>, key: &str) -> Result<Option<Result<IdempotencyRe
 
 fn put_record(tables: &mut Tables<'_>, key: &str, old: Option<&IdempotencyRecord>, record: &IdempotencyRecord) -> Result<(), redb::StorageError> {
     tables.records.insert(key, encode(record).as_slice())?;
-    // A finished record keeps its claim's expiry: its index entry stays as
-    // it is (two B-tree writes fewer in every finish).
+    // A record replacing one with the same expiry (a claim stored here,
+    // finished) keeps its index entry as it is: two B-tree writes fewer.
     if old.is_some_and(|old| old.expires_at == record.expires_at) {
         return Ok(());
     }
@@ -400,61 +445,41 @@ fn put_record(tables: &mut Tables<'_>, key: &str, old: Option<&IdempotencyRecord
     Ok(())
 }
 
-fn apply(tables: &mut Tables<'_>, op: &Op) -> Result<Result<Answer, StoreError>, redb::StorageError> {
+fn apply(tables: &mut Tables<'_>, inflight: &mut InFlight, op: &Op) -> Result<Result<Answer, StoreError>, redb::StorageError> {
     Ok(match op {
-        Op::Claim { key, claim, now } => match current(tables, key)? {
-            Some(Ok(held)) if held.is_live(*now) => Ok(Answer::Claim(Claim::Held(held))),
-            Some(Err(e)) => Err(e),
-            expired_or_vacant => {
-                let old = expired_or_vacant.and_then(Result::ok);
-                put_record(tables, key, old.as_ref(), claim)?;
-                Ok(Answer::Claim(Claim::Claimed))
-            }
-        },
-        Op::Complete { key, claim, record } => match current(tables, key)? {
-            Some(Ok(stored)) if stored == *claim => {
-                put_record(tables, key, Some(&stored), record)?;
-                Ok(Answer::Done(true))
-            }
-            Some(Err(e)) => Err(e),
-            _ => Ok(Answer::Done(false)),
-        },
-        Op::Release { key, claim } => match current(tables, key)? {
-            Some(Ok(stored)) if stored == *claim => {
-                tables.records.remove(key.as_str())?;
-                tables.expiry.remove((stored.expires_at, key.as_str()))?;
-                Ok(Answer::Done(true))
-            }
-            Some(Err(e)) => Err(e),
-            _ => Ok(Answer::Done(false)),
-        },
-        Op::Sweep { now, limit } => {
-            // Index entries with `expires_at <= now`, oldest first.
-            let mut due = Vec::new();
-            for entry in tables.expiry.range(..(now.saturating_add(1), ""))? {
-                let (index, _) = entry?;
-                let (expires_at, key) = index.value();
-                due.push((expires_at, key.to_owned()));
-                if due.len() >= *limit {
-                    break;
+        Op::Claim { key, claim, now } => {
+            // A claim in flight under the key, even expired, is newer than
+            // any record the table holds there.
+            let held = match inflight.held(key) {
+                Some(claimed) => Some(Ok(claimed.clone())),
+                None => current(tables, key)?,
+            };
+            match held {
+                Some(Ok(held)) if held.is_live(*now) => Ok(Answer::Claim(Claim::Held(held))),
+                Some(Err(e)) => Err(e),
+                _expired_or_vacant => {
+                    inflight.claim(&mut tables.inflight, key, claim)?;
+                    Ok(Answer::Claim(Claim::Claimed))
                 }
             }
-            let mut swept = 0;
-            for (expires_at, key) in due {
-                tables.expiry.remove((expires_at, key.as_str()))?;
-                let expired = match current(tables, &key)? {
-                    Some(Ok(record)) => record.expires_at == expires_at && !record.is_live(*now),
-                    // Undecodable records stay for an operator to look at.
-                    Some(Err(_)) | None => false,
-                };
-                if expired {
-                    tables.records.remove(key.as_str())?;
-                    swept += 1;
-                }
-            }
-            swept += sweep_entries(tables, *now, limit.saturating_sub(swept))?;
-            Ok(Answer::Swept(swept))
         }
+        Op::Complete { key, claim, record } => match inflight.end(&mut tables.inflight, key, claim)? {
+            Some(true) => {
+                // The record lands in the table once; an expired one it
+                // replaces leaves the expiry index.
+                let old = current(tables, key)?.and_then(Result::ok);
+                put_record(tables, key, old.as_ref(), record)?;
+                Ok(Answer::Done(true))
+            }
+            Some(false) => Ok(Answer::Done(false)),
+            // A claim stored in the table (left in flight by a stopped process).
+            None => complete_stored(tables, key, claim, record)?,
+        },
+        Op::Release { key, claim } => match inflight.end(&mut tables.inflight, key, claim)? {
+            Some(done) => Ok(Answer::Done(done)),
+            None => release_stored(tables, key, claim)?,
+        },
+        Op::Sweep { now, limit } => sweep(tables, inflight, *now, *limit)?,
         Op::PutKey { record } => {
             let previous = tables.keys.insert(record.id.as_str(), encode(record).as_slice())?;
             previous.map(|v| decode(v.value(), "key record")).transpose().map(Answer::Previous)
@@ -497,6 +522,62 @@ fn apply(tables: &mut Tables<'_>, op: &Op) -> Result<Result<Answer, StoreError>,
         }
         Op::TrimAudit { keep } => Ok(Answer::Sequence(trim_audit(tables, *keep)?)),
     })
+}
+
+/// Completes a claim stored in the `idempotency` table.
+fn complete_stored(tables: &mut Tables<'_>, key: &str, claim: &IdempotencyRecord, record: &IdempotencyRecord) -> Result<Result<Answer, StoreError>, redb::StorageError> {
+    Ok(match current(tables, key)? {
+        Some(Ok(stored)) if stored == *claim => {
+            put_record(tables, key, Some(&stored), record)?;
+            Ok(Answer::Done(true))
+        }
+        Some(Err(e)) => Err(e),
+        _ => Ok(Answer::Done(false)),
+    })
+}
+
+/// Releases a claim stored in the `idempotency` table.
+fn release_stored(tables: &mut Tables<'_>, key: &str, claim: &IdempotencyRecord) -> Result<Result<Answer, StoreError>, redb::StorageError> {
+    Ok(match current(tables, key)? {
+        Some(Ok(stored)) if stored == *claim => {
+            tables.records.remove(key)?;
+            tables.expiry.remove((stored.expires_at, key))?;
+            Ok(Answer::Done(true))
+        }
+        Some(Err(e)) => Err(e),
+        _ => Ok(Answer::Done(false)),
+    })
+}
+
+/// Deletes up to `limit` records, claims in flight and lifecycle entries
+/// expired at `now`.
+fn sweep(tables: &mut Tables<'_>, inflight: &mut InFlight, now: u64, limit: usize) -> Result<Result<Answer, StoreError>, redb::StorageError> {
+    // Index entries with `expires_at <= now`, oldest first.
+    let mut due = Vec::new();
+    for entry in tables.expiry.range(..(now.saturating_add(1), ""))? {
+        let (index, _) = entry?;
+        let (expires_at, key) = index.value();
+        due.push((expires_at, key.to_owned()));
+        if due.len() >= limit {
+            break;
+        }
+    }
+    let mut swept = 0;
+    for (expires_at, key) in due {
+        tables.expiry.remove((expires_at, key.as_str()))?;
+        let expired = match current(tables, &key)? {
+            Some(Ok(record)) => record.expires_at == expires_at && !record.is_live(now),
+            // Undecodable records stay for an operator to look at.
+            Some(Err(_)) | None => false,
+        };
+        if expired {
+            tables.records.remove(key.as_str())?;
+            swept += 1;
+        }
+    }
+    swept += inflight.sweep(&mut tables.inflight, now, limit.saturating_sub(swept))?;
+    swept += sweep_entries(tables, now, limit.saturating_sub(swept))?;
+    Ok(Ok(Answer::Swept(swept)))
 }
 
 /// Deletes the oldest audit events beyond `keep`; answers how many went.
@@ -572,9 +653,9 @@ mod tests {
     async fn a_reopened_store_keeps_its_records_and_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.redb");
+        let claim = crate::store::suite::record("POST /p", 2_000_000_000);
         {
             let store = RedbStore::open(&path).unwrap();
-            let claim = crate::store::suite::record("POST /p", 2_000_000_000);
             assert_eq!(store.claim("k", &claim, 1).await.unwrap(), crate::store::Claim::Claimed);
         }
         // The writer thread holds the database until its channel closes.
@@ -586,8 +667,35 @@ mod tests {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert_eq!(report.unwrap().idempotency_records, 1);
+        assert_eq!(report.unwrap().idempotency_records, 1, "the claim left in flight is counted");
         let store = RedbStore::open(&path).unwrap();
-        assert!(store.get("k").await.unwrap().is_some());
+        // Left in flight by the stopped process: an in-flight record now,
+        // held against a new claim, and finished by its own claim only.
+        assert_eq!(store.get("k").await.unwrap().as_ref(), Some(&claim));
+        let other = crate::store::suite::record("POST /p", 2_000_000_001);
+        assert_eq!(store.claim("k", &other, 2).await.unwrap(), crate::store::Claim::Held(claim.clone()));
+        assert!(!store.complete("k", &other, &crate::store::suite::finished(&other, 201, b"{}")).await.unwrap());
+        let done = crate::store::suite::finished(&claim, 201, b"{}");
+        assert!(store.complete("k", &claim, &done).await.unwrap());
+        assert_eq!(store.get("k").await.unwrap(), Some(done));
+    }
+
+    #[tokio::test]
+    async fn claims_in_flight_are_appended_apart_and_their_finish_lands_once() {
+        let (_dir, store) = store();
+        let claim = crate::store::suite::record("POST /p", 2_000_000_000);
+        assert_eq!(store.claim("a", &claim, 1).await.unwrap(), crate::store::Claim::Claimed);
+        assert_eq!(store.claim("b", &claim, 1).await.unwrap(), crate::store::Claim::Claimed);
+        // Seen by readers, held against a second claim.
+        assert_eq!(store.get("a").await.unwrap().as_ref(), Some(&claim));
+        assert_eq!(store.claim("a", &claim, 1).await.unwrap(), crate::store::Claim::Held(claim.clone()));
+        let done = crate::store::suite::finished(&claim, 201, b"{}");
+        assert!(store.complete("a", &claim, &done).await.unwrap());
+        assert!(!store.complete("a", &claim, &done).await.unwrap(), "a claim ends once");
+        assert!(store.release("b", &claim).await.unwrap());
+        assert_eq!(store.get("a").await.unwrap(), Some(done));
+        assert_eq!(store.get("b").await.unwrap(), None);
+        // A released key is free again.
+        assert_eq!(store.claim("b", &claim, 1).await.unwrap(), crate::store::Claim::Claimed);
     }
 }
