@@ -106,7 +106,8 @@ pub struct Peer {
 /// trace ([`crate::trace`]): both are forwarded upstream and returned to
 /// the client.
 pub async fn handle(shared: &Arc<Shared>, peer: Peer, request: Request<Incoming>) -> Response<ResponseBody> {
-    let trace = RequestTrace::from_headers(request.headers());
+    // Shared with the forwarded request (an extension), not copied.
+    let trace = Arc::new(RequestTrace::from_headers(request.headers()));
     let span = tracing::info_span!(
         "request",
         request_id = %trace.request_id,
@@ -121,14 +122,14 @@ pub async fn handle(shared: &Arc<Shared>, peer: Peer, request: Request<Incoming>
     response
 }
 
-async fn handle_traced(shared: &Arc<Shared>, peer: Peer, request: Request<Incoming>, trace: &RequestTrace) -> Response<ResponseBody> {
+async fn handle_traced(shared: &Arc<Shared>, peer: Peer, request: Request<Incoming>, trace: &Arc<RequestTrace>) -> Response<ResponseBody> {
     let Peer { addr: peer, client_cert } = peer;
     let started = Instant::now();
     let runtime = shared.runtime.load_full();
     let (mut parts, body) = request.into_parts();
     // The checks see the headers as sent (a signature may cover them); the
     // forwarded request gets the trace's ([`crate::upstream`]).
-    parts.extensions.insert(trace.clone());
+    parts.extensions.insert(Arc::clone(trace));
     let handled = match crate::lifecycle::renewal::route(&runtime, &parts) {
         Some(code_url) => {
             let client = runtime.settings.client_ip.resolve(peer.ip(), &parts.headers).unwrap_or(peer.ip());

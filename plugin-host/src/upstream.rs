@@ -81,7 +81,7 @@ pub(crate) fn upstream_request(settings: &Settings, parts: &Parts, forwarded: &F
         headers.insert(settings.key_id_header.clone(), HeaderValue::from_str(key_id).ok()?);
     }
     // The request id and the trace continued under the gateway's span.
-    if let Some(trace) = parts.extensions.get::<crate::trace::RequestTrace>() {
+    if let Some(trace) = parts.extensions.get::<std::sync::Arc<crate::trace::RequestTrace>>() {
         trace.write(headers);
     }
     Some(request)
