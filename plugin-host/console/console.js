@@ -123,6 +123,13 @@
   // ---------------------------------------------------------------- views
 
   function show(nextView, nextEnvironment) {
+    if (nextEnvironment && nextEnvironment !== environment) {
+      // Another environment's keys never stand under this one's banner, not
+      // even until the new list arrives (a live key taken for a test key
+      // could be revoked by mistake).
+      $('keys').tBodies[0].replaceChildren();
+      $('no-keys').hidden = true;
+    }
     view = nextView;
     if (nextEnvironment) environment = nextEnvironment;
     document.body.dataset.env = environment;
@@ -143,6 +150,7 @@
   }
 
   async function loadKeys() {
+    const shown = environment;
     let keys;
     try {
       keys = await api('GET', '/lifecycle/keys');
@@ -150,6 +158,8 @@
       status(`Cannot list the keys: ${error.message}`);
       return;
     }
+    // Switched meanwhile: the load the switch started renders instead.
+    if (environment !== shown) return;
     const rows = keys.filter((k) => k.environment === environment).map(keyRow);
     $('keys').tBodies[0].replaceChildren(...rows);
     $('no-keys').hidden = rows.length > 0;
