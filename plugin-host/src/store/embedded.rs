@@ -186,11 +186,18 @@ impl RedbStore {
             }
             idempotency_records += 1;
         }
-        // Claims a stopped process left in flight (moved at the next open).
-        for entry in txn.open_table(INFLIGHT).map_err(storage)?.iter().map_err(storage)? {
-            let (_, value) = entry.map_err(storage)?;
-            let _: inflight::Row = decode(value.value(), "in-flight claim")?;
-            idempotency_records += 1;
+        // Claims a stopped process left in flight (moved at the next open);
+        // a store last opened by a version without the table has none.
+        match txn.open_table(INFLIGHT) {
+            Ok(table) => {
+                for entry in table.iter().map_err(storage)? {
+                    let (_, value) = entry.map_err(storage)?;
+                    let _: inflight::Row = decode(value.value(), "in-flight claim")?;
+                    idempotency_records += 1;
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(storage(e)),
         }
         let keys = txn.open_table(KEY_RECORDS).map_err(storage)?;
         let mut key_records = 0;
@@ -678,6 +685,28 @@ mod tests {
         let done = crate::store::suite::finished(&claim, 201, b"{}");
         assert!(store.complete("k", &claim, &done).await.unwrap());
         assert_eq!(store.get("k").await.unwrap(), Some(done));
+    }
+
+    #[tokio::test]
+    async fn a_store_from_before_the_inflight_table_verifies_and_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        {
+            // The tables of a store written by the version before this one.
+            let db = redb::Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            for table in [super::IDEMPOTENCY, super::KEY_RECORDS, super::ENTRIES] {
+                txn.open_table(table).unwrap();
+            }
+            txn.open_table(super::EXPIRY).unwrap();
+            txn.open_table(super::ENTRY_EXPIRY).unwrap();
+            txn.open_table(super::AUDIT).unwrap();
+            txn.commit().unwrap();
+        }
+        assert_eq!(RedbStore::verify(&path).unwrap().idempotency_records, 0);
+        let store = RedbStore::open(&path).unwrap();
+        let claim = crate::store::suite::record("POST /p", 2_000_000_000);
+        assert_eq!(store.claim("k", &claim, 1).await.unwrap(), crate::store::Claim::Claimed);
     }
 
     #[tokio::test]
