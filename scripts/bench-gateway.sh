@@ -106,6 +106,8 @@ EOF
 
 # scrape FILE: the gateway's metrics (public on the bench's admin listener).
 scrape() { curl -s "http://$admin/metrics" >"$1" || : >"$1"; }
+# written_bytes: what the gateway process has had written to storage so far.
+written_bytes() { awk '$1 == "write_bytes:" {print $2}' "/proc/$gateway_pid/io" 2>/dev/null || echo 0; }
 
 body=$(head -c 1024 /dev/zero | tr '\0' 'x')
 cat >"$work/post.lua" <<EOF
@@ -196,8 +198,10 @@ for round in $(seq "$rounds"); do
   start_gateway checks true
   run checks-on "$addr" "$work/post.lua"
   scrape "$work/idempotent-before.$round"
+  written_before=$(written_bytes)
   run checks-on-idempotent "$addr" "$work/idempotent.lua"
   scrape "$work/idempotent-after.$round"
+  echo "written $(( $(written_bytes) - written_before ))" >"$work/idempotent-written.$round"
   run checks-on-1conn "$addr" "$work/post.lua" 1
   stop_gateway
   start_gateway native-checks true "" "" "$work/payseal-native-checks"
@@ -270,7 +274,9 @@ echo "where the idempotent runs' time goes (gateway histograms, mean per forward
 for round in $(seq "$rounds"); do
   cat "$work/idempotent-before.$round" | sed 's/^/- /'
   cat "$work/idempotent-after.$round" | sed 's/^/+ /'
+  cat "$work/idempotent-written.$round"
 done | awk '
+  $1 == "written" { written += $2 }
   /^[-+] payseal_(store_op|plugin_call|upstream)_seconds_(sum|count)/ {
     sign = ($1 == "+") ? 1 : -1; key = $2; sub(/_(sum|count)/, "", key)
     if ($2 ~ /_sum/) sum[key] += sign * $3; else count[key] += sign * $3 }
@@ -280,6 +286,7 @@ done | awk '
     for (k in count) if (count[k] > 0) {
       name = k; sub(/^payseal_/, "", name); sub(/_seconds/, "", name)
       printf "  %-44s %6.2f per request, mean %8.1f us, %8.1f us per request\n", name, count[k] / requests, sum[k] / count[k] * 1e6, sum[k] / requests * 1e6 }
+    printf "  %-44s %6.1f KB per request (the process'"'"'s write_bytes)\n", "store writes", written / requests / 1000
   }' | sort
 echo
 ratios "store on Redis, as ratios to the same run on the embedded store (redb):" redb \
